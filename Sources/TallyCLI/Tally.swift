@@ -1,0 +1,12 @@
+import ArgumentParser
+import Tally
+
+@main
+struct TallyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "tally",
+    abstract: "Keras-compatible, mergeable evaluation metrics.",
+    subcommands: [Demo.self],
+    defaultSubcommand: Demo.self
+  )
+}
