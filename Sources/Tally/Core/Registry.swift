@@ -1,0 +1,45 @@
+//===--- Registry.swift ---------------------------------------------------===//
+//
+// Metrics by Keras class name: `keras.metrics.deserialize`.
+//
+//===----------------------------------------------------------------------===//
+
+/// A metric of plain values, `update(_ values:sampleWeight:)`, as Keras's
+/// `Sum` and `Mean` (`update_state(values, sample_weight=None)`).
+public protocol ValueMetric: Metric {
+  /// Accumulates `values`, weighted by `sampleWeight`.
+  mutating func update(_ values: Tensor, sampleWeight: Tensor?) throws(MetricError)
+}
+
+extension Sum: ValueMetric {}
+extension Mean: ValueMetric {}
+
+/// The built-in metric classes, by Keras class name.
+public enum MetricRegistry {
+  /// Every class Tally implements, by Keras class name.
+  public static let classes: [String: any KerasSerializable.Type] = [
+    Sum.className: Sum.self,
+    Mean.className: Mean.self,
+    MeanMetricWrapper.className: MeanMetricWrapper.self,
+  ]
+
+  /// Builds a metric from its Keras serialized form, as
+  /// `keras.metrics.deserialize` does.
+  ///
+  /// ```swift
+  /// let m = try MetricRegistry.deserialize(
+  ///   KerasConfig(json: #"{"class_name": "Mean", "config": {"name": "loss"}}"#))
+  /// m.name   // "loss"
+  /// ```
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an unknown class
+  ///   or a configuration the class rejects.
+  public static func deserialize(_ config: KerasConfig) throws(MetricError) -> any KerasSerializable {
+    guard let type = classes[config.className] else {
+      throw .invalidConfiguration(
+        "unknown metric class \"\(config.className)\"; known classes: \(classes.keys.sorted().joined(separator: ", "))"
+      )
+    }
+    return try type.init(config: config)
+  }
+}

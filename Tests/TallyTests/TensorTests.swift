@@ -1,0 +1,87 @@
+import Testing
+import Tally
+
+@Suite struct TensorTests {
+  @Test func nestedArraysGiveShapeAndDType() throws {
+    let t = try Tensor([[0.1, 0.9], [0.8, 0.2], [0.5, 0.5]])
+    #expect(t.shape == [3, 2])
+    #expect(t.dtype == .float64)
+    #expect(t.doubles() == [0.1, 0.9, 0.8, 0.2, 0.5, 0.5])
+    let t3 = try Tensor([[[1, 2, 3]], [[4, 5, 6]]])
+    #expect(t3.shape == [2, 1, 3])
+    #expect(t3.dtype == .int)
+    #expect(Tensor(Float(2.5)).shape == [])
+  }
+
+  @Test func everyElementType() throws {
+    #expect(try Tensor([[Float(1.5)]]).dtype == .float32)
+    #expect(Tensor([Int32(3)]).dtype == .int32)
+    #expect(Tensor([Int64(-4)]).doubles() == [-4])
+    #expect(Tensor([UInt8(255)]).doubles() == [255])
+    #expect(try Tensor([[true, false]]).doubles() == [1, 0])
+    #expect(Tensor([true]).dtype == .bool)
+    #expect(DType.int.numpyName == "int64")
+  }
+
+  @Test func raggedNestingThrows() {
+    #expect(throws: MetricError.self) { try Tensor([[1.0, 2.0], [3.0]]) }
+    do {
+      _ = try Tensor([[1.0, 2.0], [3.0]])
+    } catch {
+      #expect(error.message.contains("ragged"))
+    }
+  }
+
+  @Test func shapeIsValidatedOnConstruction() {
+    #expect(throws: MetricError.invalidShape("shape [2, 3] holds 6 elements; received 5 elements")) {
+      try Tensor([1.0, 2, 3, 4, 5], shape: [2, 3])
+    }
+    #expect(throws: MetricError.self) { try Tensor([1.0], shape: [-1]) }
+    #expect(throws: MetricError.self) { try Tensor([1.0, 2], shape: [1]).reshaped([3]) }
+  }
+
+  @Test func emptyNestedArrays() throws {
+    let t = try Tensor([[Double]]())
+    #expect(t.shape == [0, 0])
+    #expect(t.count == 0)
+  }
+
+  @Test func arraysAreSharedNotCopied() throws {
+    let big = [Double](repeating: 0.25, count: 1_000_000)
+    let t = try Tensor(big, shape: [250_000, 4])
+    let arrayAddress = big.withUnsafeBufferPointer { $0.baseAddress }
+    let tensorAddress = t.withDoubles { $0.baseAddress }
+    #expect(arrayAddress == tensorAddress)
+  }
+
+  @Test func borrowedBuffersAreReadInPlace() throws {
+    var storage: [Float] = [1, 2, 3, 4, 5, 6]
+    try storage.withUnsafeMutableBufferPointer { p in
+      let t = try Tensor(borrowing: UnsafeBufferPointer(p), shape: [3, 2])
+      #expect(t.shape == [3, 2])
+      p[0] = 10  // the tensor sees the caller's memory, not a copy
+      #expect(t.doubles().first == 10)
+      var m = Mean()
+      try m.update(t)
+      #expect(m.result() == .scalar((10 + 2 + 3 + 4 + 5 + 6) / 6))
+    }
+    #expect(throws: MetricError.self) {
+      try storage.withUnsafeBufferPointer { try Tensor(borrowing: $0, shape: [4]) }
+    }
+  }
+
+  @Test func reshapeIsAView() throws {
+    let t = try Tensor([1.0, 2, 3, 4, 5, 6], shape: [6]).reshaped([2, 3])
+    #expect(t.shape == [2, 3])
+    #expect(t.doubles() == [1, 2, 3, 4, 5, 6])
+    #expect(t.scalars(as: Double.self) == [1, 2, 3, 4, 5, 6])
+    #expect(t.scalars(as: Float.self) == nil)
+  }
+
+  @Test func elementwiseMapBroadcasts() throws {
+    let t = try Tensor.map([[1.0], [2.0]], [10.0, 20.0, 30.0]) { $0 * $1 }
+    #expect(t.shape == [2, 3])
+    #expect(t.doubles() == [10, 20, 30, 20, 40, 60])
+    #expect(throws: MetricError.self) { try Tensor.map([1.0, 2.0], [1.0, 2.0, 3.0]) { $0 + $1 } }
+  }
+}
