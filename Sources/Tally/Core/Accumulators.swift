@@ -34,6 +34,12 @@ public protocol Accumulator: Codable, Sendable, Equatable {
 /// `Augmented.sum`): `head` holds the rounded running sum and `tail` the
 /// accumulated rounding errors. The value is `head + tail`, rounded once.
 ///
+/// The error of the double-double sum of *n* terms is at most about
+/// `n²·ε²·Σ|x|` (ε = 2^-53) on top of the final rounding, so the value is
+/// the correctly rounded sum, independent of order, unless the terms cancel
+/// so heavily that `Σ|x| / |Σx|` approaches `1 / (n²·ε)`; metric totals
+/// (sums of losses, counts, weights) are far from that.
+///
 /// Keras keeps its totals in float32 with no compensation, so they drift
 /// (10^7 additions of 0.1 are 8.8 % off) and stop growing at 2^24; Tally's
 /// sums are correct to the last bit of a `Double` for any sane condition
@@ -91,6 +97,12 @@ public struct CompensatedSum: Accumulator, Hashable {
 
   /// Adds another compensated sum (the double-double addition).
   public mutating func merge(_ other: CompensatedSum) {
+    // Zero is the identity exactly, representation included.
+    if other._head == 0 && other._tail == 0 { return }
+    if _head == 0 && _tail == 0 {
+      self = other
+      return
+    }
     let (s, e) = Augmented.sum(head, other.head)
     let t = tail + other.tail + e
     if s.isFinite {
