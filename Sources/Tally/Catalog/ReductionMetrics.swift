@@ -14,7 +14,9 @@
 /// Keras: `keras.metrics.Sum(name="sum", dtype=None)`. Deviation: the total
 /// is a double-double ``CompensatedSum`` and the result a `Double`, where
 /// Keras accumulates in float32 (`Sum` of `[2^24]` then `[1]` is 16,777,216
-/// in Keras and 16,777,217 here). `dtype` is kept for the configuration only.
+/// in Keras and 16,777,217 here). `dtype` matters only when it is an integer
+/// type: values and weights are then truncated toward zero, as Keras's cast
+/// does; a floating `dtype` (even `"float16"`) accumulates in double-double.
 ///
 /// ```swift
 /// var m = Sum()
@@ -54,7 +56,8 @@ public struct Sum: KerasSerializable {
   /// - Throws: ``MetricError/emptyBatch(_:)``, ``MetricError/invalidWeights(_:)``;
   ///   the state is then unchanged.
   public mutating func update(_ values: Tensor, sampleWeight: Tensor? = nil) throws(MetricError) {
-    let s = try reduceToSamplewise(values, sampleWeight: sampleWeight, .sum)
+    let s = try reduceToSamplewise(
+      values, sampleWeight: sampleWeight, .sum, integerDType: isIntegerDType(dtype))
     state.add(contentsOf: s.values)
   }
 
@@ -89,7 +92,8 @@ public struct Sum: KerasSerializable {
 /// Keras: `keras.metrics.Mean(name="mean", dtype=None)`. Deviations: the
 /// total and the weight sum are double-double and the unweighted count an
 /// `Int64`, where Keras uses float32 for both (its count stops at 2^24); the
-/// result is a `Double`.
+/// result is a `Double`. An integer `dtype` truncates values and weights
+/// toward zero, as in Keras.
 ///
 /// ```swift
 /// var m = Mean()
@@ -133,7 +137,7 @@ public struct Mean: KerasSerializable {
   /// - Throws: ``MetricError/emptyBatch(_:)``, ``MetricError/invalidWeights(_:)``;
   ///   the state is then unchanged.
   public mutating func update(_ values: Tensor, sampleWeight: Tensor? = nil) throws(MetricError) {
-    try state.add(values, sampleWeight: sampleWeight)
+    try state.add(values, sampleWeight: sampleWeight, integerDType: isIntegerDType(dtype))
   }
 
   /// Adds `values` given as a scalar or nested arrays.
@@ -283,7 +287,7 @@ public struct MeanMetricWrapper: PredictionMetric, KerasSerializable {
     throws(MetricError)
   {
     let values = try fn(yTrue, yPred)
-    try state.add(values, sampleWeight: sampleWeight)
+    try state.add(values, sampleWeight: sampleWeight, integerDType: isIntegerDType(dtype))
   }
 
   /// The weighted mean of the function's values, or 0 before any update.

@@ -131,7 +131,7 @@ public struct CompensatedSum: Accumulator, Hashable {
     let w = try SampleWeights.checked(sampleWeight)
     guard ShapeRules.canBroadcast(sampleWeight.shape, to: values.shape) else {
       throw .invalidWeights(
-        "sample_weight of shape \(describe(sampleWeight.shape)) cannot be broadcast to values of shape \(describe(values.shape))"
+        "sample_weight cannot be broadcast to the values; received sample_weight of shape \(describe(sampleWeight.shape)) and values of shape \(describe(values.shape))"
       )
     }
     let wb = Elementwise.broadcast(w, shape: sampleWeight.shape, to: values.shape)

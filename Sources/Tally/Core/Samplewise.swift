@@ -29,14 +29,19 @@ struct SamplewiseValues {
 /// - Throws: ``MetricError/emptyBatch(_:)`` for a batch without elements;
 ///   ``MetricError/invalidWeights(_:)`` for weights that do not broadcast or
 ///   are not finite.
+///
+/// With `integerDType`, values and weights are first truncated toward zero,
+/// as Keras's cast to an integer metric dtype (`Mean(dtype="int32")`) does.
 @usableFromInline
 func reduceToSamplewise(
-  _ values: Tensor, sampleWeight: Tensor?, _ reduction: Elementwise.Reduction
+  _ values: Tensor, sampleWeight: Tensor?, _ reduction: Elementwise.Reduction,
+  integerDType: Bool = false
 ) throws(MetricError) -> SamplewiseValues {
   guard values.count > 0 else {
     throw .emptyBatch("values of shape \(describe(values.shape)) hold no elements")
   }
   var v = values.doubles()
+  if integerDType { v = v.map { $0.rounded(.towardZero) } }
   var vShape = values.shape
   var weights: [Double]? = nil
   if let sampleWeight {
@@ -45,7 +50,8 @@ func reduceToSamplewise(
         "sample_weight of shape \(describe(sampleWeight.shape)) holds no elements; values have shape \(describe(values.shape))"
       )
     }
-    let w = try SampleWeights.checked(sampleWeight)
+    var w = try SampleWeights.checked(sampleWeight)
+    if integerDType { w = w.map { $0.rounded(.towardZero) } }
     let (sv, sw) = ShapeRules.squeezeOrExpandToSameRank(vShape, sampleWeight.shape)
     vShape = sv
     let wRank = sw.count
@@ -54,7 +60,7 @@ func reduceToSamplewise(
     }
     guard ShapeRules.canBroadcast(sw, to: vShape) else {
       throw .invalidWeights(
-        "sample_weight of shape \(describe(sampleWeight.shape)) cannot be broadcast to values of shape \(describe(values.shape))"
+        "sample_weight cannot be broadcast to the values; received sample_weight of shape \(describe(sampleWeight.shape)) and values of shape \(describe(values.shape))"
       )
     }
     var wb = Elementwise.broadcast(w, shape: sw, to: vShape)
@@ -118,8 +124,13 @@ public struct MeanState: Accumulator, Hashable {
   /// sample (or by weight).
   ///
   /// - Throws: ``MetricError``; the state is then unchanged.
-  public mutating func add(_ values: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    let s = try reduceToSamplewise(values, sampleWeight: sampleWeight, .mean)
+  ///
+  /// - Parameter integerDType: Truncate values and weights toward zero
+  ///   first, as Keras's cast to an integer metric dtype does.
+  public mutating func add(_ values: Tensor, sampleWeight: Tensor?, integerDType: Bool = false)
+    throws(MetricError)
+  {
+    let s = try reduceToSamplewise(values, sampleWeight: sampleWeight, .mean, integerDType: integerDType)
     var next = self
     next.total.add(contentsOf: s.values)
     if let w = s.weights {
@@ -129,4 +140,11 @@ public struct MeanState: Accumulator, Hashable {
     }
     self = next
   }
+}
+
+/// Keras dtype names that are integer types: a metric with such a `dtype`
+/// truncates its values (and weights) toward zero, as Keras's cast does.
+@usableFromInline
+func isIntegerDType(_ name: String) -> Bool {
+  ["int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"].contains(name)
 }

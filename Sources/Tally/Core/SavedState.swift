@@ -70,12 +70,13 @@ public struct SavedState<State: Accumulator>: Codable, Sendable {
     return d
   }
 
-  /// Reads a state file, checking its format tag and version.
+  /// Reads a state file, checking its format tag and version and, when
+  /// `className` is given, that it holds that class's state.
   ///
   /// - Throws: ``MetricError/invalidState(_:)`` if the data is not JSON, not
   ///   a Tally state file, from a newer format version, or its state does not
   ///   have the shape of `State`.
-  public init(data: Data) throws(MetricError) {
+  public init(data: Data, expecting className: String? = nil) throws(MetricError) {
     // Check the envelope first, so that a foreign file gets a clear message.
     let envelope: SavedStateEnvelope
     do {
@@ -92,6 +93,9 @@ public struct SavedState<State: Accumulator>: Codable, Sendable {
       throw .invalidState(
         "unsupported state format version \(envelope.version.map(String.init) ?? "(missing)"); this Tally reads versions 1...\(Self.currentVersion)"
       )
+    }
+    if let className, let found = envelope.metric?.className, found != className {
+      throw .invalidState("the file holds the state of a \(found); expected \(className)")
     }
     do {
       self = try Self.decoder.decode(Self.self, from: data)
@@ -130,6 +134,7 @@ public struct SavedState<State: Accumulator>: Codable, Sendable {
 struct SavedStateEnvelope: Decodable {
   var format: String?
   var version: Int?
+  var metric: KerasConfig?
 }
 
 extension Metric {
@@ -152,11 +157,7 @@ extension Metric {
   ///   file, another class, or another configuration; the state is then
   ///   unchanged.
   public mutating func load(savedState data: Data) throws(MetricError) {
-    let saved = try SavedState<State>(data: data)
-    guard saved.metric.className == Self.className else {
-      throw .invalidState(
-        "the file holds the state of a \(saved.metric.className); expected \(Self.className)")
-    }
+    let saved = try SavedState<State>(data: data, expecting: Self.className)
     guard saved.metric.withoutName == config.withoutName else {
       throw .invalidState(
         "the file's configuration \(saved.metric.withoutName.json) differs from this metric's \(config.withoutName.json)"
@@ -173,11 +174,7 @@ extension KerasSerializable {
   ///   file, ``MetricError/invalidConfiguration(_:)`` for a configuration
   ///   this class rejects.
   public init(savedState data: Data) throws(MetricError) {
-    let saved = try SavedState<State>(data: data)
-    guard saved.metric.className == Self.className else {
-      throw .invalidState(
-        "the file holds the state of a \(saved.metric.className); expected \(Self.className)")
-    }
+    let saved = try SavedState<State>(data: data, expecting: Self.className)
     var m = try Self(config: saved.metric)
     try m.restore(saved.state)
     self = m
