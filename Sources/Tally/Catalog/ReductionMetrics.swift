@@ -29,10 +29,13 @@
 ///
 /// - Complexity: `update` is O(*n*) in the number of elements.
 public struct Sum: KerasSerializable {
+  /// `"Sum"`.
   public static var className: String { "Sum" }
+  /// The name in logs; default `"sum"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
   public var dtype: String
+  /// The compensated total.
   public var state = CompensatedSum()
 
   /// A sum named `name`.
@@ -41,12 +44,14 @@ public struct Sum: KerasSerializable {
     self.dtype = dtype
   }
 
+  /// Rebuilds a `Sum` from `{"class_name": "Sum", "config": {"name", "dtype"}}`.
   public init(config: KerasConfig) throws(MetricError) {
     var r = try ConfigReader(config, expecting: Self.className)
     self.init(name: try r.string("name", default: "sum"), dtype: try r.dtype())
     try r.finish()
   }
 
+  /// `{"name": name, "dtype": dtype}`, as Keras's `get_config()`.
   public var config: KerasConfig {
     KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
   }
@@ -110,10 +115,13 @@ public struct Sum: KerasSerializable {
 ///
 /// - Complexity: `update` is O(*n*) in the number of elements.
 public struct Mean: KerasSerializable {
+  /// `"Mean"`.
   public static var className: String { "Mean" }
+  /// The name in logs; default `"mean"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
   public var dtype: String
+  /// The total, sample count and weight total.
   public var state = MeanState()
 
   /// A mean named `name`.
@@ -122,12 +130,14 @@ public struct Mean: KerasSerializable {
     self.dtype = dtype
   }
 
+  /// Rebuilds a `Mean` from `{"class_name": "Mean", "config": {"name", "dtype"}}`.
   public init(config: KerasConfig) throws(MetricError) {
     var r = try ConfigReader(config, expecting: Self.className)
     self.init(name: try r.string("name", default: "mean"), dtype: try r.dtype())
     try r.finish()
   }
 
+  /// `{"name": name, "dtype": dtype}`, as Keras's `get_config()`.
   public var config: KerasConfig {
     KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
   }
@@ -227,12 +237,15 @@ public struct SampleFunction: Sendable {
 ///
 /// - Complexity: `update` is the function's cost plus O(*n*).
 public struct MeanMetricWrapper: PredictionMetric, KerasSerializable {
+  /// `"MeanMetricWrapper"`.
   public static var className: String { "MeanMetricWrapper" }
+  /// The name in logs; default `"mean_metric_wrapper"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
   public var dtype: String
   /// The wrapped per-sample function.
   public let fn: SampleFunction
+  /// The total, sample count and weight total.
   public var state = MeanState()
 
   /// Wraps `fn`.
@@ -273,6 +286,8 @@ public struct MeanMetricWrapper: PredictionMetric, KerasSerializable {
     self.init(fn: fn, name: name, dtype: dtype)
   }
 
+  /// Keras's config: name, dtype, the serialized function and its
+  /// arguments.
   public var config: KerasConfig {
     var c: [String: JSONValue] = ["name": .string(name), "dtype": .string(dtype)]
     c["fn"] = .object([
@@ -283,6 +298,10 @@ public struct MeanMetricWrapper: PredictionMetric, KerasSerializable {
     return KerasConfig(className: Self.className, config: c)
   }
 
+  /// Applies the function, then accumulates its values as ``Mean`` does.
+  ///
+  /// - Throws: the function's errors, ``MetricError/emptyBatch(_:)``,
+  ///   ``MetricError/invalidWeights(_:)``; the state is then unchanged.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?)
     throws(MetricError)
   {

@@ -9,12 +9,19 @@ import Foundation
 
 /// A JSON value: what a Keras `get_config()` dictionary holds.
 public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
+  /// JSON `null` (Python `None`).
   case null
+  /// A boolean.
   case bool(Bool)
+  /// An integral number.
   case int(Int64)
+  /// A number with a fraction or exponent.
   case double(Double)
+  /// A string.
   case string(String)
+  /// A list.
   case array([JSONValue])
+  /// A dictionary.
   case object([String: JSONValue])
 
   public init(from decoder: any Decoder) throws {
@@ -83,6 +90,7 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
     }
   }
 
+  /// The value as compact JSON-like text.
   public var description: String {
     switch self {
     case .null: "null"
@@ -100,10 +108,15 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
   ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral
 {
+  /// A string value.
   public init(stringLiteral value: String) { self = .string(value) }
+  /// An integral value.
   public init(integerLiteral value: Int64) { self = .int(value) }
+  /// A fractional value.
   public init(floatLiteral value: Double) { self = .double(value) }
+  /// A boolean value.
   public init(booleanLiteral value: Bool) { self = .bool(value) }
+  /// `null`.
   public init(nilLiteral: ()) { self = .null }
 }
 
@@ -128,6 +141,7 @@ public struct KerasConfig: Sendable, Equatable, Codable, CustomStringConvertible
   /// Keras's registered name (`null` for built-ins).
   public var registeredName: String?
 
+  /// A config for `className` with the given arguments.
   public init(
     className: String, config: [String: JSONValue], module: String? = "keras.metrics",
     registeredName: String? = nil
@@ -181,6 +195,7 @@ public struct KerasConfig: Sendable, Equatable, Codable, CustomStringConvertible
     return String(decoding: data, as: UTF8.self)
   }
 
+  /// The JSON text.
   public var description: String { json }
 
   /// The configuration without `name`: two metrics that differ only in name

@@ -11,7 +11,9 @@
 /// Keras returns a scalar tensor or a 1-D tensor; Tally returns the value in
 /// `Double`.
 public enum MetricValue: Sendable, Equatable, Codable, CustomStringConvertible {
+  /// A single value (Keras's scalar tensor).
   case scalar(Double)
+  /// One value per threshold or class (Keras's 1-D tensor).
   case vector([Double])
 
   /// The scalar, or `nil` for a vector.
@@ -35,6 +37,7 @@ public enum MetricValue: Sendable, Equatable, Codable, CustomStringConvertible {
     }
   }
 
+  /// The value, or the bracketed values.
   public var description: String {
     switch self {
     case .scalar(let x): "\(x)"
@@ -118,6 +121,7 @@ public protocol Metric: Sendable {
 }
 
 extension Metric {
+  /// The Swift type name.
   public static var className: String { String(describing: Self.self) }
 
   /// The base Keras config, `{"name": name, "dtype": "float32"}`; custom
@@ -128,10 +132,13 @@ extension Metric {
       module: nil)
   }
 
+  /// Replaces the state with the empty state.
   public mutating func reset() {
     state = State()
   }
 
+  /// Checks that the configurations match (apart from `name`), then merges
+  /// the states; on error the state is unchanged.
   public mutating func merge(_ other: Self) throws(MetricError) {
     try Self.checkMergeable(config, other.config)
     var merged = state
@@ -139,6 +146,8 @@ extension Metric {
     state = merged
   }
 
+  /// Assigns `state` (states without configuration-dependent shapes need no
+  /// check).
   public mutating func restore(_ state: State) throws(MetricError) {
     self.state = state
   }

@@ -29,6 +29,7 @@ public enum MetricError: Error, Equatable, Sendable, CustomStringConvertible {
   /// or from an unsupported format version.
   case invalidState(_ message: String)
 
+  /// The category and the message.
   public var description: String {
     switch self {
     case .invalidShape(let m): "Invalid shape: \(m)"

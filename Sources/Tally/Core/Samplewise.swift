@@ -92,6 +92,7 @@ public struct MeanState: Accumulator, Hashable {
   /// Σ per-sample weights from weighted updates.
   public var weightTotal = CompensatedSum()
 
+  /// The empty state.
   public init() {}
 
   private enum CodingKeys: String, CodingKey {
@@ -112,6 +113,10 @@ public struct MeanState: Accumulator, Hashable {
     return d == 0 ? 0 : total.value / d
   }
 
+  /// Adds another mean's totals and counts.
+  ///
+  /// - Throws: ``MetricError/invalidValue(_:)`` if the sample count would
+  ///   overflow `Int64`; the state is then unchanged.
   public mutating func merge(_ other: MeanState) throws(MetricError) {
     let c = try Counting.add(count, other.count)
     total.merge(other.total)
@@ -125,8 +130,12 @@ public struct MeanState: Accumulator, Hashable {
   ///
   /// - Throws: ``MetricError``; the state is then unchanged.
   ///
-  /// - Parameter integerDType: Truncate values and weights toward zero
-  ///   first, as Keras's cast to an integer metric dtype does.
+  /// - Parameters:
+  ///   - values: The values, of any rank.
+  ///   - sampleWeight: Optional weights, rank-aligned and broadcast by
+  ///     Keras's rules.
+  ///   - integerDType: Truncate values and weights toward zero first, as
+  ///     Keras's cast to an integer metric dtype does.
   public mutating func add(_ values: Tensor, sampleWeight: Tensor?, integerDType: Bool = false)
     throws(MetricError)
   {

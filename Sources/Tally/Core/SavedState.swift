@@ -39,13 +39,16 @@ public struct SavedState<State: Accumulator>: Codable, Sendable {
   /// The version this build of Tally writes and the newest it reads.
   public static var currentVersion: Int { 1 }
 
+  /// The format tag, ``formatTag``.
   public var format: String
+  /// The format version the file was written with.
   public var version: Int
   /// The metric's Keras configuration.
   public var metric: KerasConfig
   /// The accumulated state.
   public var state: State
 
+  /// A saved state of the current version.
   public init(metric: KerasConfig, state: State) {
     self.format = Self.formatTag
     self.version = Self.currentVersion

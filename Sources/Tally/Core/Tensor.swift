@@ -7,10 +7,20 @@
 
 /// The element type of a ``Tensor``, named as NumPy and Keras name it.
 public enum DType: String, Sendable, Codable, CaseIterable {
-  case float32, float64
+  /// `Float`.
+  case float32
+  /// `Double`.
+  case float64
   /// Swift's `Int` (64-bit on every platform Tally supports).
   case int
-  case int32, int64, uint8, bool
+  /// `Int32`.
+  case int32
+  /// `Int64`.
+  case int64
+  /// `UInt8`.
+  case uint8
+  /// `Bool`.
+  case bool
 
   /// Whether the type is `float32` or `float64`.
   public var isFloatingPoint: Bool { self == .float32 || self == .float64 }
@@ -323,6 +333,7 @@ extension Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+  /// The dtype, shape and first elements.
   public var description: String {
     let values = doubles()
     let shown = values.prefix(8).map { dtype.isFloatingPoint ? "\($0)" : "\(Int64($0))" }
