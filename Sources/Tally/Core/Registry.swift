@@ -21,6 +21,28 @@ public enum MetricRegistry {
     Sum.className: Sum.self,
     Mean.className: Mean.self,
     MeanMetricWrapper.className: MeanMetricWrapper.self,
+    // Accuracy
+    Accuracy.className: Accuracy.self,
+    BinaryAccuracy.className: BinaryAccuracy.self,
+    CategoricalAccuracy.className: CategoricalAccuracy.self,
+    SparseCategoricalAccuracy.className: SparseCategoricalAccuracy.self,
+    TopKCategoricalAccuracy.className: TopKCategoricalAccuracy.self,
+    SparseTopKCategoricalAccuracy.className: SparseTopKCategoricalAccuracy.self,
+    // Confusion matrix
+    TruePositives.className: TruePositives.self,
+    FalsePositives.className: FalsePositives.self,
+    TrueNegatives.className: TrueNegatives.self,
+    FalseNegatives.className: FalseNegatives.self,
+    Precision.className: Precision.self,
+    Recall.className: Recall.self,
+    SensitivityAtSpecificity.className: SensitivityAtSpecificity.self,
+    SpecificityAtSensitivity.className: SpecificityAtSensitivity.self,
+    PrecisionAtRecall.className: PrecisionAtRecall.self,
+    RecallAtPrecision.className: RecallAtPrecision.self,
+    AUC.className: AUC.self,
+    // F-scores
+    FBetaScore.className: FBetaScore.self,
+    F1Score.className: F1Score.self,
   ]
 
   /// Builds a metric from its Keras serialized form, as

@@ -1,0 +1,1254 @@
+//===--- ConfusionMetrics.swift -------------------------------------------===//
+//
+// Keras's `confusion_metrics.py`: TruePositives, FalsePositives,
+// TrueNegatives, FalseNegatives, Precision, Recall, the four at-X metrics,
+// and AUC. All share one confusion-matrix update (Core/ConfusionMatrix.swift).
+//
+//===----------------------------------------------------------------------===//
+
+//===--- Shared configuration helpers -------------------------------------===//
+
+/// Reads Keras's `thresholds` argument: `null`, a number, or a list.
+func readThresholds(_ r: inout ConfigReader) throws(MetricError) -> ([Double]?, JSONValue) {
+  guard let v = r.value("thresholds") else { return (nil, .null) }
+  switch v {
+  case .int, .double:
+    return ([v.number!], v)
+  case .array(let a):
+    var out: [Double] = []
+    for x in a {
+      guard let n = x.number else {
+        throw .invalidConfiguration("thresholds must be numbers; received \(v)")
+      }
+      out.append(n)
+    }
+    return (out, v)
+  default:
+    throw .invalidConfiguration("thresholds must be a number or a list of numbers; received \(v)")
+  }
+}
+
+/// The JSON form of thresholds given in Swift.
+func thresholdsJSON(_ t: [Double]?) -> JSONValue {
+  t.map { .array($0.map(JSONValue.double)) } ?? .null
+}
+
+func optionalIntJSON(_ x: Int?) -> JSONValue { x.map { .int(Int64($0)) } ?? .null }
+
+/// Checks a restored state against the thresholds (and labels) a metric
+/// counts.
+func checkRestorable(_ s: ConfusionCounts, thresholds: Int, labels: Int?, _ metric: String)
+  throws(MetricError)
+{
+  try s.validate()
+  if s.isEmpty { return }
+  guard s.thresholdCount == thresholds, labels == nil || s.labelCount == labels else {
+    throw .invalidState(
+      "\(metric) counts \(thresholds) thresholds × \(labels.map(String.init) ?? "any") labels; the state has \(s.thresholdCount) × \(s.labelCount)"
+    )
+  }
+}
+
+/// A per-threshold result: a scalar for one threshold, else a vector.
+func perThreshold(_ values: [Double]) -> MetricValue {
+  values.count == 1 ? .scalar(values[0]) : .vector(values)
+}
+
+//===--- TruePositives, FalsePositives, TrueNegatives, FalseNegatives -----===//
+
+/// Which cell of the confusion matrix a condition-count metric accumulates.
+public enum ConfusionCondition: String, Sendable, Codable {
+  case truePositives = "TruePositives"
+  case falsePositives = "FalsePositives"
+  case trueNegatives = "TrueNegatives"
+  case falseNegatives = "FalseNegatives"
+
+  var defaultName: String {
+    switch self {
+    case .truePositives: "true_positives"
+    case .falsePositives: "false_positives"
+    case .trueNegatives: "true_negatives"
+    case .falseNegatives: "false_negatives"
+    }
+  }
+}
+
+/// The shared implementation of the four condition counts.
+public struct ConditionCountCore: Sendable {
+  let condition: ConfusionCondition
+  let thresholdsConfig: JSONValue
+  let update: ConfusionUpdate
+
+  init(_ condition: ConfusionCondition, thresholds: [Double]?, json: JSONValue)
+    throws(MetricError)
+  {
+    let t = try Thresholds.parse(thresholds, default: 0.5)
+    self.condition = condition
+    self.thresholdsConfig = json
+    self.update = ConfusionUpdate(
+      thresholds: Thresholds(t, evenlySpaced: Thresholds.isEvenlyDistributed(t)),
+      metricName: condition.rawValue)
+  }
+
+  static func read(_ condition: ConfusionCondition, _ config: KerasConfig) throws(MetricError) -> (
+    ConditionCountCore, String, String
+  ) {
+    var r = try ConfigReader(config, expecting: condition.rawValue)
+    let name = try r.string("name", default: condition.defaultName)
+    let dtype = try r.dtype()
+    let (t, json) = try readThresholds(&r)
+    try r.finish()
+    return (try ConditionCountCore(condition, thresholds: t, json: json), name, dtype)
+  }
+
+  func config(name: String, dtype: String) -> KerasConfig {
+    KerasConfig(
+      className: condition.rawValue,
+      config: ["name": .string(name), "dtype": .string(dtype), "thresholds": thresholdsConfig])
+  }
+
+  func result(_ s: ConfusionCounts) -> MetricValue {
+    let n = update.thresholds.count
+    let values = (0..<n).map { t -> Double in
+      guard !s.isEmpty else { return 0 }
+      let c = s.counts(threshold: t)
+      switch condition {
+      case .truePositives: return c.tp
+      case .falsePositives: return c.fp
+      case .trueNegatives: return c.tn
+      case .falseNegatives: return c.fn
+      }
+    }
+    return perThreshold(values)
+  }
+}
+
+/// The weighted number of true positives, per threshold.
+///
+/// Formula: `Σ w · [y_true ≠ 0 ∧ y_pred > t]` for each threshold `t`.
+/// Inputs of any rank are flattened: each element is one binary decision.
+///
+/// Keras: `keras.metrics.TruePositives(thresholds=None, name=None,
+/// dtype=None)`; default threshold 0.5; a scalar for one threshold, a vector
+/// for several. Deviations: counts are double-double (exact to 2^53, not
+/// float32's 2^24); labels outside {0, 1} and NaN predictions throw (Keras
+/// casts labels to bool).
+///
+/// ```swift
+/// var m = TruePositives()
+/// try m.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
+/// m.result()   // 2.0
+/// ```
+///
+/// - Complexity: `update` is O(*n* + *T*) for evenly spaced thresholds,
+///   O(*n* log *T* + *T*) otherwise.
+public struct TruePositives: PredictionMetric, KerasSerializable {
+  /// `"TruePositives"`.
+  public static var className: String { "TruePositives" }
+  /// The name in logs; default `"true_positives"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  let core: ConditionCountCore
+
+  /// Counts true positives at `thresholds` (default `[0.5]`, each in [0, 1]).
+  public init(thresholds: [Double]? = nil, name: String = "true_positives", dtype: String = "float32")
+    throws(MetricError)
+  {
+    core = try ConditionCountCore(.truePositives, thresholds: thresholds, json: thresholdsJSON(thresholds))
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try ConditionCountCore.read(.truePositives, config)
+  }
+
+  /// `{"name", "dtype", "thresholds"}` as Keras.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// The count (per threshold).
+  public func result() -> MetricValue { core.result(state) }
+}
+
+/// The weighted number of false positives, per threshold.
+///
+/// Formula: `Σ w · [y_true = 0 ∧ y_pred > t]`. Keras:
+/// `keras.metrics.FalsePositives(thresholds=None, name=None, dtype=None)`;
+/// deviations as ``TruePositives``.
+///
+/// ```swift
+/// var m = FalsePositives()
+/// try m.update(yTrue: [0, 1, 0, 0], yPred: [0, 0, 1, 1])
+/// m.result()   // 2.0
+/// ```
+///
+/// - Complexity: as ``TruePositives``.
+public struct FalsePositives: PredictionMetric, KerasSerializable {
+  /// `"FalsePositives"`.
+  public static var className: String { "FalsePositives" }
+  /// The name in logs; default `"false_positives"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  let core: ConditionCountCore
+
+  /// Counts false positives at `thresholds` (default `[0.5]`).
+  public init(thresholds: [Double]? = nil, name: String = "false_positives", dtype: String = "float32")
+    throws(MetricError)
+  {
+    core = try ConditionCountCore(.falsePositives, thresholds: thresholds, json: thresholdsJSON(thresholds))
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try ConditionCountCore.read(.falsePositives, config)
+  }
+
+  /// `{"name", "dtype", "thresholds"}` as Keras.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// The count (per threshold).
+  public func result() -> MetricValue { core.result(state) }
+}
+
+/// The weighted number of true negatives, per threshold.
+///
+/// Formula: `Σ w · [y_true = 0 ∧ y_pred ≤ t]`. Keras:
+/// `keras.metrics.TrueNegatives(thresholds=None, name=None, dtype=None)`;
+/// deviations as ``TruePositives``.
+///
+/// ```swift
+/// var m = TrueNegatives()
+/// try m.update(yTrue: [0, 1, 0, 0], yPred: [1, 1, 0, 0])
+/// m.result()   // 2.0
+/// ```
+///
+/// - Complexity: as ``TruePositives``.
+public struct TrueNegatives: PredictionMetric, KerasSerializable {
+  /// `"TrueNegatives"`.
+  public static var className: String { "TrueNegatives" }
+  /// The name in logs; default `"true_negatives"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  let core: ConditionCountCore
+
+  /// Counts true negatives at `thresholds` (default `[0.5]`).
+  public init(thresholds: [Double]? = nil, name: String = "true_negatives", dtype: String = "float32")
+    throws(MetricError)
+  {
+    core = try ConditionCountCore(.trueNegatives, thresholds: thresholds, json: thresholdsJSON(thresholds))
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try ConditionCountCore.read(.trueNegatives, config)
+  }
+
+  /// `{"name", "dtype", "thresholds"}` as Keras.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// The count (per threshold).
+  public func result() -> MetricValue { core.result(state) }
+}
+
+/// The weighted number of false negatives, per threshold.
+///
+/// Formula: `Σ w · [y_true ≠ 0 ∧ y_pred ≤ t]`. Keras:
+/// `keras.metrics.FalseNegatives(thresholds=None, name=None, dtype=None)`;
+/// deviations as ``TruePositives``.
+///
+/// ```swift
+/// var m = FalseNegatives()
+/// try m.update(yTrue: [0, 1, 1, 1], yPred: [0, 1, 0, 0])
+/// m.result()   // 2.0
+/// ```
+///
+/// - Complexity: as ``TruePositives``.
+public struct FalseNegatives: PredictionMetric, KerasSerializable {
+  /// `"FalseNegatives"`.
+  public static var className: String { "FalseNegatives" }
+  /// The name in logs; default `"false_negatives"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  let core: ConditionCountCore
+
+  /// Counts false negatives at `thresholds` (default `[0.5]`).
+  public init(thresholds: [Double]? = nil, name: String = "false_negatives", dtype: String = "float32")
+    throws(MetricError)
+  {
+    core = try ConditionCountCore(.falseNegatives, thresholds: thresholds, json: thresholdsJSON(thresholds))
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try ConditionCountCore.read(.falseNegatives, config)
+  }
+
+  /// `{"name", "dtype", "thresholds"}` as Keras.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// The count (per threshold).
+  public func result() -> MetricValue { core.result(state) }
+}
+
+//===--- Precision and Recall ---------------------------------------------===//
+
+/// The shared configuration of ``Precision`` and ``Recall``.
+public struct PrecisionRecallCore: Sendable {
+  let className: String
+  let thresholdsConfig: JSONValue
+  /// `top_k`.
+  public let topK: Int?
+  /// `class_id`.
+  public let classId: Int?
+  let update: ConfusionUpdate
+
+  init(_ className: String, thresholds: [Double]?, json: JSONValue, topK: Int?, classId: Int?)
+    throws(MetricError)
+  {
+    if let topK, topK < 1 {
+      throw .invalidConfiguration("\(className) top_k must be ≥ 1; received \(topK)")
+    }
+    if let classId, classId < 0 {
+      throw .invalidConfiguration("\(className) class_id must be ≥ 0; received \(classId)")
+    }
+    // With top_k and no thresholds, the threshold is Keras's NEG_INF.
+    let t = try Thresholds.parse(thresholds, default: topK == nil ? 0.5 : -1e10)
+    self.className = className
+    self.thresholdsConfig = json
+    self.topK = topK
+    self.classId = classId
+    self.update = ConfusionUpdate(
+      thresholds: Thresholds(t, evenlySpaced: Thresholds.isEvenlyDistributed(t)),
+      topK: topK, classId: classId, metricName: className)
+  }
+
+  static func read(_ className: String, defaultName: String, _ config: KerasConfig)
+    throws(MetricError) -> (PrecisionRecallCore, String, String)
+  {
+    var r = try ConfigReader(config, expecting: className)
+    let name = try r.string("name", default: defaultName)
+    let dtype = try r.dtype()
+    let (t, json) = try readThresholds(&r)
+    let topK = try r.optionalInt("top_k")
+    let classId = try r.optionalInt("class_id")
+    try r.finish()
+    return (
+      try PrecisionRecallCore(className, thresholds: t, json: json, topK: topK, classId: classId),
+      name, dtype
+    )
+  }
+
+  func config(name: String, dtype: String) -> KerasConfig {
+    KerasConfig(
+      className: className,
+      config: [
+        "name": .string(name), "dtype": .string(dtype), "thresholds": thresholdsConfig,
+        "top_k": optionalIntJSON(topK), "class_id": optionalIntJSON(classId),
+      ])
+  }
+}
+
+/// The precision of the predictions: `TP / (TP + FP)` per threshold.
+///
+/// Formula: `div0(TP, TP + FP)` (0 when nothing is predicted positive). With
+/// `topK`, only the `k` highest predictions of each row count as positive
+/// (ties broken by lowest index); with `classId`, only that column is
+/// scored (one-vs-rest).
+///
+/// Keras: `keras.metrics.Precision(thresholds=None, top_k=None,
+/// class_id=None, name=None, dtype=None)`. Deviations as
+/// ``TruePositives``; `top_k` larger than the number of classes and an
+/// out-of-range `class_id` throw.
+///
+/// ```swift
+/// var m = try Precision()
+/// try m.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
+/// m.result()   // 0.6666666666666666
+/// ```
+///
+/// - Complexity: as ``TruePositives``, plus O(*C* log *C*) per row with
+///   `topK`.
+public struct Precision: PredictionMetric, KerasSerializable {
+  /// `"Precision"`.
+  public static var className: String { "Precision" }
+  /// The name in logs; default `"precision"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  /// The configuration.
+  public let core: PrecisionRecallCore
+
+  /// Precision at `thresholds` (default `[0.5]`, or every kept prediction
+  /// with `topK`).
+  public init(
+    thresholds: [Double]? = nil, topK: Int? = nil, classId: Int? = nil, name: String = "precision",
+    dtype: String = "float32"
+  ) throws(MetricError) {
+    core = try PrecisionRecallCore(
+      Self.className, thresholds: thresholds, json: thresholdsJSON(thresholds), topK: topK,
+      classId: classId)
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try PrecisionRecallCore.read(Self.className, defaultName: "precision", config)
+  }
+
+  /// `{"name", "dtype", "thresholds", "top_k", "class_id"}` as Keras.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// `TP / (TP + FP)` per threshold.
+  public func result() -> MetricValue {
+    perThreshold(
+      (0..<core.update.thresholds.count).map { t in
+        guard !state.isEmpty else { return 0 }
+        let c = state.counts(threshold: t)
+        return divideNoNaN(c.tp, c.tp + c.fp)
+      })
+  }
+}
+
+/// The recall of the predictions: `TP / (TP + FN)` per threshold.
+///
+/// Formula: `div0(TP, TP + FN)`; `topK` and `classId` as in ``Precision``.
+///
+/// Keras: `keras.metrics.Recall(thresholds=None, top_k=None, class_id=None,
+/// name=None, dtype=None)`; deviations as ``Precision``.
+///
+/// ```swift
+/// var m = try Recall()
+/// try m.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
+/// m.result()   // 0.6666666666666666
+/// ```
+///
+/// - Complexity: as ``Precision``.
+public struct Recall: PredictionMetric, KerasSerializable {
+  /// `"Recall"`.
+  public static var className: String { "Recall" }
+  /// The name in logs; default `"recall"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  /// The configuration.
+  public let core: PrecisionRecallCore
+
+  /// Recall at `thresholds` (default `[0.5]`, or every kept prediction with
+  /// `topK`).
+  public init(
+    thresholds: [Double]? = nil, topK: Int? = nil, classId: Int? = nil, name: String = "recall",
+    dtype: String = "float32"
+  ) throws(MetricError) {
+    core = try PrecisionRecallCore(
+      Self.className, thresholds: thresholds, json: thresholdsJSON(thresholds), topK: topK,
+      classId: classId)
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try PrecisionRecallCore.read(Self.className, defaultName: "recall", config)
+  }
+
+  /// `{"name", "dtype", "thresholds", "top_k", "class_id"}` as Keras.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// `TP / (TP + FN)` per threshold.
+  public func result() -> MetricValue {
+    perThreshold(
+      (0..<core.update.thresholds.count).map { t in
+        guard !state.isEmpty else { return 0 }
+        let c = state.counts(threshold: t)
+        return divideNoNaN(c.tp, c.tp + c.fn)
+      })
+  }
+}
+
+//===--- The at-X metrics -------------------------------------------------===//
+
+/// Which at-X metric: the constrained and the maximised quantity.
+public enum OperatingPointKind: String, Sendable {
+  case sensitivityAtSpecificity = "SensitivityAtSpecificity"
+  case specificityAtSensitivity = "SpecificityAtSensitivity"
+  case precisionAtRecall = "PrecisionAtRecall"
+  case recallAtPrecision = "RecallAtPrecision"
+
+  /// Keras's argument name for the target value.
+  var valueKey: String {
+    switch self {
+    case .sensitivityAtSpecificity: "specificity"
+    case .specificityAtSensitivity: "sensitivity"
+    case .precisionAtRecall: "recall"
+    case .recallAtPrecision: "precision"
+    }
+  }
+
+  var defaultName: String {
+    switch self {
+    case .sensitivityAtSpecificity: "sensitivity_at_specificity"
+    case .specificityAtSensitivity: "specificity_at_sensitivity"
+    case .precisionAtRecall: "precision_at_recall"
+    case .recallAtPrecision: "recall_at_precision"
+    }
+  }
+}
+
+/// The shared implementation of the at-X metrics (Keras's
+/// `SensitivitySpecificityBase`).
+public struct OperatingPointCore: Sendable {
+  let kind: OperatingPointKind
+  /// The target value of the constrained quantity.
+  public let value: Double
+  /// `num_thresholds`.
+  public let numThresholds: Int
+  /// `class_id`.
+  public let classId: Int?
+  let update: ConfusionUpdate
+
+  init(_ kind: OperatingPointKind, value: Double, numThresholds: Int, classId: Int?)
+    throws(MetricError)
+  {
+    guard value >= 0, value <= 1 else {
+      throw .invalidConfiguration(
+        "Argument `\(kind.valueKey)` must be in the range [0, 1]. Received: \(kind.valueKey)=\(value)")
+    }
+    guard numThresholds > 0 else {
+      throw .invalidConfiguration(
+        "Argument `num_thresholds` must be an integer > 0. Received: num_thresholds=\(numThresholds)")
+    }
+    if let classId, classId < 0 {
+      throw .invalidConfiguration("\(kind.rawValue) class_id must be ≥ 0; received \(classId)")
+    }
+    self.kind = kind
+    self.value = value
+    self.numThresholds = numThresholds
+    self.classId = classId
+    let thresholds: Thresholds
+    if numThresholds == 1 {
+      thresholds = Thresholds([0.5], evenlySpaced: false)
+    } else {
+      let inner = (0..<(numThresholds - 2)).map { Double($0 + 1) / Double(numThresholds - 1) }
+      thresholds = Thresholds([0] + inner + [1], evenlySpaced: true)
+    }
+    self.update = ConfusionUpdate(thresholds: thresholds, classId: classId, metricName: kind.rawValue)
+  }
+
+  static func read(_ kind: OperatingPointKind, _ config: KerasConfig) throws(MetricError) -> (
+    OperatingPointCore, String, String
+  ) {
+    var r = try ConfigReader(config, expecting: kind.rawValue)
+    let name = try r.string("name", default: kind.defaultName)
+    let dtype = try r.dtype()
+    guard let value = try r.optionalDouble(kind.valueKey) else {
+      throw .invalidConfiguration("\(kind.rawValue) needs `\(kind.valueKey)`")
+    }
+    let n = try r.int("num_thresholds", default: 200)
+    let classId = try r.optionalInt("class_id")
+    try r.finish()
+    return (try OperatingPointCore(kind, value: value, numThresholds: n, classId: classId), name, dtype)
+  }
+
+  func config(name: String, dtype: String) -> KerasConfig {
+    KerasConfig(
+      className: kind.rawValue,
+      config: [
+        "name": .string(name), "dtype": .string(dtype), "class_id": optionalIntJSON(classId),
+        "num_thresholds": .int(Int64(numThresholds)), kind.valueKey: .double(value),
+      ])
+  }
+
+  /// Keras's `_find_max_under_constraint`: the largest dependent value
+  /// among thresholds whose constrained value is ≥ the target; 0 if none.
+  func result(_ s: ConfusionCounts) -> MetricValue {
+    guard !s.isEmpty else { return .scalar(0) }
+    var best = 0.0
+    for t in 0..<update.thresholds.count {
+      let c = s.counts(threshold: t)
+      let sensitivity = divideNoNaN(c.tp, c.tp + c.fn)
+      let specificity = divideNoNaN(c.tn, c.tn + c.fp)
+      let precision = divideNoNaN(c.tp, c.tp + c.fp)
+      let (constrained, dependent): (Double, Double) =
+        switch kind {
+        case .sensitivityAtSpecificity: (specificity, sensitivity)
+        case .specificityAtSensitivity: (sensitivity, specificity)
+        case .precisionAtRecall: (sensitivity, precision)
+        case .recallAtPrecision: (precision, sensitivity)
+        }
+      if Float(constrained) >= Float(value) { best = max(best, dependent) }
+    }
+    return .scalar(best)
+  }
+}
+
+/// The best sensitivity (recall) among thresholds whose specificity is at
+/// least `specificity`.
+///
+/// Formula: `max_t { TP/(TP+FN) : TN/(TN+FP) ≥ specificity }`, 0 if no
+/// threshold qualifies, over `numThresholds` evenly spaced thresholds in
+/// [0, 1].
+///
+/// Keras: `keras.metrics.SensitivityAtSpecificity(specificity,
+/// num_thresholds=200, class_id=None, name=None, dtype=None)`. Deviations as
+/// ``TruePositives``.
+///
+/// ```swift
+/// var m = try SensitivityAtSpecificity(specificity: 0.5)
+/// try m.update(yTrue: [0, 0, 0, 1, 1], yPred: [0, 0.3, 0.8, 0.3, 0.8])
+/// m.result()   // 0.5
+/// ```
+///
+/// - Complexity: `update` is O(*n* + *T*).
+public struct SensitivityAtSpecificity: PredictionMetric, KerasSerializable {
+  /// `"SensitivityAtSpecificity"`.
+  public static var className: String { "SensitivityAtSpecificity" }
+  /// The name in logs; default `"sensitivity_at_specificity"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  /// The configuration.
+  public let core: OperatingPointCore
+
+  /// Sensitivity at the given specificity (in [0, 1]).
+  public init(
+    specificity: Double, numThresholds: Int = 200, classId: Int? = nil,
+    name: String = "sensitivity_at_specificity", dtype: String = "float32"
+  ) throws(MetricError) {
+    core = try OperatingPointCore(
+      .sensitivityAtSpecificity, value: specificity, numThresholds: numThresholds, classId: classId)
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try OperatingPointCore.read(.sensitivityAtSpecificity, config)
+  }
+
+  /// `{"name", "dtype", "class_id", "num_thresholds", "specificity"}`.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// The best sensitivity under the constraint.
+  public func result() -> MetricValue { core.result(state) }
+}
+
+/// The best specificity among thresholds whose sensitivity is at least
+/// `sensitivity`.
+///
+/// Formula: `max_t { TN/(TN+FP) : TP/(TP+FN) ≥ sensitivity }`, 0 if none.
+///
+/// Keras: `keras.metrics.SpecificityAtSensitivity(sensitivity,
+/// num_thresholds=200, class_id=None, name=None, dtype=None)`.
+///
+/// ```swift
+/// var m = try SpecificityAtSensitivity(sensitivity: 0.5)
+/// try m.update(yTrue: [0, 0, 0, 1, 1], yPred: [0, 0.3, 0.8, 0.3, 0.8])
+/// m.result()   // 0.6666666666666666
+/// ```
+///
+/// - Complexity: `update` is O(*n* + *T*).
+public struct SpecificityAtSensitivity: PredictionMetric, KerasSerializable {
+  /// `"SpecificityAtSensitivity"`.
+  public static var className: String { "SpecificityAtSensitivity" }
+  /// The name in logs; default `"specificity_at_sensitivity"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  /// The configuration.
+  public let core: OperatingPointCore
+
+  /// Specificity at the given sensitivity (in [0, 1]).
+  public init(
+    sensitivity: Double, numThresholds: Int = 200, classId: Int? = nil,
+    name: String = "specificity_at_sensitivity", dtype: String = "float32"
+  ) throws(MetricError) {
+    core = try OperatingPointCore(
+      .specificityAtSensitivity, value: sensitivity, numThresholds: numThresholds, classId: classId)
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try OperatingPointCore.read(.specificityAtSensitivity, config)
+  }
+
+  /// `{"name", "dtype", "class_id", "num_thresholds", "sensitivity"}`.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// The best specificity under the constraint.
+  public func result() -> MetricValue { core.result(state) }
+}
+
+/// The best precision among thresholds whose recall is at least `recall`.
+///
+/// Formula: `max_t { TP/(TP+FP) : TP/(TP+FN) ≥ recall }`, 0 if none.
+///
+/// Keras: `keras.metrics.PrecisionAtRecall(recall, num_thresholds=200,
+/// class_id=None, name=None, dtype=None)`.
+///
+/// ```swift
+/// var m = try PrecisionAtRecall(recall: 0.5)
+/// try m.update(yTrue: [0, 0, 0, 1, 1], yPred: [0, 0.3, 0.8, 0.3, 0.8])
+/// m.result()   // 0.5
+/// ```
+///
+/// - Complexity: `update` is O(*n* + *T*).
+public struct PrecisionAtRecall: PredictionMetric, KerasSerializable {
+  /// `"PrecisionAtRecall"`.
+  public static var className: String { "PrecisionAtRecall" }
+  /// The name in logs; default `"precision_at_recall"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  /// The configuration.
+  public let core: OperatingPointCore
+
+  /// Precision at the given recall (in [0, 1]).
+  public init(
+    recall: Double, numThresholds: Int = 200, classId: Int? = nil,
+    name: String = "precision_at_recall", dtype: String = "float32"
+  ) throws(MetricError) {
+    core = try OperatingPointCore(
+      .precisionAtRecall, value: recall, numThresholds: numThresholds, classId: classId)
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try OperatingPointCore.read(.precisionAtRecall, config)
+  }
+
+  /// `{"name", "dtype", "class_id", "num_thresholds", "recall"}`.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// The best precision under the constraint.
+  public func result() -> MetricValue { core.result(state) }
+}
+
+/// The best recall among thresholds whose precision is at least
+/// `precision`.
+///
+/// Formula: `max_t { TP/(TP+FN) : TP/(TP+FP) ≥ precision }`, 0 when the
+/// precision is unattainable.
+///
+/// Keras: `keras.metrics.RecallAtPrecision(precision, num_thresholds=200,
+/// class_id=None, name=None, dtype=None)`.
+///
+/// ```swift
+/// var m = try RecallAtPrecision(precision: 0.8)
+/// try m.update(yTrue: [0, 0, 1, 1], yPred: [0, 0.5, 0.3, 0.9])
+/// m.result()   // 0.5
+/// ```
+///
+/// - Complexity: `update` is O(*n* + *T*).
+public struct RecallAtPrecision: PredictionMetric, KerasSerializable {
+  /// `"RecallAtPrecision"`.
+  public static var className: String { "RecallAtPrecision" }
+  /// The name in logs; default `"recall_at_precision"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold counts.
+  public var state = ConfusionCounts()
+  /// The configuration.
+  public let core: OperatingPointCore
+
+  /// Recall at the given precision (in [0, 1]).
+  public init(
+    precision: Double, numThresholds: Int = 200, classId: Int? = nil,
+    name: String = "recall_at_precision", dtype: String = "float32"
+  ) throws(MetricError) {
+    core = try OperatingPointCore(
+      .recallAtPrecision, value: precision, numThresholds: numThresholds, classId: classId)
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    (core, name, dtype) = try OperatingPointCore.read(.recallAtPrecision, config)
+  }
+
+  /// `{"name", "dtype", "class_id", "num_thresholds", "precision"}`.
+  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+  }
+
+  /// Restores counts saved for the same thresholds.
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
+    self.state = state
+  }
+
+  /// The best recall under the constraint.
+  public func result() -> MetricValue { core.result(state) }
+}
+
+//===--- AUC --------------------------------------------------------------===//
+
+/// The curve whose area ``AUC`` computes.
+public enum AUCCurve: String, Sendable, Codable, CaseIterable {
+  /// Receiver operating characteristic: recall against false-positive rate.
+  case roc = "ROC"
+  /// Precision against recall.
+  case pr = "PR"
+  /// Flach & Kull's precision-recall-gain curve.
+  case prGain = "PRGAIN"
+
+  /// Parses Keras's spellings (`"ROC"`/`"roc"`, `"PR"`/`"pr"`,
+  /// `"PRGAIN"`/`"prgain"`).
+  public init(keras value: String) throws(MetricError) {
+    switch value {
+    case "ROC", "roc": self = .roc
+    case "PR", "pr": self = .pr
+    case "PRGAIN", "prgain": self = .prGain
+    default:
+      throw .invalidConfiguration(
+        "Invalid AUC curve value: \"\(value)\". Expected values are [\"PR\", \"ROC\", \"PRGAIN\"]")
+    }
+  }
+}
+
+/// How ``AUC`` sums the area under its curve.
+public enum AUCSummationMethod: String, Sendable, Codable, CaseIterable {
+  /// Mid-point (trapezoid) rule; for PR, Davis & Goadrich interpolation.
+  case interpolation
+  /// Left or right sums, whichever is lower.
+  case minoring
+  /// Left or right sums, whichever is higher.
+  case majoring
+
+  /// Parses Keras's spellings (`"interpolation"`/`"Interpolation"`, ...).
+  public init(keras value: String) throws(MetricError) {
+    switch value {
+    case "interpolation", "Interpolation": self = .interpolation
+    case "minoring", "Minoring": self = .minoring
+    case "majoring", "Majoring": self = .majoring
+    default:
+      throw .invalidConfiguration(
+        "Invalid AUC summation method value: \"\(value)\". Expected values are [\"interpolation\", \"majoring\", \"minoring\"]"
+      )
+    }
+  }
+}
+
+/// The area under the ROC, PR or PR-gain curve, approximated by a Riemann
+/// sum over `numThresholds` thresholds.
+///
+/// Formula (spec §3.5): with per-threshold counts, `recall = TP/(TP+FN)`,
+/// `fpr = FP/(FP+TN)`, `precision = TP/(TP+FP)` (each 0 on a zero
+/// denominator); ROC sums `Δfpr · height(recall)`, PR `Δrecall ·
+/// height(precision)` (Davis & Goadrich interpolation by default), PRGAIN
+/// the gain curve. Thresholds are `[−ε, 1/(T−1), …, (T−2)/(T−1), 1+ε]`, or
+/// `[−ε] + sorted(thresholds) + [1+ε]` when given. With `multiLabel`, one AUC
+/// per column of a rank-2 `yPred`, averaged (weighted by `labelWeights`).
+///
+/// Keras: `keras.metrics.AUC(num_thresholds=200, curve="ROC",
+/// summation_method="interpolation", name=None, dtype=None,
+/// thresholds=None, multi_label=False, num_labels=None, label_weights=None,
+/// from_logits=False)`. Deviations: counts are double-double (exact to 2^53);
+/// labels outside {0, 1}, NaN predictions and explicit thresholds outside
+/// [0, 1] throw; the result is computed in `Double`. Like Keras, a ROC curve
+/// with one class present gives 0. The Riemann sum can differ from the exact
+/// area; ``ExactAUC`` computes it exactly.
+///
+/// ```swift
+/// var m = try AUC(numThresholds: 3)
+/// try m.update(yTrue: [0, 0, 1, 1], yPred: [0, 0.5, 0.3, 0.9])
+/// m.result()   // 0.75
+/// ```
+///
+/// - Complexity: `update` is O(*n* + *T*) for evenly spaced thresholds (the
+///   default), so 10,000 thresholds cost about what 200 do.
+public struct AUC: PredictionMetric, KerasSerializable {
+  /// `"AUC"`.
+  public static var className: String { "AUC" }
+  /// The name in logs; default `"auc"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The per-threshold (per-label) counts.
+  public var state = ConfusionCounts()
+  /// The number of thresholds, including the two end points.
+  public let numThresholds: Int
+  /// The curve.
+  public let curve: AUCCurve
+  /// The Riemann sum.
+  public let summationMethod: AUCSummationMethod
+  /// One AUC per label, averaged.
+  public let multiLabel: Bool
+  /// The number of labels, if fixed up front.
+  public let numLabels: Int?
+  /// Weights of the labels (columns).
+  public let labelWeights: [Double]?
+  /// Whether `yPred` holds logits (a sigmoid is applied first).
+  public let fromLogits: Bool
+  let explicitThresholds: [Double]?
+  let labelWeightsConfig: JSONValue
+  let update: ConfusionUpdate
+
+  /// An AUC with Keras's arguments.
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` for
+  ///   `numThresholds ≤ 1`, thresholds outside [0, 1], or `numLabels`
+  ///   without `multiLabel`.
+  public init(
+    numThresholds: Int = 200, curve: AUCCurve = .roc,
+    summationMethod: AUCSummationMethod = .interpolation, name: String = "auc",
+    dtype: String = "float32", thresholds: [Double]? = nil, multiLabel: Bool = false,
+    numLabels: Int? = nil, labelWeights: [Double]? = nil, fromLogits: Bool = false
+  ) throws(MetricError) {
+    try self.init(
+      numThresholds: numThresholds, curve: curve, summationMethod: summationMethod, name: name,
+      dtype: dtype, thresholds: thresholds, multiLabel: multiLabel, numLabels: numLabels,
+      labelWeights: labelWeights,
+      labelWeightsConfig: labelWeights.map { .array($0.map(JSONValue.double)) } ?? .null,
+      fromLogits: fromLogits)
+  }
+
+  init(
+    numThresholds: Int, curve: AUCCurve, summationMethod: AUCSummationMethod, name: String,
+    dtype: String, thresholds: [Double]?, multiLabel: Bool, numLabels: Int?,
+    labelWeights: [Double]?, labelWeightsConfig: JSONValue, fromLogits: Bool
+  ) throws(MetricError) {
+    let inner: [Double]
+    let evenly: Bool
+    if let thresholds {
+      let sorted = try Thresholds.parse(thresholds, default: 0.5).sorted()
+      inner = sorted
+      evenly = Thresholds.isEvenlyDistributed([0] + sorted + [1])
+      self.numThresholds = sorted.count + 2
+    } else {
+      guard numThresholds > 1 else {
+        throw .invalidConfiguration(
+          "Argument `num_thresholds` must be an integer > 1. Received: num_thresholds=\(numThresholds)")
+      }
+      inner = (0..<(numThresholds - 2)).map { Double($0 + 1) / Double(numThresholds - 1) }
+      evenly = true
+      self.numThresholds = numThresholds
+    }
+    if numLabels != nil && !multiLabel {
+      throw .invalidConfiguration("`num_labels` is needed only when `multi_label` is True.")
+    }
+    if let numLabels, numLabels < 1 {
+      throw .invalidConfiguration("num_labels must be ≥ 1; received \(numLabels)")
+    }
+    if let labelWeights, let bad = labelWeights.first(where: { !$0.isFinite }) {
+      throw .invalidConfiguration("label_weights must be finite; received \(bad)")
+    }
+    let epsilon = 1e-7
+    self.explicitThresholds = thresholds == nil ? nil : inner
+    self.curve = curve
+    self.summationMethod = summationMethod
+    self.name = name
+    self.dtype = dtype
+    self.multiLabel = multiLabel
+    self.numLabels = numLabels
+    self.labelWeights = labelWeights
+    self.labelWeightsConfig = labelWeightsConfig
+    self.fromLogits = fromLogits
+    self.update = ConfusionUpdate(
+      thresholds: Thresholds([0 - epsilon] + inner + [1 + epsilon], evenlySpaced: evenly),
+      multiLabel: multiLabel, labelWeights: multiLabel ? nil : labelWeights,
+      fromLogits: fromLogits, metricName: "AUC")
+  }
+
+  /// Rebuilds the metric from its Keras config.
+  public init(config: KerasConfig) throws(MetricError) {
+    var r = try ConfigReader(config, expecting: Self.className)
+    let name = try r.string("name", default: "auc")
+    let dtype = try r.dtype()
+    let n = try r.int("num_thresholds", default: 200)
+    let curve = try AUCCurve(keras: try r.string("curve", default: "ROC"))
+    let method = try AUCSummationMethod(keras: try r.string("summation_method", default: "interpolation"))
+    let multi = try r.bool("multi_label", default: false)
+    let numLabels = try r.optionalInt("num_labels")
+    let fromLogits = try r.bool("from_logits", default: false)
+    let (thresholds, _) = try readThresholds(&r)
+    let lwValue = r.value("label_weights")
+    try r.finish()
+    var weights: [Double]? = nil
+    if let lwValue {
+      weights = try Self.readLabelWeights(lwValue)
+    }
+    try self.init(
+      numThresholds: n, curve: curve, summationMethod: method, name: name, dtype: dtype,
+      thresholds: thresholds, multiLabel: multi, numLabels: numLabels, labelWeights: weights,
+      labelWeightsConfig: lwValue ?? .null, fromLogits: fromLogits)
+  }
+
+  /// Label weights as a list, or as Keras's serialized tensor
+  /// (`{"class_name": "__tensor__", "config": {"value": [...]}}`).
+  static func readLabelWeights(_ v: JSONValue) throws(MetricError) -> [Double] {
+    var list = v
+    if case .object(let o) = v, case .object(let inner)? = o["config"], let value = inner["value"] {
+      list = value
+    }
+    guard case .array(let a) = list else {
+      throw .invalidConfiguration("label_weights must be a list of numbers; received \(v)")
+    }
+    var out: [Double] = []
+    for x in a {
+      guard let n = x.number else {
+        throw .invalidConfiguration("label_weights must be a list of numbers; received \(v)")
+      }
+      out.append(n)
+    }
+    return out
+  }
+
+  /// Keras's config (with `thresholds` only when they were given).
+  public var config: KerasConfig {
+    var c: [String: JSONValue] = [
+      "name": .string(name), "dtype": .string(dtype),
+      "num_thresholds": .int(Int64(numThresholds)), "curve": .string(curve.rawValue),
+      "summation_method": .string(summationMethod.rawValue), "multi_label": .bool(multiLabel),
+      "num_labels": optionalIntJSON(numLabels), "label_weights": labelWeightsConfig,
+      "from_logits": .bool(fromLogits),
+    ]
+    if let explicitThresholds { c["thresholds"] = .array(explicitThresholds.map(JSONValue.double)) }
+    return KerasConfig(className: Self.className, config: c)
+  }
+
+  /// The thresholds, with the two ε end points (Keras's `thresholds`).
+  public var thresholds: [Double] { update.thresholds.values }
+
+  /// Accumulates one batch.
+  ///
+  /// - Throws: ``MetricError`` for labels outside {0, 1}, NaN predictions,
+  ///   shapes that differ, weights that do not broadcast, a multi-label
+  ///   `yPred` that is not rank 2 or changes its number of labels; the
+  ///   state is then unchanged.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    let fixed = multiLabel ? (numLabels ?? (state.isEmpty ? nil : state.labelCount)) : nil
+    let batch = try update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: fixed)
+    if multiLabel, let lw = labelWeights, lw.count != batch.labelCount {
+      throw .shapeMismatch(
+        "AUC: label_weights of length \(lw.count) do not match the \(batch.labelCount) labels of y_pred of shape \(describe(yPred.shape))"
+      )
+    }
+    try state.merge(batch)
+  }
+
+  /// Restores counts saved for the same thresholds (and labels).
+  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
+    try checkRestorable(
+      state, thresholds: numThresholds, labels: multiLabel ? numLabels : 1, Self.className)
+    self.state = state
+  }
+
+  /// The area (averaged over labels with `multiLabel`); 0 before any update.
+  public func result() -> MetricValue {
+    guard !state.isEmpty else { return .scalar(0) }
+    let labels = state.labelCount
+    let perLabel = (0..<labels).map { l in
+      let c = (0..<numThresholds).map { state.counts(threshold: $0, label: l) }
+      return Self.area(c, curve: curve, method: summationMethod)
+    }
+    if !multiLabel { return .scalar(perLabel[0]) }
+    if let lw = labelWeights, lw.count == labels {
+      var num = CompensatedSum()
+      var den = CompensatedSum()
+      for l in 0..<labels {
+        num.add(perLabel[l] * lw[l])
+        den.add(lw[l])
+      }
+      return .scalar(divideNoNaN(num.value, den.value))
+    }
+    var s = CompensatedSum()
+    s.add(contentsOf: perLabel)
+    return .scalar(s.value / Double(labels))
+  }
+
+  /// The Riemann sum over one label's per-threshold counts.
+  static func area(
+    _ c: [(tp: Double, fp: Double, tn: Double, fn: Double)], curve: AUCCurve,
+    method: AUCSummationMethod
+  ) -> Double {
+    let n = c.count
+    var total = CompensatedSum()
+    if curve == .pr && method == .interpolation {
+      // Davis & Goadrich: interpolate TP and P = TP + FP linearly.
+      for i in 0..<(n - 1) {
+        let a = c[i]
+        let b = c[i + 1]
+        let dtp = a.tp - b.tp
+        let pA = a.tp + a.fp
+        let pB = b.tp + b.fp
+        let dp = pA - pB
+        let slope = divideNoNaN(dtp, max(dp, 0))
+        let intercept = b.tp - slope * pB
+        let ratio = (pA > 0 && pB > 0) ? divideNoNaN(pA, max(pB, 0)) : 1
+        total.add(divideNoNaN(slope * (dtp + intercept * .log(ratio)), max(b.tp + b.fn, 0)))
+      }
+      return total.value
+    }
+    var x = [Double](repeating: 0, count: n)
+    var y = [Double](repeating: 0, count: n)
+    for (i, k) in c.enumerated() {
+      let recall = divideNoNaN(k.tp, k.tp + k.fn)
+      switch curve {
+      case .roc:
+        x[i] = divideNoNaN(k.fp, k.fp + k.tn)
+        y[i] = recall
+      case .pr:
+        x[i] = recall
+        y[i] = divideNoNaN(k.tp, k.tp + k.fp)
+      case .prGain:
+        let scale = divideNoNaN(k.tp + k.fn, k.tn + k.fp)
+        var recallGain = 1 - scale * divideNoNaN(k.fn, k.tp)
+        var precisionGain = 1 - scale * divideNoNaN(k.fp, k.tp)
+        if k.tp == 0 {
+          recallGain = 0
+          precisionGain = 1
+        }
+        x[i] = max(recallGain, 0)
+        y[i] = precisionGain
+      }
+    }
+    for i in 0..<(n - 1) {
+      let height: Double =
+        switch method {
+        case .interpolation: (y[i] + y[i + 1]) / 2
+        case .minoring: min(y[i], y[i + 1])
+        case .majoring: max(y[i], y[i + 1])
+        }
+      total.add((x[i] - x[i + 1]) * height)
+    }
+    return total.value
+  }
+}

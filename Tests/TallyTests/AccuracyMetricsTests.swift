@@ -1,0 +1,76 @@
+import Testing
+import Tally
+
+/// Spec §2.2 examples (Keras docstrings).
+@Suite struct AccuracyMetricsTests {
+  @Test func accuracy() throws {
+    var m = Accuracy()
+    try m.update(yTrue: [[1], [2], [3], [4]], yPred: [[0], [2], [3], [4]])
+    #expect(m.result() == .scalar(0.75))
+    m.reset()
+    try m.update(yTrue: [[1], [2], [3], [4]], yPred: [[0], [2], [3], [4]], sampleWeight: [1, 1, 0, 0])
+    #expect(m.result() == .scalar(0.5))
+  }
+
+  @Test func binaryAccuracyIsStrict() throws {
+    var m = BinaryAccuracy()
+    try m.update(yTrue: [[1], [1], [0], [0]], yPred: [[0.98], [1], [0], [0.6]])
+    #expect(m.result() == .scalar(0.75))
+    var onThreshold = BinaryAccuracy()
+    try onThreshold.update(yTrue: [0.0, 1.0], yPred: [0.5, 0.5])
+    #expect(onThreshold.result() == .scalar(0.5))
+  }
+
+  @Test func categoricalAccuracyTiesTakeTheLowestIndex() throws {
+    var m = CategoricalAccuracy()
+    try m.update(yTrue: [[0, 0, 1], [0, 1, 0]], yPred: [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+    #expect(m.result() == .scalar(0.5))
+    var tie = CategoricalAccuracy()
+    try tie.update(yTrue: [[0.0, 1, 0]], yPred: [[0.5, 0.5, 0]])
+    #expect(tie.result() == .scalar(0))
+  }
+
+  @Test func sparseCategoricalAccuracy() throws {
+    var m = SparseCategoricalAccuracy()
+    try m.update(yTrue: [[2], [1]], yPred: [[0.1, 0.6, 0.3], [0.05, 0.95, 0]])
+    #expect(m.result() == .scalar(0.5))
+    // Sequences: (N, T) labels against (N, T, C) predictions.
+    var seq = SparseCategoricalAccuracy()
+    try seq.update(yTrue: [[0, 1]], yPred: [[[0.9, 0.1], [0.8, 0.2]]])
+    #expect(seq.result() == .scalar(0.5))
+  }
+
+  @Test func topKTiesAtTheBoundaryAreHits() throws {
+    var m = try SparseTopKCategoricalAccuracy(k: 2)
+    try m.update(yTrue: [2], yPred: [[0.5, 0.3, 0.3]])
+    #expect(m.result() == .scalar(1))
+    var t = try TopKCategoricalAccuracy(k: 1)
+    try t.update(yTrue: [[0, 0, 1], [0, 1, 0]], yPred: [[0.1, 0.9, 0.8], [0.05, 0.95, 0]])
+    #expect(t.result() == .scalar(0.5))
+    var sorted = try SparseTopKCategoricalAccuracy(k: 2, fromSortedIds: true)
+    try sorted.update(yTrue: [2, 0], yPred: [[1, 2, 0], [1, 2, 0]])
+    #expect(sorted.result() == .scalar(0.5))
+  }
+}
+
+/// Spec §2.8 vectors.
+@Suite struct FScoreMetricsTests {
+  static let y: [[Double]] = [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
+  static let p: [[Double]] = [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0]]
+
+  @Test func averages() throws {
+    var none = try F1Score(threshold: 0.5)
+    try none.update(yTrue: Self.y, yPred: Self.p)
+    let v = none.result().values
+    for (a, b) in zip(v, [0.5, 0.8, 0.666667]) { #expect(abs(a - b) < 1e-6) }
+    let expected: [(FScoreAverage, Double)] = [(.micro, 0.666667), (.macro, 0.655555), (.weighted, 0.627778)]
+    for (avg, want) in expected {
+      var m = try FBetaScore(average: avg, beta: 1, threshold: 0.5)
+      try m.update(yTrue: Self.y, yPred: Self.p)
+      #expect(abs(m.result().scalar! - want) < 1e-6, "\(avg)")
+    }
+    var rowMax = try F1Score()
+    try rowMax.update(yTrue: Self.y, yPred: Self.p)
+    for (a, b) in zip(rowMax.result().values, [0.0, 0.5, 0.666667]) { #expect(abs(a - b) < 1e-6) }
+  }
+}

@@ -1,0 +1,104 @@
+import Testing
+import Tally
+
+/// Spec §3.4–3.6 vectors, each verified against Keras there.
+@Suite struct ConfusionMetricsTests {
+  static let y: [Double] = [0, 0, 1, 1, 1, 0]
+  static let p: [Double] = [0.1, 0.6, 0.35, 0.8, 0.7, 0.2]
+
+  static let aucTable: [(AUCCurve, AUCSummationMethod, Double)] = [
+    (.roc, .interpolation, 0.888889), (.roc, .minoring, 0.888889), (.roc, .majoring, 0.888889),
+    (.pr, .interpolation, 0.904106), (.pr, .minoring, 0.555556), (.pr, .majoring, 0.916667),
+    (.prGain, .interpolation, 0.791667), (.prGain, .minoring, 0.75), (.prGain, .majoring, 0.833333),
+  ]
+
+  @Test(arguments: aucTable)
+  func aucCurvesAndSummations(_ c: (AUCCurve, AUCSummationMethod, Double)) throws {
+    var m = try AUC(curve: c.0, summationMethod: c.1)
+    try m.update(yTrue: Self.y, yPred: Self.p)
+    #expect(abs(m.result().scalar! - c.2) < 1e-6)
+  }
+
+  @Test func aucExamples() throws {
+    for n in [200, 3] {
+      var m = try AUC(numThresholds: n)
+      try m.update(yTrue: [0, 0, 1, 1], yPred: [0, 0.5, 0.3, 0.9])
+      #expect(abs(m.result().scalar! - 0.75) < 1e-12)
+    }
+    var explicit = try AUC(thresholds: [0.25, 0.5, 0.75])
+    try explicit.update(yTrue: [0, 0, 1, 1], yPred: [0, 0.5, 0.3, 0.9])
+    #expect(abs(explicit.result().scalar! - 0.875) < 1e-12)
+    var logits = try AUC(fromLogits: true)
+    try logits.update(yTrue: [0, 0, 1, 1], yPred: [-3, 0, -1, 2])
+    #expect(abs(logits.result().scalar! - 0.75) < 1e-12)
+    var multi = try AUC(multiLabel: true, labelWeights: [1, 3])
+    try multi.update(
+      yTrue: [[0, 1], [1, 0], [1, 1], [0, 0]], yPred: [[0.2, 0.7], [0.6, 0.3], [0.3, 0.8], [0.5, 0.9]])
+    #expect(abs(multi.result().scalar! - 0.5625) < 1e-12)
+  }
+
+  @Test func singleClassRocIsZeroAsInKeras() throws {
+    var m = try AUC()
+    try m.update(yTrue: [1, 1, 1], yPred: [0.2, 0.5, 0.9])
+    #expect(m.result() == .scalar(0))
+  }
+
+  @Test func bucketWorkedExample() throws {
+    // Spec §3.4: buckets [0, 0, 0, 1] → TP = [2, 1, 0].
+    var tp = try TruePositives(thresholds: [0, 0.5, 1])
+    try tp.update(yTrue: [0, 0, 1, 1], yPred: [0.1, 0.5, 0.3, 0.9])
+    #expect(tp.result() == .vector([2, 1, 0]))
+    var fp = try FalsePositives(thresholds: [0, 0.5, 1])
+    try fp.update(yTrue: [0, 0, 1, 1], yPred: [0.1, 0.5, 0.3, 0.9])
+    #expect(fp.result() == .vector([2, 0, 0]))
+  }
+
+  @Test func atXVectors() throws {
+    let y: [Double] = [0, 0, 0, 1, 1]
+    let p: [Double] = [0, 0.3, 0.8, 0.3, 0.8]
+    var a = try SensitivityAtSpecificity(specificity: 0.5)
+    try a.update(yTrue: y, yPred: p)
+    #expect(abs(a.result().scalar! - 0.5) < 1e-12)
+    var b = try SpecificityAtSensitivity(sensitivity: 0.5)
+    try b.update(yTrue: y, yPred: p)
+    #expect(abs(b.result().scalar! - 2.0 / 3.0) < 1e-12)
+    var c = try PrecisionAtRecall(recall: 0.5)
+    try c.update(yTrue: y, yPred: p)
+    #expect(abs(c.result().scalar! - 0.5) < 1e-12)
+    var d = try RecallAtPrecision(precision: 0.8)
+    try d.update(yTrue: [0, 0, 1, 1], yPred: [0, 0.5, 0.3, 0.9])
+    #expect(abs(d.result().scalar! - 0.5) < 1e-12)
+  }
+
+  @Test func topKAndClassId() throws {
+    var p2 = try Precision(topK: 2)
+    try p2.update(yTrue: [0, 0, 1, 1], yPred: [1, 1, 1, 1])
+    #expect(p2.result() == .scalar(0))
+    var p4 = try Precision(topK: 4)
+    try p4.update(yTrue: [0, 0, 1, 1], yPred: [1, 1, 1, 1])
+    #expect(p4.result() == .scalar(0.5))
+    var cls = try Precision(classId: 2)
+    try cls.update(yTrue: [[0, 0, 1], [0, 1, 0]], yPred: [[0.1, 0.2, 0.9], [0.2, 0.1, 0.7]])
+    #expect(cls.result() == .scalar(0.5))
+  }
+
+  @Test func predictionOnTheThresholdIsNegative() throws {
+    var r = try Recall()
+    try r.update(yTrue: [1, 1], yPred: [0.5, 0.6])
+    #expect(r.result() == .scalar(0.5))
+  }
+
+  /// 10,000 thresholds take the bucket path, like 200: same counts on the
+  /// grid points both share.
+  @Test func manyThresholds() throws {
+    var g = SplitMix64(seed: 5)
+    let y = (0..<2_000).map { _ in Double(Int.random(in: 0...1, using: &g)) }
+    let p = (0..<2_000).map { _ in Double(Float.random(in: 0...1, using: &g)) }
+    var a = try AUC(numThresholds: 10_000)
+    try a.update(yTrue: Tensor(y), yPred: Tensor(p))
+    var b = try AUC(numThresholds: 200)
+    try b.update(yTrue: Tensor(y), yPred: Tensor(p))
+    #expect(abs(a.result().scalar! - b.result().scalar!) < 0.01)
+    #expect(a.thresholds.count == 10_000)
+  }
+}
