@@ -222,6 +222,16 @@ struct ConfusionUpdate: Sendable {
   func counts(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, labels fixedLabels: Int?)
     throws(MetricError) -> ConfusionCounts
   {
+    let b = try prepared(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: fixedLabels)
+    return accumulate(truth: b.truth, pred: b.pred, weights: b.weights, labels: b.labels)
+  }
+
+  /// One batch after Keras's preparation: rank alignment, validation,
+  /// sigmoid for logits, weight broadcasting, top-k filtering, class
+  /// slicing, label weights; flattened (label `i % labels` for element `i`).
+  func prepared(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, labels fixedLabels: Int?)
+    throws(MetricError) -> (truth: [Double], pred: [Double], weights: [Double]?, labels: Int)
+  {
     // Rank-align predictions and labels (y_pred first, as Keras does).
     let (p, t) = Tensor.squeezeOrExpandToSameRank(yPred, yTrue)
     guard p.shape == t.shape else {
@@ -317,7 +327,7 @@ struct ConfusionUpdate: Sendable {
       let lw = (0..<pred.count).map { labelWeights[labelWeights.count == 1 ? 0 : $0 % c] }
       w = w.map { zip($0, lw).map(*) } ?? lw
     }
-    return accumulate(truth: truth, pred: pred, weights: w, labels: labels)
+    return (truth, pred, w, labels)
   }
 
   /// Buckets every prediction once, then turns bucket totals into counts

@@ -43,6 +43,8 @@ public enum MetricRegistry {
     // F-scores
     FBetaScore.className: FBetaScore.self,
     F1Score.className: F1Score.self,
+    // Beyond Keras
+    ExactAUC.className: ExactAUC.self,
   ]
 
   /// Builds a metric from its Keras serialized form, as
