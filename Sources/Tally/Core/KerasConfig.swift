@@ -106,7 +106,7 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
-  ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral
+  ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral
 {
   /// A string value.
   public init(stringLiteral value: String) { self = .string(value) }
@@ -116,8 +116,6 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
   public init(floatLiteral value: Double) { self = .double(value) }
   /// A boolean value.
   public init(booleanLiteral value: Bool) { self = .bool(value) }
-  /// `null`.
-  public init(nilLiteral: ()) { self = .null }
 }
 
 /// A metric's configuration in Keras's serialized form: what
@@ -237,7 +235,8 @@ public struct ConfigReader {
 
   private mutating func take(_ key: String) -> JSONValue? {
     guard let v = remaining.removeValue(forKey: key) else { return nil }
-    return v == .null ? nil : v
+    if case .null = v { return nil }
+    return v
   }
 
   private func wrongType(_ key: String, _ expected: String, _ v: JSONValue) -> MetricError {
