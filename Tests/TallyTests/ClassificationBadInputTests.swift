@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import Tally
+
+/// Bad input to the classification catalog: a typed error naming what was
+/// received, and the state unchanged.
+@Suite struct ClassificationBadInputTests {
+  static func primedAUC() throws -> AUC {
+    var m = try AUC()
+    try m.update(yTrue: [0, 1, 1, 0], yPred: [0.2, 0.7, 0.4, 0.1])
+    return m
+  }
+
+  static func primedPrecision() throws -> Precision {
+    var m = try Precision(classId: 1)
+    try m.update(yTrue: [[0, 1, 0], [1, 0, 0]], yPred: [[0.2, 0.7, 0.1], [0.5, 0.4, 0.1]])
+    return m
+  }
+
+  @Test func labelsOutsideZeroOne() throws {
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidValue, mentioning: "received y_true value 2.0") {
+      m throws(MetricError) in
+      try m.update(yTrue: Tensor([0.0, 2, 1]), yPred: Tensor([0.1, 0.2, 0.3]), sampleWeight: nil)
+    }
+    var tp = try TruePositives()
+    try tp.update(yTrue: [1], yPred: [0.9])
+    BadInputTests.expectRejected(tp, MetricError.invalidValue, mentioning: "0.5") { m throws(MetricError) in
+      try m.update(yTrue: Tensor([0.5]), yPred: Tensor([0.9]), sampleWeight: nil)
+    }
+  }
+
+  @Test func classIdsOutOfRange() throws {
+    var p = try Precision(classId: 3)
+    try p.update(yTrue: [[0, 1, 0, 1]], yPred: [[0.1, 0.8, 0.1, 0.9]])
+    BadInputTests.expectRejected(p, MetricError.invalidValue, mentioning: "class_id=3") { m throws(MetricError) in
+      try m.update(yTrue: try Tensor([[0.0, 1, 0]]), yPred: try Tensor([[0.1, 0.8, 0.1]]), sampleWeight: nil)
+    }
+    var acc = SparseCategoricalAccuracy()
+    try acc.update(yTrue: [1], yPred: [[0.1, 0.9]])
+    BadInputTests.expectRejected(acc, MetricError.invalidValue, mentioning: "received 7.0") { m throws(MetricError) in
+      try m.update(yTrue: Tensor([7.0]), yPred: try Tensor([[0.1, 0.9]]), sampleWeight: nil)
+    }
+    var topK = try SparseTopKCategoricalAccuracy(k: 1)
+    try topK.update(yTrue: [1], yPred: [[0.1, 0.9]])
+    BadInputTests.expectRejected(topK, MetricError.invalidValue, mentioning: "-1.0") { m throws(MetricError) in
+      try m.update(yTrue: Tensor([-1.0]), yPred: try Tensor([[0.1, 0.9]]), sampleWeight: nil)
+    }
+    BadInputTests.expectRejected(try Self.primedPrecision(), MetricError.shapeMismatch, mentioning: "[3]") {
+      m throws(MetricError) in
+      try m.update(yTrue: Tensor([0.0, 1, 0]), yPred: Tensor([0.1, 0.8, 0.1]), sampleWeight: nil)
+    }
+  }
+
+  @Test func thresholdsOutsideZeroOne() {
+    #expect(throws: MetricError.invalidConfiguration("Threshold values must be in [0, 1]. Received: [1.5]")) {
+      try Precision(thresholds: [0.5, 1.5])
+    }
+    #expect(throws: MetricError.self) { try TruePositives(thresholds: [-0.1]) }
+    #expect(throws: MetricError.self) { try AUC(thresholds: [0.2, 2]) }
+    #expect(throws: MetricError.self) { try AUC(numThresholds: 1) }
+    #expect(throws: MetricError.self) { try AUC(numLabels: 3) }
+    #expect(throws: MetricError.self) { try SensitivityAtSpecificity(specificity: 1.5) }
+    #expect(throws: MetricError.self) { try RecallAtPrecision(precision: 0.5, numThresholds: 0) }
+    #expect(throws: MetricError.self) { try FBetaScore(beta: 0) }
+    #expect(throws: MetricError.self) { try F1Score(threshold: 0) }
+    #expect(throws: MetricError.self) { try TopKCategoricalAccuracy(k: 0) }
+    #expect(throws: MetricError.self) {
+      try MetricRegistry.deserialize(KerasConfig(json: #"{"class_name": "AUC", "config": {"curve": "ROCX"}}"#))
+    }
+  }
+
+  @Test func topKLargerThanTheClasses() throws {
+    var p = try Precision(topK: 5)
+    try p.update(yTrue: [[0, 1, 0, 0, 1]], yPred: [[0.1, 0.9, 0.2, 0.3, 0.4]])
+    BadInputTests.expectRejected(p, MetricError.invalidConfiguration, mentioning: "top_k=5") { m throws(MetricError) in
+      try m.update(yTrue: try Tensor([[0.0, 1, 0]]), yPred: try Tensor([[0.1, 0.9, 0.2]]), sampleWeight: nil)
+    }
+  }
+
+  @Test func mismatchedShapesAndNaN() throws {
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.shapeMismatch, mentioning: "[3] and [4]") {
+      m throws(MetricError) in
+      try m.update(yTrue: Tensor([0.0, 1, 1]), yPred: Tensor([0.1, 0.2, 0.3, 0.4]), sampleWeight: nil)
+    }
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidValue, mentioning: "NaN") {
+      m throws(MetricError) in
+      try m.update(yTrue: Tensor([0.0, 1]), yPred: Tensor([0.1, .nan]), sampleWeight: nil)
+    }
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidWeights, mentioning: "[3]") {
+      m throws(MetricError) in
+      try m.update(yTrue: Tensor([0.0, 1]), yPred: Tensor([0.1, 0.3]), sampleWeight: Tensor([1.0, 1, 1]))
+    }
+    var f = try F1Score()
+    try f.update(yTrue: [[1, 0]], yPred: [[0.7, 0.3]])
+    BadInputTests.expectRejected(f, MetricError.shapeMismatch, mentioning: "2D inputs") { m throws(MetricError) in
+      try m.update(yTrue: Tensor([1.0, 0]), yPred: Tensor([0.7, 0.3]), sampleWeight: nil)
+    }
+    BadInputTests.expectRejected(f, MetricError.shapeMismatch, mentioning: "2 classes") { m throws(MetricError) in
+      try m.update(yTrue: try Tensor([[1.0, 0, 0]]), yPred: try Tensor([[0.7, 0.3, 0]]), sampleWeight: nil)
+    }
+    var multi = try AUC(multiLabel: true)
+    try multi.update(yTrue: [[1, 0]], yPred: [[0.7, 0.3]])
+    BadInputTests.expectRejected(multi, MetricError.shapeMismatch, mentioning: "expected 2 labels") { m throws(MetricError) in
+      try m.update(yTrue: try Tensor([[1.0, 0, 0]]), yPred: try Tensor([[0.7, 0.3, 0]]), sampleWeight: nil)
+    }
+  }
+
+  @Test func mergingAndRestoringOtherConfigurations() throws {
+    var other = try AUC(numThresholds: 100)
+    try other.update(yTrue: [1, 0], yPred: [0.9, 0.1])
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.incompatibleMerge, mentioning: "100") {
+      m throws(MetricError) in
+      try m.merge(other)
+    }
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidState, mentioning: "differs") {
+      m throws(MetricError) in
+      try m.load(savedState: other.savedState())
+    }
+    // A state file edited to the wrong number of thresholds.
+    var text = String(decoding: try Self.primedAUC().savedState(), as: UTF8.self)
+    text = text.replacingOccurrences(of: "\"thresholds\":200", with: "\"thresholds\":100")
+    #expect(throws: MetricError.self) { try AUC(savedState: Data(text.utf8)) }
+  }
+}
