@@ -1,36 +1,13 @@
 //===--- RegressionMetrics.swift ------------------------------------------===//
 //
 // Keras's `regression_metrics.py` and the per-sample regression functions
-// of `keras.metrics` (`mean_squared_error`, `mean_absolute_error`, ...).
+// of `keras.metrics` (`mean_squared_error`, `log_cosh`, `huber`, ...).
 //
 //===----------------------------------------------------------------------===//
 
-/// The shared shape of Keras's element-wise regression functions:
-/// `y_true` is rank-aligned with `y_pred` (`squeeze_or_expand_to_same_rank`),
-/// `f` is applied element by element with broadcasting, and the result is
-/// averaged over the last axis.
-@usableFromInline
-func meanOverLastAxis(
-  _ function: String, yTrue: Tensor, yPred: Tensor, _ f: (Double, Double) -> Double
-) throws(MetricError) -> Tensor {
-  let (t, p) = Tensor.squeezeOrExpandToSameRank(yTrue, yPred)
-  guard
-    let (values, shape) = Elementwise.map(t.doubles(), shape: t.shape, p.doubles(), shape: p.shape, f)
-  else {
-    throw .shapeMismatch(
-      "\(function): y_true and y_pred cannot be broadcast together; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))"
-    )
-  }
-  guard !shape.isEmpty else {
-    throw .invalidShape("\(function) reduces the last axis and needs rank ≥ 1; received scalars")
-  }
-  guard shape.last! > 0 else {
-    throw .emptyBatch("\(function): the last axis is empty; received shape \(describe(shape))")
-  }
-  let (reduced, outShape) = Elementwise.reduceTrailing(
-    values, shape: shape, fromAxis: shape.count - 1, .mean)
-  return .float64(reduced, shape: outShape)
-}
+import RealModule
+
+//===--- Per-sample functions ---------------------------------------------===//
 
 /// The per-sample mean squared error.
 ///
@@ -40,32 +17,771 @@ func meanOverLastAxis(
 /// Keras: `keras.metrics.mean_squared_error` (computed in `Double`).
 ///
 /// ```swift
-/// try meanSquaredError(yTrue: [[0, 1], [0, 0]], yPred: [[1, 1], [0, 0]])
+/// try meanSquaredError(yTrue: Tensor([[0, 1], [0, 0]]), yPred: Tensor([[1, 1], [0, 0]]))
 /// // [0.5, 0.0]
 /// ```
 ///
-/// - Returns: A `float64` tensor of `yPred`'s shape without its last axis.
+/// - Returns: A `float64` tensor of the broadcast shape without its last axis.
 public func meanSquaredError(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-  try meanOverLastAxis("mean_squared_error", yTrue: yTrue, yPred: yPred) { t, p in
-    (t - p) * (t - p)
-  }
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "mean_squared_error")
+  return try meanLastAxis(t, p, shape: shape, "mean_squared_error") { ($0 - $1) * ($0 - $1) }
 }
 
 /// The per-sample mean absolute error.
 ///
-/// Formula: `mean(|y_true − y_pred|, axis=-1)`, after rank alignment, with
-/// broadcasting.
+/// Formula: `mean(|y_true − y_pred|, axis=-1)`.
 ///
-/// Keras: `keras.metrics.mean_absolute_error` (computed in `Double`).
+/// Keras: `keras.metrics.mean_absolute_error`.
 ///
 /// ```swift
-/// try meanAbsoluteError(yTrue: [[0, 1], [0, 0]], yPred: [[1, 1], [0, 0]])
+/// try meanAbsoluteError(yTrue: Tensor([[0, 1], [0, 0]]), yPred: Tensor([[1, 1], [0, 0]]))
 /// // [0.5, 0.0]
 /// ```
-///
-/// - Returns: A `float64` tensor of `yPred`'s shape without its last axis.
 public func meanAbsoluteError(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-  try meanOverLastAxis("mean_absolute_error", yTrue: yTrue, yPred: yPred) { t, p in
-    abs(t - p)
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "mean_absolute_error")
+  return try meanLastAxis(t, p, shape: shape, "mean_absolute_error") { abs($0 - $1) }
+}
+
+/// The per-sample mean absolute percentage error.
+///
+/// Formula: `100 · mean(|y_true − y_pred| / max(|y_true|, ε), axis=-1)`,
+/// ε = 1e-7: a zero target makes the error explode (`y=0, p=1` → 1e9), as in
+/// Keras.
+///
+/// Keras: `keras.metrics.mean_absolute_percentage_error`.
+///
+/// ```swift
+/// try meanAbsolutePercentageError(yTrue: Tensor([[2.0, 4.0]]), yPred: Tensor([[1.0, 5.0]]))
+/// // [37.5]
+/// ```
+public func meanAbsolutePercentageError(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "mean_absolute_percentage_error")
+  let epsilon = yPred.dtype.isFloatingPoint ? kerasEpsilon : 0
+  let v = try meanLastAxis(t, p, shape: shape, "mean_absolute_percentage_error") {
+    abs(($0 - $1) / max(abs($0), epsilon))
+  }
+  return .float64(v.doubles().map { 100 * $0 }, shape: v.shape)
+}
+
+/// The per-sample mean squared logarithmic error.
+///
+/// Formula: `mean((log(max(y_pred, ε) + 1) − log(max(y_true, ε) + 1))², axis=-1)`.
+///
+/// Keras: `keras.metrics.mean_squared_logarithmic_error`.
+///
+/// ```swift
+/// try meanSquaredLogarithmicError(yTrue: Tensor([[0.0, 1.0]]), yPred: Tensor([[0.0, 1.0]]))
+/// // [0.0]
+/// ```
+public func meanSquaredLogarithmicError(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "mean_squared_logarithmic_error")
+  return try meanLastAxis(t, p, shape: shape, "mean_squared_logarithmic_error") { y, q in
+    let d = Double.log(onePlus: max(q, kerasEpsilon)) - Double.log(onePlus: max(y, kerasEpsilon))
+    return d * d
+  }
+}
+
+/// The per-sample cosine similarity along `axis` (positive: 1 for the same
+/// direction).
+///
+/// Formula: `Σ_axis l2n(y_true) · l2n(y_pred)` with
+/// `l2n(x) = x / sqrt(max(Σ x², ε²))`, so a zero vector gives 0.
+///
+/// Keras: the metric form of `keras.losses.cosine_similarity` (the loss is
+/// its negative), used by `keras.metrics.CosineSimilarity`.
+///
+/// ```swift
+/// try cosineSimilarity(yTrue: Tensor([[0.0, 1.0], [1.0, 1.0]]), yPred: Tensor([[1.0, 0.0], [1.0, 1.0]]))
+/// // [0.0, 0.99999994]
+/// ```
+public func cosineSimilarity(yTrue: Tensor, yPred: Tensor, axis: Int = -1) throws(MetricError) -> Tensor {
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "cosine_similarity")
+  let layout = try AxisLayout(shape, axis: axis, "cosine_similarity")
+  let floor = kerasEpsilon * kerasEpsilon
+  let v = layout.reduce { idx in
+    var tt = 0.0, pp = 0.0, tp = 0.0
+    for i in idx {
+      tt += t[i] * t[i]
+      pp += p[i] * p[i]
+      tp += t[i] * p[i]
+    }
+    return tp / (max(tt, floor).squareRoot() * max(pp, floor).squareRoot())
+  }
+  return .float64(v, shape: layout.reducedShape)
+}
+
+/// The per-sample mean of `log(cosh(y_pred − y_true))`, computed stably.
+///
+/// Formula: `mean(x + softplus(−2x) − log 2, axis=-1)`, `x = y_pred − y_true`.
+///
+/// Keras: `keras.losses.log_cosh` (behind `keras.metrics.LogCoshError`).
+///
+/// ```swift
+/// try logCosh(yTrue: Tensor([[0.0, 1.0]]), yPred: Tensor([[1.0, 1.0]]))
+/// // [0.21689041]
+/// ```
+public func logCosh(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "log_cosh")
+  return try meanLastAxis(t, p, shape: shape, "log_cosh") { y, q in
+    let x = q - y
+    return x + softplus(-2 * x) - Double.log(2)
+  }
+}
+
+/// The per-sample Huber loss.
+///
+/// Formula: `mean(½e² if |e| ≤ δ else δ·|e| − ½δ², axis=-1)`, `e = y_pred − y_true`.
+///
+/// Keras: `keras.losses.huber(y_true, y_pred, delta=1.0)`; Keras has no
+/// Huber metric class: wrap it in ``MeanMetricWrapper``.
+///
+/// ```swift
+/// try huber(yTrue: Tensor([[0.0, 1.0]]), yPred: Tensor([[0.5, 3.0]]))
+/// // [0.8125]
+/// ```
+public func huber(yTrue: Tensor, yPred: Tensor, delta: Double = 1.0) throws(MetricError) -> Tensor {
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "huber")
+  return try meanLastAxis(t, p, shape: shape, "huber") { y, q in
+    let e = abs(q - y)
+    return e <= delta ? 0.5 * e * e : delta * e - 0.5 * delta * delta
+  }
+}
+
+/// `log(1 + exp(x))` without overflow.
+@inlinable
+func softplus(_ x: Double) -> Double {
+  max(x, 0) + Double.log(onePlus: Double.exp(-abs(x)))
+}
+
+//===--- Metric classes ---------------------------------------------------===//
+
+/// The mean squared error.
+///
+/// Formula: the weighted mean over samples of ``meanSquaredError(yTrue:yPred:)``.
+///
+/// Keras: `keras.metrics.MeanSquaredError(name="mean_squared_error", dtype=None)`.
+///
+/// ```swift
+/// var m = MeanSquaredError()
+/// try m.update(yTrue: [[0, 1], [0, 0]], yPred: [[1, 1], [0, 0]])
+/// m.result()   // 0.25
+/// ```
+///
+/// - Complexity: `update` is O(*n*).
+public struct MeanSquaredError: SampleMeanMetric {
+  /// `"MeanSquaredError"`.
+  public static var className: String { "MeanSquaredError" }
+  /// The name in logs; default `"mean_squared_error"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The weighted mean's state.
+  public var state = MeanState()
+
+  /// A `MeanSquaredError` metric.
+  public init(name: String = "mean_squared_error", dtype: String = "float32") {
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from `{"name", "dtype"}`.
+  public init(config: KerasConfig) throws(MetricError) {
+    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_squared_error")
+    let r = reader
+    try r.finish()
+    self.init(name: name, dtype: dtype)
+  }
+
+  /// Keras's config.
+  public var config: KerasConfig {
+    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  }
+
+  /// The per-sample values: meanSquaredError.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try meanSquaredError(yTrue: yTrue, yPred: yPred)
+  }
+}
+
+/// The mean absolute error.
+///
+/// Formula: the weighted mean over samples of ``meanAbsoluteError(yTrue:yPred:)``.
+///
+/// Keras: `keras.metrics.MeanAbsoluteError(name="mean_absolute_error", dtype=None)`.
+///
+/// ```swift
+/// var m = MeanAbsoluteError()
+/// try m.update(yTrue: [[0, 1], [0, 0]], yPred: [[1, 1], [0, 0]])
+/// m.result()   // 0.25
+/// ```
+///
+/// - Complexity: `update` is O(*n*).
+public struct MeanAbsoluteError: SampleMeanMetric {
+  /// `"MeanAbsoluteError"`.
+  public static var className: String { "MeanAbsoluteError" }
+  /// The name in logs; default `"mean_absolute_error"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The weighted mean's state.
+  public var state = MeanState()
+
+  /// A `MeanAbsoluteError` metric.
+  public init(name: String = "mean_absolute_error", dtype: String = "float32") {
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from `{"name", "dtype"}`.
+  public init(config: KerasConfig) throws(MetricError) {
+    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_absolute_error")
+    let r = reader
+    try r.finish()
+    self.init(name: name, dtype: dtype)
+  }
+
+  /// Keras's config.
+  public var config: KerasConfig {
+    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  }
+
+  /// The per-sample values: meanAbsoluteError.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try meanAbsoluteError(yTrue: yTrue, yPred: yPred)
+  }
+}
+
+/// The mean absolute percentage error.
+///
+/// Formula: the weighted mean of ``meanAbsolutePercentageError(yTrue:yPred:)``; zero targets explode as in Keras.
+///
+/// Keras: `keras.metrics.MeanAbsolutePercentageError(name="mean_absolute_percentage_error", dtype=None)`.
+///
+/// ```swift
+/// var m = MeanAbsolutePercentageError()
+/// try m.update(yTrue: [[2.0, 4.0]], yPred: [[1.0, 5.0]])
+/// m.result()   // 37.5
+/// ```
+///
+/// - Complexity: `update` is O(*n*).
+public struct MeanAbsolutePercentageError: SampleMeanMetric {
+  /// `"MeanAbsolutePercentageError"`.
+  public static var className: String { "MeanAbsolutePercentageError" }
+  /// The name in logs; default `"mean_absolute_percentage_error"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The weighted mean's state.
+  public var state = MeanState()
+
+  /// A `MeanAbsolutePercentageError` metric.
+  public init(name: String = "mean_absolute_percentage_error", dtype: String = "float32") {
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from `{"name", "dtype"}`.
+  public init(config: KerasConfig) throws(MetricError) {
+    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_absolute_percentage_error")
+    let r = reader
+    try r.finish()
+    self.init(name: name, dtype: dtype)
+  }
+
+  /// Keras's config.
+  public var config: KerasConfig {
+    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  }
+
+  /// The per-sample values: meanAbsolutePercentageError.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try meanAbsolutePercentageError(yTrue: yTrue, yPred: yPred)
+  }
+}
+
+/// The mean squared logarithmic error.
+///
+/// Formula: the weighted mean of ``meanSquaredLogarithmicError(yTrue:yPred:)``.
+///
+/// Keras: `keras.metrics.MeanSquaredLogarithmicError(name="mean_squared_logarithmic_error", dtype=None)`.
+///
+/// ```swift
+/// var m = MeanSquaredLogarithmicError()
+/// try m.update(yTrue: [[0.0, 1.0]], yPred: [[0.0, 1.0]])
+/// m.result()   // 0.0
+/// ```
+///
+/// - Complexity: `update` is O(*n*).
+public struct MeanSquaredLogarithmicError: SampleMeanMetric {
+  /// `"MeanSquaredLogarithmicError"`.
+  public static var className: String { "MeanSquaredLogarithmicError" }
+  /// The name in logs; default `"mean_squared_logarithmic_error"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The weighted mean's state.
+  public var state = MeanState()
+
+  /// A `MeanSquaredLogarithmicError` metric.
+  public init(name: String = "mean_squared_logarithmic_error", dtype: String = "float32") {
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from `{"name", "dtype"}`.
+  public init(config: KerasConfig) throws(MetricError) {
+    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_squared_logarithmic_error")
+    let r = reader
+    try r.finish()
+    self.init(name: name, dtype: dtype)
+  }
+
+  /// Keras's config.
+  public var config: KerasConfig {
+    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  }
+
+  /// The per-sample values: meanSquaredLogarithmicError.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try meanSquaredLogarithmicError(yTrue: yTrue, yPred: yPred)
+  }
+}
+
+/// The mean logarithm of the hyperbolic cosine of the error.
+///
+/// Formula: the weighted mean of ``logCosh(yTrue:yPred:)``. Keras's default name is `"logcosh"`.
+///
+/// Keras: `keras.metrics.LogCoshError(name="logcosh", dtype=None)`.
+///
+/// ```swift
+/// var m = LogCoshError()
+/// try m.update(yTrue: [[0.0, 1.0]], yPred: [[1.0, 1.0]])
+/// m.result()   // 0.2168904…
+/// ```
+///
+/// - Complexity: `update` is O(*n*).
+public struct LogCoshError: SampleMeanMetric {
+  /// `"LogCoshError"`.
+  public static var className: String { "LogCoshError" }
+  /// The name in logs; default `"logcosh"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The weighted mean's state.
+  public var state = MeanState()
+
+  /// A `LogCoshError` metric.
+  public init(name: String = "logcosh", dtype: String = "float32") {
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from `{"name", "dtype"}`.
+  public init(config: KerasConfig) throws(MetricError) {
+    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "logcosh")
+    let r = reader
+    try r.finish()
+    self.init(name: name, dtype: dtype)
+  }
+
+  /// Keras's config.
+  public var config: KerasConfig {
+    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  }
+
+  /// The per-sample values: logCosh.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try logCosh(yTrue: yTrue, yPred: yPred)
+  }
+}
+
+/// The mean cosine similarity between labels and predictions.
+///
+/// Formula: the weighted mean of ``cosineSimilarity(yTrue:yPred:axis:)``. Deviation: Keras's config omits `axis` (a non-default axis is lost on a round trip); Tally writes `axis` when it is not -1, so that a round trip and the merge check keep it.
+///
+/// Keras: `keras.metrics.CosineSimilarity(name="cosine_similarity", dtype=None, axis=-1)`.
+///
+/// ```swift
+/// var m = CosineSimilarity()
+/// try m.update(yTrue: [[0.0, 1.0], [1.0, 1.0]], yPred: [[1.0, 0.0], [1.0, 1.0]])
+/// m.result()   // 0.49999997…
+/// ```
+///
+/// - Complexity: `update` is O(*n*).
+public struct CosineSimilarity: SampleMeanMetric {
+  /// `"CosineSimilarity"`.
+  public static var className: String { "CosineSimilarity" }
+  /// The name in logs; default `"cosine_similarity"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The axis along which vectors are compared.
+  public let axis: Int
+  /// The weighted mean's state.
+  public var state = MeanState()
+
+  /// A `CosineSimilarity` metric.
+  public init(name: String = "cosine_similarity", dtype: String = "float32", axis: Int = -1) {
+    self.name = name
+    self.dtype = dtype
+    self.axis = axis
+  }
+
+  /// Rebuilds the metric from `{"name", "dtype", "axis"}`.
+  public init(config: KerasConfig) throws(MetricError) {
+    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "cosine_similarity")
+    var r = reader
+    let axis = try r.int("axis", default: -1)
+    try r.finish()
+    self.init(name: name, dtype: dtype, axis: axis)
+  }
+
+  /// Keras's config.
+  public var config: KerasConfig {
+    var c: [String: JSONValue] = ["name": .string(name), "dtype": .string(dtype)]
+    if axis != -1 { c["axis"] = .int(Int64(axis)) }
+    return KerasConfig(className: Self.className, config: c)
+  }
+
+  /// The per-sample values: cosineSimilarity.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try cosineSimilarity(yTrue: yTrue, yPred: yPred, axis: axis)
+  }
+}
+
+//===--- RootMeanSquaredError ---------------------------------------------===//
+
+/// The square root of the mean squared error.
+///
+/// Formula: `sqrt(Σ w·mean((y_pred − y_true)²) / Σ w)`: ``Mean``'s rules on
+/// the element-wise squared errors, then a square root.
+///
+/// Keras: `keras.metrics.RootMeanSquaredError(name="root_mean_squared_error",
+/// dtype=None)` (a `Mean` subclass; inputs are cast to the metric dtype).
+///
+/// ```swift
+/// var m = RootMeanSquaredError()
+/// try m.update(yTrue: [[0, 1], [0, 0]], yPred: [[1, 1], [0, 0]])
+/// m.result()   // 0.5
+/// ```
+///
+/// - Complexity: `update` is O(*n*).
+public struct RootMeanSquaredError: PredictionMetric, KerasSerializable {
+  /// `"RootMeanSquaredError"`.
+  public static var className: String { "RootMeanSquaredError" }
+  /// The name in logs; default `"root_mean_squared_error"`.
+  public var name: String
+  /// The Keras dtype name: inputs are cast to it.
+  public var dtype: String
+  /// The weighted mean of squared errors.
+  public var state = MeanState()
+
+  /// A root mean squared error.
+  public init(name: String = "root_mean_squared_error", dtype: String = "float32") {
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from `{"name", "dtype"}`.
+  public init(config: KerasConfig) throws(MetricError) {
+    let (name, dtype, r) = try readNameAndDType(config, Self.className, defaultName: "root_mean_squared_error")
+    try r.finish()
+    self.init(name: name, dtype: dtype)
+  }
+
+  /// Keras's config.
+  public var config: KerasConfig {
+    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  }
+
+  /// Accumulates the squared errors of one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    let castTo: DType = dtype == "float64" ? .float64 : .float32
+    let (t, p) = Tensor.squeezeOrExpandToSameRank(yTrue, yPred)
+    guard
+      let (sq, shape) = Elementwise.map(
+        cast(t.doubles(), to: castTo), shape: t.shape, cast(p.doubles(), to: castTo), shape: p.shape,
+        { ($1 - $0) * ($1 - $0) })
+    else {
+      throw .shapeMismatch(
+        "root_mean_squared_error: y_true and y_pred cannot be broadcast together; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))"
+      )
+    }
+    try state.add(.float64(sq, shape: shape), sampleWeight: sampleWeight)
+  }
+
+  /// `sqrt` of the weighted mean squared error.
+  public func result() -> MetricValue { .scalar(state.mean.squareRoot()) }
+}
+
+//===--- R2Score ----------------------------------------------------------===//
+
+/// How ``R2Score`` aggregates the per-output scores.
+public enum R2ClassAggregation: String, Sendable, Codable, CaseIterable {
+  /// The plain mean over outputs.
+  case uniformAverage = "uniform_average"
+  /// The mean weighted by each output's variance.
+  case varianceWeightedAverage = "variance_weighted_average"
+}
+
+/// Weighted streaming moments of one output: the weight total, the mean and
+/// the sum of squared deviations of `y_true` (Welford/West within a batch,
+/// Chan when merging), and the residual sum `Σ w·(y − p)²`.
+public struct R2Moments: Codable, Sendable, Equatable {
+  /// Σ w.
+  public var weight = CompensatedSum()
+  /// The weighted mean of `y_true`.
+  public var mean = 0.0
+  /// Σ w·(y − mean)².
+  public var sumOfSquares = 0.0
+  /// Σ w·(y − p)².
+  public var residual = CompensatedSum()
+
+  /// Chan's parallel combination.
+  mutating func merge(_ o: R2Moments) {
+    let na = weight.value
+    let nb = o.weight.value
+    var total = weight
+    total.merge(o.weight)
+    let n = total.value
+    if nb == 0 && o.sumOfSquares == 0 {
+      residual.merge(o.residual)
+      weight = total
+      return
+    }
+    if na == 0 && sumOfSquares == 0 {
+      var r = o.residual
+      r.merge(residual)
+      self = o
+      self.residual = r
+      self.weight = total
+      return
+    }
+    let delta = o.mean - mean
+    let newMean = n == 0 ? mean : mean + delta * (nb / n)
+    sumOfSquares = sumOfSquares + o.sumOfSquares + (n == 0 ? 0 : delta * delta * (na * nb / n))
+    mean = newMean
+    weight = total
+    residual.merge(o.residual)
+  }
+}
+
+/// The state of ``R2Score``: moments per output, and the number of samples
+/// with a non-zero weight (for the adjusted score).
+public struct R2State: Accumulator {
+  /// One entry per output column (empty until the first update).
+  public var outputs: [R2Moments] = []
+  /// Samples with at least one non-zero weight.
+  public var sampleCount: Int64 = 0
+
+  /// The empty state.
+  public init() {}
+
+  private enum CodingKeys: String, CodingKey {
+    case outputs
+    case sampleCount = "num_samples"
+  }
+
+  /// Chan-merges the moments of every output.
+  ///
+  /// - Throws: ``MetricError/incompatibleMerge(_:)`` for different numbers
+  ///   of outputs.
+  public mutating func merge(_ other: R2State) throws(MetricError) {
+    if other.outputs.isEmpty && other.sampleCount == 0 { return }
+    if outputs.isEmpty && sampleCount == 0 {
+      self = other
+      return
+    }
+    guard outputs.count == other.outputs.count else {
+      throw .incompatibleMerge("R2Score states of \(outputs.count) and \(other.outputs.count) outputs")
+    }
+    let c = try Counting.add(sampleCount, other.sampleCount)
+    for i in outputs.indices { outputs[i].merge(other.outputs[i]) }
+    sampleCount = c
+  }
+}
+
+/// The coefficient of determination, R², per output or aggregated, with an
+/// optional adjustment for the number of regressors.
+///
+/// Formula: `R² = 1 − Σw(y − p)² / Σw(y − ȳ)²` per output; a constant target
+/// gives 0 for an imperfect fit (Keras maps −∞ to 0) and NaN for a perfect
+/// one. `uniformAverage` takes the mean over outputs,
+/// `varianceWeightedAverage` weights by `Σw(y − ȳ)²`, `nil` returns the
+/// vector. With `numRegressors = p > 0` and `n` samples:
+/// `1 − (1 − R²)(n − 1)/(n − p − 1)` (plain R² when `p ≥ n − 1`).
+///
+/// Keras: `keras.metrics.R2Score(class_aggregation="uniform_average",
+/// num_regressors=0, name="r2_score", dtype=None)`. Deviations: Keras sums
+/// raw moments in float32 (`Σy² − (Σy)²/n`), which cancels catastrophically
+/// when the targets share a large offset; Tally keeps Welford/Chan moments
+/// in `Double`, so the score is right at any offset and does not depend on
+/// how the data were batched (up to rounding). `n` counts samples with a
+/// non-zero weight, as Keras's current source does (Keras 3.15.1 counts
+/// `N·C` elements, inflating `n` for several outputs).
+///
+/// ```swift
+/// var m = try R2Score()
+/// try m.update(yTrue: [[1], [4], [3]], yPred: [[2], [4], [4]])
+/// m.result()   // 0.5714285714285714
+/// ```
+///
+/// - Complexity: `update` is O(*n*).
+public struct R2Score: PredictionMetric, KerasSerializable {
+  /// `"R2Score"`.
+  public static var className: String { "R2Score" }
+  /// The name in logs; default `"r2_score"`.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// How the outputs are aggregated (`nil`: one score per output).
+  public let classAggregation: R2ClassAggregation?
+  /// The number of regressors for the adjusted score (0: unadjusted).
+  public let numRegressors: Int
+  /// The moments.
+  public var state = R2State()
+
+  /// An R² score.
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` for a negative
+  ///   `numRegressors`.
+  public init(
+    classAggregation: R2ClassAggregation? = .uniformAverage, numRegressors: Int = 0,
+    name: String = "r2_score", dtype: String = "float32"
+  ) throws(MetricError) {
+    guard numRegressors >= 0 else {
+      throw .invalidConfiguration(
+        "Invalid value for argument `num_regressors`. Expected a value >= 0. Received: num_regressors=\(numRegressors)")
+    }
+    self.classAggregation = classAggregation
+    self.numRegressors = numRegressors
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Rebuilds the metric from `{"name", "dtype", "class_aggregation",
+  /// "num_regressors"}`.
+  public init(config: KerasConfig) throws(MetricError) {
+    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "r2_score")
+    var r = reader
+    var aggregation: R2ClassAggregation? = .uniformAverage
+    if let v = r.value("class_aggregation") {
+      guard case .string(let s) = v, let a = R2ClassAggregation(rawValue: s) else {
+        throw .invalidConfiguration(
+          "Invalid value for argument `class_aggregation`. Expected one of (None, 'uniform_average', 'variance_weighted_average'). Received: class_aggregation=\(v)")
+      }
+      aggregation = a
+    } else if config.config["class_aggregation"] != nil {
+      aggregation = nil  // an explicit null
+    }
+    let p = try r.int("num_regressors", default: 0)
+    try r.finish()
+    try self.init(classAggregation: aggregation, numRegressors: p, name: name, dtype: dtype)
+  }
+
+  /// Keras's config.
+  public var config: KerasConfig {
+    KerasConfig(
+      className: Self.className,
+      config: [
+        "name": .string(name), "dtype": .string(dtype),
+        "class_aggregation": classAggregation.map { .string($0.rawValue) } ?? .null,
+        "num_regressors": .int(Int64(numRegressors)),
+      ])
+  }
+
+  /// Accumulates one batch of `(N, C)` targets and predictions.
+  ///
+  /// - Throws: ``MetricError/shapeMismatch(_:)`` unless both are rank 2 of
+  ///   one shape (with the outputs of earlier batches); bad weights throw
+  ///   ``MetricError/invalidWeights(_:)``; the state is then unchanged.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    let castTo: DType = dtype == "float64" ? .float64 : .float32
+    let (t, p) = Tensor.squeezeOrExpandToSameRank(
+      try Tensor(cast(yTrue.doubles(), to: castTo), shape: yTrue.shape),
+      try Tensor(cast(yPred.doubles(), to: castTo), shape: yPred.shape))
+    guard t.rank == 2, p.rank == 2, t.shape == p.shape else {
+      throw .shapeMismatch(
+        "R2Score expects 2D inputs with shape (batch_size, output_dim). Received input shapes: y_pred.shape=\(describe(yPred.shape)) and y_true.shape=\(describe(yTrue.shape))."
+      )
+    }
+    let (n, c) = (t.shape[0], t.shape[1])
+    guard n > 0, c > 0 else { throw .emptyBatch("R2Score: received shape \(describe(t.shape))") }
+    if !state.outputs.isEmpty && state.outputs.count != c {
+      throw .shapeMismatch("R2Score was built for \(state.outputs.count) outputs; received shape \(describe(yPred.shape))")
+    }
+    var w = [Double](repeating: 1, count: n * c)
+    if let sampleWeight {
+      let raw = try SampleWeights.checked(sampleWeight)
+      let ws = sampleWeight.rank == 1 ? sampleWeight.shape + [1] : sampleWeight.shape
+      guard ShapeRules.canBroadcast(ws, to: t.shape) else {
+        throw .invalidWeights(
+          "R2Score: sample_weight cannot be broadcast to y_true; received sample_weight of shape \(describe(sampleWeight.shape)) and y_true of shape \(describe(t.shape))"
+        )
+      }
+      w = Elementwise.broadcast(raw, shape: ws, to: t.shape)
+    }
+    let y = t.doubles()
+    let q = p.doubles()
+    var batch = R2State()
+    batch.outputs = (0..<c).map { j in
+      var m = R2Moments()
+      var sw = CompensatedSum()
+      var swy = CompensatedSum()
+      for i in 0..<n {
+        sw.add(w[i * c + j])
+        swy.add(w[i * c + j] * y[i * c + j])
+      }
+      m.weight = sw
+      m.mean = sw.value == 0 ? 0 : swy.value / sw.value
+      var ss = CompensatedSum()
+      for i in 0..<n {
+        let k = i * c + j
+        let d = y[k] - m.mean
+        ss.add(w[k] * d * d)
+        m.residual.add(w[k] * (y[k] - q[k]) * (y[k] - q[k]))
+      }
+      m.sumOfSquares = ss.value
+      return m
+    }
+    batch.sampleCount = Int64((0..<n).filter { i in (0..<c).contains { w[i * c + $0] != 0 } }.count)
+    try state.merge(batch)
+  }
+
+  /// Restores a saved state.
+  public mutating func restore(_ state: R2State) throws(MetricError) {
+    self.state = state
+  }
+
+  /// The (adjusted) R², aggregated as configured; NaN before any update.
+  public func result() -> MetricValue {
+    let raw = state.outputs.map { m -> Double in
+      let total = m.sumOfSquares
+      let r = 1 - m.residual.value / total
+      return r.isInfinite ? 0 : r
+    }
+    var scores: [Double]
+    switch classAggregation {
+    case .uniformAverage?:
+      scores = [raw.isEmpty ? .nan : raw.reduce(0, +) / Double(raw.count)]
+    case .varianceWeightedAverage?:
+      var num = CompensatedSum()
+      var den = CompensatedSum()
+      for (m, r) in zip(state.outputs, raw) {
+        num.add(m.sumOfSquares * r)
+        den.add(m.sumOfSquares)
+      }
+      scores = [num.value / den.value]
+    case nil:
+      scores = raw
+    }
+    if numRegressors != 0 {
+      let n = Double(state.sampleCount)
+      let p = Double(numRegressors)
+      if p < n - 1 {
+        scores = scores.map { 1 - (1 - $0) * (n - 1) / (n - p - 1) }
+      }
+    }
+    return classAggregation == nil ? .vector(scores) : .scalar(scores[0])
   }
 }

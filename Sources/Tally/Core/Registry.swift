@@ -43,6 +43,34 @@ public enum MetricRegistry {
     // F-scores
     FBetaScore.className: FBetaScore.self,
     F1Score.className: F1Score.self,
+    // IoU
+    IoU.className: IoU.self,
+    MeanIoU.className: MeanIoU.self,
+    BinaryIoU.className: BinaryIoU.self,
+    OneHotIoU.className: OneHotIoU.self,
+    OneHotMeanIoU.className: OneHotMeanIoU.self,
+    // Probabilistic
+    BinaryCrossentropy.className: BinaryCrossentropy.self,
+    CategoricalCrossentropy.className: CategoricalCrossentropy.self,
+    SparseCategoricalCrossentropy.className: SparseCategoricalCrossentropy.self,
+    KLDivergence.className: KLDivergence.self,
+    Poisson.className: Poisson.self,
+    // Regression
+    MeanSquaredError.className: MeanSquaredError.self,
+    MeanAbsoluteError.className: MeanAbsoluteError.self,
+    MeanAbsolutePercentageError.className: MeanAbsolutePercentageError.self,
+    MeanSquaredLogarithmicError.className: MeanSquaredLogarithmicError.self,
+    RootMeanSquaredError.className: RootMeanSquaredError.self,
+    CosineSimilarity.className: CosineSimilarity.self,
+    LogCoshError.className: LogCoshError.self,
+    R2Score.className: R2Score.self,
+    // Hinge
+    Hinge.className: Hinge.self,
+    SquaredHinge.className: SquaredHinge.self,
+    CategoricalHinge.className: CategoricalHinge.self,
+    // Correlation
+    PearsonCorrelation.className: PearsonCorrelation.self,
+    ConcordanceCorrelation.className: ConcordanceCorrelation.self,
     // Beyond Keras
     ExactAUC.className: ExactAUC.self,
   ]
