@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import RealModule
+
 //===--- Per-sample functions ---------------------------------------------===//
 
 /// The Pearson correlation along `axis`, per remaining position.
@@ -55,9 +57,9 @@ public struct CorrelationMoments: Codable, Sendable, Equatable {
   /// Σ w.
   public var weight = 0.0
   /// Weighted mean of `y_true`.
-  public var meanTrue = 0.0
+  public var meanTrue = DoubleDouble()
   /// Weighted mean of `y_pred`.
-  public var meanPred = 0.0
+  public var meanPred = DoubleDouble()
   /// Σ w·(y − ȳ)².
   public var m2True = 0.0
   /// Σ w·(p − p̄)².
@@ -76,20 +78,25 @@ public struct CorrelationMoments: Codable, Sendable, Equatable {
     for i in idx {
       let w = weights?[i] ?? 1
       sw.add(w)
-      st.add(w * t[i])
-      sp.add(w * p[i])
+      // Exact products: w·y loses absolute precision when y has an offset.
+      let (th, tt) = Augmented.product(w, t[i])
+      st.add(th)
+      st.add(tt)
+      let (ph, pt) = Augmented.product(w, p[i])
+      sp.add(ph)
+      sp.add(pt)
     }
     weight = sw.value
     guard weight != 0 else { return }
-    meanTrue = st.value / weight
-    meanPred = sp.value / weight
+    meanTrue = DoubleDouble(quotient: st, sw)
+    meanPred = DoubleDouble(quotient: sp, sw)
     var a = CompensatedSum()
     var b = CompensatedSum()
     var c = CompensatedSum()
     for i in idx {
       let w = weights?[i] ?? 1
-      let dt = t[i] - meanTrue
-      let dp = p[i] - meanPred
+      let dt = meanTrue.deviation(of: t[i])
+      let dp = meanPred.deviation(of: p[i])
       a.add(w * dt * dt)
       b.add(w * dp * dp)
       c.add(w * dt * dp)
@@ -107,11 +114,11 @@ public struct CorrelationMoments: Codable, Sendable, Equatable {
       return
     }
     let n = weight + o.weight
-    let dt = o.meanTrue - meanTrue
-    let dp = o.meanPred - meanPred
+    let dt = o.meanTrue.minus(meanTrue)
+    let dp = o.meanPred.minus(meanPred)
     let f = weight * o.weight / n
-    meanTrue += dt * (o.weight / n)
-    meanPred += dp * (o.weight / n)
+    meanTrue.add(dt * (o.weight / n))
+    meanPred.add(dp * (o.weight / n))
     m2True += o.m2True + dt * dt * f
     m2Pred += o.m2Pred + dp * dp * f
     coMoment += o.coMoment + dt * dp * f
@@ -125,7 +132,7 @@ public struct CorrelationMoments: Codable, Sendable, Equatable {
 
   /// Lin's concordance correlation with Keras's ε.
   public var concordance: Double {
-    let d = meanTrue - meanPred
+    let d = meanTrue.minus(meanPred)
     return 2 * (coMoment / weight) / (m2True / weight + m2Pred / weight + d * d + kerasEpsilon)
   }
 }

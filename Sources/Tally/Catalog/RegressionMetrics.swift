@@ -531,7 +531,7 @@ public struct R2Moments: Codable, Sendable, Equatable {
   /// Σ w.
   public var weight = CompensatedSum()
   /// The weighted mean of `y_true`.
-  public var mean = 0.0
+  public var mean = DoubleDouble()
   /// Σ w·(y − mean)².
   public var sumOfSquares = 0.0
   /// Σ w·(y − p)².
@@ -557,10 +557,9 @@ public struct R2Moments: Codable, Sendable, Equatable {
       self.weight = total
       return
     }
-    let delta = o.mean - mean
-    let newMean = n == 0 ? mean : mean + delta * (nb / n)
+    let delta = o.mean.minus(mean)
+    if n != 0 { mean.add(delta * (nb / n)) }
     sumOfSquares = sumOfSquares + o.sumOfSquares + (n == 0 ? 0 : delta * delta * (na * nb / n))
-    mean = newMean
     weight = total
     residual.merge(o.residual)
   }
@@ -730,14 +729,16 @@ public struct R2Score: PredictionMetric, KerasSerializable {
       var swy = CompensatedSum()
       for i in 0..<n {
         sw.add(w[i * c + j])
-        swy.add(w[i * c + j] * y[i * c + j])
+        let (h, t) = Augmented.product(w[i * c + j], y[i * c + j])
+        swy.add(h)
+        swy.add(t)
       }
       m.weight = sw
-      m.mean = sw.value == 0 ? 0 : swy.value / sw.value
+      m.mean = sw.value == 0 ? DoubleDouble() : DoubleDouble(quotient: swy, sw)
       var ss = CompensatedSum()
       for i in 0..<n {
         let k = i * c + j
-        let d = y[k] - m.mean
+        let d = m.mean.deviation(of: y[k])
         ss.add(w[k] * d * d)
         m.residual.add(w[k] * (y[k] - q[k]) * (y[k] - q[k]))
       }

@@ -171,3 +171,52 @@ enum SampleWeights {
     return w
   }
 }
+
+/// A value carried as an unevaluated sum `head + tail` of two `Double`s
+/// (about 106 bits): the means of Tally's moment states, so that Chan's
+/// merge of two means that share a large offset loses nothing to rounding.
+public struct DoubleDouble: Codable, Sendable, Equatable {
+  /// The rounded value.
+  public var head: Double
+  /// The rounding error of `head`.
+  public var tail: Double
+
+  /// `head + tail`.
+  public init(head: Double = 0, tail: Double = 0) {
+    self.head = head
+    self.tail = tail
+  }
+
+  /// The value, rounded once.
+  public var value: Double { head + tail }
+
+  /// `sum / count`, correct to about 106 bits.
+  init(quotient sum: CompensatedSum, _ count: CompensatedSum) {
+    let n = count.value
+    let q = sum.value / n
+    // The remainder sum − q·n, computed without rounding error.
+    var r = sum
+    let (ph, pt) = Augmented.product(q, count.head)
+    r.add(-ph)
+    r.add(-pt)
+    r.add(-q * count.tail)
+    self.init(head: q, tail: r.value / n)
+  }
+
+  /// `self − other`, rounded once.
+  func minus(_ other: DoubleDouble) -> Double {
+    (head - other.head) + (tail - other.tail)
+  }
+
+  /// `x − self`, rounded once.
+  func deviation(of x: Double) -> Double {
+    (x - head) - tail
+  }
+
+  /// Adds `x`.
+  mutating func add(_ x: Double) {
+    let (s, e) = Augmented.sum(head, x)
+    head = s
+    tail += e
+  }
+}
