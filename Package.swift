@@ -17,10 +17,17 @@ let package = Package(
       name: "Tally",
       dependencies: [.product(name: "RealModule", package: "swift-numerics")]
     ),
+    // The runnable training example: a tiny pure-Swift network, just enough
+    // to run Keras's compile()/fit() example with Tally's metrics.
+    .target(
+      name: "TallyExample",
+      dependencies: ["Tally"]
+    ),
     .executableTarget(
       name: "TallyCLI",
       dependencies: [
         "Tally",
+        "TallyExample",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -32,6 +39,10 @@ let package = Package(
         .product(name: "RealModule", package: "swift-numerics"),
       ],
       exclude: ["Fixtures"]
+    ),
+    .testTarget(
+      name: "TallyExampleTests",
+      dependencies: ["TallyExample", "Tally"]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -1,0 +1,1 @@
+// The runnable training example (see MiniNetwork.swift and Fit.swift).
