@@ -1,49 +1,95 @@
 import ArgumentParser
 import Tally
+import TallyExample
 
 extension TallyCommand {
   struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Show Tally at work: standalone metrics, and two shards merged."
+      abstract: "Show Tally at work: standalone metrics, a compile()/fit() loop, and shards merged.",
+      discussion: "Needs no files and no network."
     )
 
-    func run() throws {
-      print("Tally demo")
-      print("==========\n")
+    @Option(help: "Training epochs for the fit example.")
+    var epochs = 10
 
-      // Standalone use, as in the Keras docs: several updates, then result().
+    func run() throws {
+      try standalone()
+      try fitExample()
+      try merged()
+    }
+
+    /// Standalone use, as in the Keras docs: several updates, then result().
+    func standalone() throws {
+      print("1. Standalone metrics (as in the Keras docs)\n")
       var mean = Mean()
       try mean.update([1, 3, 5, 7])
-      print("Mean of [1, 3, 5, 7]:                         \(mean.result())")
+      print("   Mean of [1, 3, 5, 7]                       \(mean.result())")
       mean.reset()
       try mean.update([1, 3, 5, 7], sampleWeight: [1, 1, 0, 0])
-      print("Mean with sample_weight [1, 1, 0, 0]:         \(mean.result())")
-
-      var mse = MeanMetricWrapper(fn: .meanSquaredError, name: "mse")
-      try mse.update(yTrue: [[0, 1], [0, 0]], yPred: [[1, 1], [0, 0]])
-      try mse.update(yTrue: [[1, 1]], yPred: [[0.5, 1]])
-      print("MeanMetricWrapper(mean_squared_error), 2 batches: \(mse.result())")
-
-      // Distributed evaluation: two instances on two halves, merged.
-      var generator = SplitMix64(seed: 42)
-      let values = (0..<10_000).map { _ in Double(generator.next() % 1_000_000) / 1_000 }
-      var whole = Mean(), left = Mean(), right = Mean()
-      try whole.update(Tensor(values))
-      try left.update(Tensor(Array(values[..<5_000])))
-      try right.update(Tensor(Array(values[5_000...])))
-      let saved = right.savedState()   // what one machine sends another
-      var received = Mean()
-      try received.load(savedState: saved)
-      try left.merge(received)
-      print("\nMean over 10,000 values, one instance:       \(whole.result())")
-      print("Two halves, the second saved, loaded, merged: \(left.result())")
-      print("Equal: \(whole.result() == left.result())")
-
-      // Beyond Keras: counts past 2^24.
+      print("   ... with sample_weight [1, 1, 0, 0]        \(mean.result())")
+      var auc = try AUC()
+      try auc.update(yTrue: [0, 0, 1, 1], yPred: [0, 0.5, 0.3, 0.9])
+      print("   AUC() on [0, 0, 1, 1] / [0, .5, .3, .9]    \(auc.result())")
+      var precision = try Precision()
+      try precision.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
+      try precision.update(yTrue: [1, 0], yPred: [1, 1])
+      print("   Precision() over two batches               \(precision.result())")
       var sum = Sum()
       try sum.update(Float(16_777_216))
       try sum.update(Float(1))
-      print("\nSum of 2^24 then 1 (Keras float32 gives 16777216): \(sum.result())")
+      print("   Sum of 2^24 then 1 (Keras: 16777216)       \(sum.result())\n")
+    }
+
+    /// Keras's Sequential example, compiled with Tally's metrics.
+    func fitExample() throws {
+      print("2. Keras's example: Dense(64, relu), Dense(64, relu), Dense(10, softmax),")
+      print("   compile(optimizer=\"adam\", loss=\"categorical_crossentropy\",")
+      print("           metrics=[\"accuracy\", AUC()]), fit(batch_size=32, epochs=\(epochs))")
+      print("   on random data: x 1000 × 32, y 1000 × 10 one-hot.\n")
+      var g = SplitMix64(seed: 42)
+      let rows = 1000
+      let x = (0..<(rows * 32)).map { _ in Double.random(in: 0..<1, using: &g) }
+      var y = [Double](repeating: 0, count: rows * 10)
+      for r in 0..<rows { y[r * 10 + Int.random(in: 0..<10, using: &g)] = 1 }
+      let net = Sequential(
+        [
+          Dense(inputSize: 32, units: 64, activation: .relu, using: &g),
+          Dense(inputSize: 64, units: 64, activation: .relu, using: &g),
+          Dense(inputSize: 64, units: 10, activation: .softmax, using: &g),
+        ], loss: .categoricalCrossentropy, optimizer: .adam())
+      var model = Model(net, metrics: ["accuracy", .metric(try AUC())])
+      _ = try model.fit(x: x, y: y, rows: rows, batchSize: 32, epochs: epochs)
+      let logs = try model.evaluate(x: x, y: y, rows: rows)
+      print("\n   evaluate(x, y): " + logs.map { "\($0.name): \(fixed($0.value))" }.joined(separator: " - "))
+      print("   (\"accuracy\" resolved to \(type(of: model.metrics.metrics[0]).className) from the shapes.)\n")
+    }
+
+    /// Two instances on two halves, one saved and loaded, merged.
+    func merged() throws {
+      print("3. Distributed evaluation: two shards, one state saved and loaded, merged\n")
+      var g = SplitMix64(seed: 7)
+      let n = 10_000
+      let labels = (0..<n).map { _ in Double(Int.random(in: 0...1, using: &g)) }
+      let scores = labels.map { min(1, max(0, 0.35 * $0 + Double.random(in: 0..<0.65, using: &g))) }
+      var whole = try AUC()
+      try whole.update(yTrue: Tensor(labels), yPred: Tensor(scores))
+      var left = try AUC()
+      var right = try AUC()
+      try left.update(yTrue: Tensor(Array(labels[..<(n / 2)])), yPred: Tensor(Array(scores[..<(n / 2)])))
+      try right.update(yTrue: Tensor(Array(labels[(n / 2)...])), yPred: Tensor(Array(scores[(n / 2)...])))
+      let sent = right.savedState()  // what one machine sends another
+      try left.merge(try AUC(savedState: sent))
+      var exact = ExactAUC()
+      try exact.update(yTrue: Tensor(labels), yPred: Tensor(scores))
+      print("   AUC, one instance on all 10,000 rows        \(whole.result())")
+      print("   AUC, two halves merged                      \(left.result())")
+      print("   equal: \(whole.result() == left.result())  (state file: \(sent.count) bytes)")
+      print("   ExactAUC (equals scikit-learn)              \(exact.result())")
+    }
+
+    func fixed(_ x: Double) -> String {
+      let r = (x * 10_000).rounded() / 10_000
+      return "\(r)"
     }
   }
 }

@@ -200,8 +200,9 @@ public func sparseCategoricalAccuracy(yTrue: Tensor, yPred: Tensor) throws(Metri
 /// Flattens `yPred` to rows of its last axis and returns the rows, the class
 /// count, and the shape of one result per row.
 private func rowsOf(_ yPred: Tensor, _ function: String) throws(MetricError) -> ([Double], Int) {
-  guard yPred.rank >= 1, let c = yPred.shape.last, c > 0 else {
-    throw .invalidShape("\(function) needs y_pred with a class axis; received shape \(describe(yPred.shape))")
+  guard yPred.rank >= 2, let c = yPred.shape.last, c > 0 else {
+    throw .invalidShape(
+      "\(function) needs y_pred of shape (samples, classes); received shape \(describe(yPred.shape))")
   }
   return (yPred.doubles(), c)
 }
