@@ -69,6 +69,8 @@ struct FixtureCase: Decodable, Sendable, CustomTestStringConvertible {
   var tally_expected: FixtureTensor?
   var tally_rejects: [Int]?
   var error_at: String?
+  var tally_rejects_construction: Bool?
+  var tally_accepts_construction: Bool?
 
   var testDescription: String { id }
 }
@@ -116,10 +118,14 @@ enum Fixtures {
     do {
       metric = try MetricRegistry.deserialize(c.metric)
     } catch {
-      // Keras rejects this configuration too.
-      #expect(c.error != nil && c.error_at == "construction", "Tally rejected the config: \(error)")
+      // Keras rejects this configuration too, or Tally deliberately does.
+      #expect(
+        (c.error != nil && c.error_at == "construction") || c.tally_rejects_construction == true,
+        "Tally rejected the config: \(error)")
       return
     }
+    #expect(c.tally_rejects_construction != true, "Tally should reject this config: \(c.deviation ?? "")")
+    if c.tally_accepts_construction == true { return }
     #expect(c.error_at != "construction", "Keras rejected the config (\(c.error ?? "")); Tally built it")
     if c.error_at == "result" {
       // Keras raises when a lazily built metric is read before any update;

@@ -197,10 +197,12 @@ public struct PrecisionRecallCurve: Sendable, Equatable {
 ///
 /// Not in Keras, whose ``AUC`` sums over 200 fixed thresholds. That
 /// approximation can be far off when scores crowd into one part of [0, 1]:
-/// on 200,000 rare-event scores (labels Bernoulli(0.02), scores
-/// `sigmoid(N(−6, 1) + 1.5·label)`, nearly all below 0.03) Keras's AUC is
-/// 0.807 where the exact value is 0.850, because almost every sample falls
-/// into the first of the 199 buckets. The state (``ScoreHistogram``) grows
+/// on 5,000 rare-event scores (labels Bernoulli(0.02), scores
+/// `sigmoid(N(−6, 1) + 1.5·label)`, nearly all below 0.03; the fixture
+/// `roc/appendix_imbalanced_n5000` in `exact.json`) Keras's `AUC()` gives 0.7983 where
+/// the exact ROC AUC is 0.8507 (and PR: 0.1340 against an average precision
+/// of 0.1429), because almost every sample falls into the first of the 199
+/// buckets. The state (``ScoreHistogram``) grows
 /// with the number of distinct scores, not samples, and merges like any
 /// other state. With one class absent the ROC AUC is undefined and the
 /// result is NaN (scikit-learn raises; Keras returns 0).
