@@ -1,0 +1,153 @@
+// The standard workloads W1–W8 (../shared/bench/WORKLOADS.md), in-process,
+// data generated with a seeded generator. One line per workload, as peers.py:
+//   tally WORKLOAD seconds Mrows/s result peak_rss_MB
+import Foundation
+import Tally
+
+@inline(never) func opaque<T>(_ x: T) -> T { x }
+
+/// Peak resident memory since the last reset (Linux: /proc), in MB.
+func peakRSSMB() -> Double {
+  guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
+  for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    let kb = Double(line.split(separator: " ").dropFirst().first ?? "") ?? .nan
+    return kb / 1024
+  }
+  return .nan
+}
+
+func resetPeakRSS() {
+  try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
+func run(_ name: String, rows: Int, _ body: () throws -> Double) rethrows {
+  _ = try body()  // warm-up
+  var best = Double.infinity
+  var result = 0.0
+  resetPeakRSS()
+  for _ in 0..<3 {
+    let t = Date()
+    result = try body()
+    best = min(best, Date().timeIntervalSince(t))
+  }
+  let line = String(
+    format: "tally %@ %.4f %.1f %.6f %.0f", name, best, Double(rows) / best / 1e6, result, peakRSSMB())
+  print(line)
+  fflush(nil)
+}
+
+var g = SplitMix64(seed: 7)
+@MainActor func uniform() -> Float { Float(g.next() >> 40) / Float(1 << 24) }
+@MainActor func normal() -> Float {
+  let u1 = max(Double(g.next() >> 11) / Double(1 << 53), 1e-300)
+  let u2 = Double(g.next() >> 11) / Double(1 << 53)
+  return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+}
+
+let only = CommandLine.arguments.dropFirst().first  // optional workload filter, e.g. W2
+
+func wants(_ w: String) -> Bool { only == nil || w.hasPrefix(only!) }
+
+let N = 10_000_000
+let B = 1_000_000
+var yt = [Float](repeating: 0, count: N)
+var yp = [Float](repeating: 0, count: N)
+for i in 0..<N {
+  yt[i] = uniform() < 0.3 ? 1 : 0
+  yp[i] = uniform() * 0.6 + yt[i] * 0.4
+}
+
+func stream<M: PredictionMetric>(_ make: () throws -> M, _ t: [Float], _ p: [Float], batch: Int, row: Int = 1)
+  throws -> Double
+{
+  var m = try make()
+  let t = opaque(t)
+  let p = opaque(p)
+  try t.withUnsafeBufferPointer { tb in
+    try p.withUnsafeBufferPointer { pb in
+      let rows = tb.count / row
+      for start in stride(from: 0, to: rows, by: batch) {
+        let n = min(batch, rows - start)
+        let yT = try Tensor(borrowing: UnsafeBufferPointer(rebasing: tb[(start * row)..<((start + n) * row)]), shape: row == 1 ? [n] : [n, row])
+        let yP = try Tensor(borrowing: UnsafeBufferPointer(rebasing: pb[(start * row)..<((start + n) * row)]), shape: row == 1 ? [n] : [n, row])
+        try m.update(yTrue: yT, yPred: yP, sampleWeight: nil)
+      }
+    }
+  }
+  return m.result().values.first ?? .nan
+}
+
+if wants("W1") { try run("W1_binary_accuracy", rows: N) { try stream({ BinaryAccuracy() }, yt, yp, batch: B) } }
+if wants("W2") { try run("W2_auc_roc_200", rows: N) { try stream({ try AUC(numThresholds: 200) }, yt, yp, batch: B) } }
+if wants("W2") {
+  try run("W2_auc_roc_10000", rows: N) { try stream({ try AUC(numThresholds: 10_000) }, yt, yp, batch: B) }
+}
+if wants("W7") { try run("W7_precision_0.5", rows: N) { try stream({ try Precision(thresholds: [0.5]) }, yt, yp, batch: B) } }
+
+if wants("W5") {
+  var rt = [Float](repeating: 0, count: N)
+  var rp = [Float](repeating: 0, count: N)
+  for i in 0..<N {
+    rt[i] = normal()
+    rp[i] = rt[i] + normal() * 0.1
+  }
+  try run("W5_mse", rows: N) { try stream({ MeanSquaredError() }, rt, rp, batch: B) }
+}
+
+if wants("W4") {
+  let pixels = 8 * 512 * 512
+  var st = [Int64](repeating: 0, count: pixels)
+  var sp = [Int64](repeating: 0, count: pixels)
+  for i in 0..<pixels {
+    st[i] = Int64(g.next() % 21)
+    sp[i] = uniform() < 0.7 ? st[i] : Int64(g.next() % 21)
+  }
+  try run("W4_mean_iou_21", rows: pixels) {
+    var m = try MeanIoU(numClasses: 21)
+    let st = opaque(st)
+    let sp = opaque(sp)
+    for k in 0..<8 {
+      let r = (k * 512 * 512)..<((k + 1) * 512 * 512)
+      try m.update(
+        yTrue: try Tensor(Array(st[r]), shape: [1, 512, 512]), yPred: try Tensor(Array(sp[r]), shape: [1, 512, 512]),
+        sampleWeight: nil)
+    }
+    return m.result().scalar!
+  }
+}
+
+if wants("W3") || wants("W6") || wants("W8") {
+  let NC = 200_000
+  let C = 1000
+  let BC = 20_000
+  var logits = [Float](repeating: 0, count: NC * C)
+  for i in logits.indices { logits[i] = normal() }
+  let labels = (0..<NC).map { _ in Int64(g.next() % UInt64(C)) }
+  func classes<M: PredictionMetric>(_ make: () throws -> M, _ scores: [Float]) throws -> Double {
+    var m = try make()
+    let scores = opaque(scores)
+    let labels = opaque(labels)
+    for start in stride(from: 0, to: NC, by: BC) {
+      try m.update(
+        yTrue: try Tensor(Array(labels[start..<(start + BC)]), shape: [BC]),
+        yPred: try Tensor(Array(scores[(start * C)..<((start + BC) * C)]), shape: [BC, C]), sampleWeight: nil)
+    }
+    return m.result().scalar!
+  }
+  if wants("W3") { try run("W3_sparse_categorical_accuracy", rows: NC) { try classes({ SparseCategoricalAccuracy() }, logits) } }
+  if wants("W8") { try run("W8_top5_accuracy", rows: NC) { try classes({ try SparseTopKCategoricalAccuracy(k: 5) }, logits) } }
+  if wants("W6") {
+    var probs = logits
+    for r in 0..<NC {
+      var m: Float = -.infinity
+      for j in 0..<C { m = max(m, probs[r * C + j]) }
+      var s: Float = 0
+      for j in 0..<C {
+        probs[r * C + j] = Foundation.exp(probs[r * C + j] - m)
+        s += probs[r * C + j]
+      }
+      for j in 0..<C { probs[r * C + j] /= s }
+    }
+    try run("W6_sparse_categorical_crossentropy", rows: NC) { try classes({ SparseCategoricalCrossentropy() }, probs) }
+  }
+}
