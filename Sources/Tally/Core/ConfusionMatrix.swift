@@ -222,6 +222,7 @@ struct ConfusionUpdate: Sendable {
   func counts(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, labels fixedLabels: Int?)
     throws(MetricError) -> ConfusionCounts
   {
+    if let fast = try fastCounts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { return fast }
     let b = try prepared(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: fixedLabels)
     return accumulate(truth: b.truth, pred: b.pred, weights: b.weights, labels: b.labels)
   }

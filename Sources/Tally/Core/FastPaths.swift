@@ -1,0 +1,222 @@
+//===--- FastPaths.swift --------------------------------------------------===//
+//
+// Allocation-free kernels for the common shapes of the hottest updates:
+// flat binary labels and scores for the confusion-matrix family, and flat
+// element-wise means for the accuracy and error metrics. They read the
+// caller's buffers in place, split large batches across cores (each core
+// on its own partial counts, merged at the end), and give the same counts
+// as the general path, which they fall back to for anything else.
+//
+//===----------------------------------------------------------------------===//
+
+import Dispatch
+
+/// Work below this many elements stays on one core.
+let parallelThreshold = 1 << 17
+
+/// Splits `0..<n` into at most `parts` contiguous ranges.
+func chunks(_ n: Int, parts: Int) -> [Range<Int>] {
+  let p = max(1, min(parts, n / max(1, parallelThreshold / 2)))
+  return (0..<p).map { k in (n * k / p)..<(n * (k + 1) / p) }
+}
+
+/// The number of cores to use.
+let activeCores = max(1, min(ProcessInfoCores.count, 64))
+
+enum ProcessInfoCores {
+  static var count: Int {
+    #if canImport(Glibc) || canImport(Darwin) || canImport(Musl)
+      return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    #else
+      return 1
+    #endif
+  }
+}
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Runs `body` on each range of `0..<n`, in parallel for large `n`, and
+/// returns the results in range order.
+func parallelMap<R: Sendable>(_ n: Int, _ body: @Sendable (Range<Int>) -> R) -> [R] {
+  let ranges = chunks(n, parts: activeCores)
+  if ranges.count == 1 { return [body(ranges[0])] }
+  let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: ranges.count)
+  results.initialize(repeating: nil)
+  defer { results.deallocate() }
+  let box = UnsafeSendableBox(results)
+  DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
+    box.value[k] = body(ranges[k])
+  }
+  return results.map { $0! }
+}
+
+/// Shares a buffer whose disjoint elements are written by different
+/// threads.
+struct UnsafeSendableBox<T>: @unchecked Sendable {
+  let value: UnsafeMutableBufferPointer<T>
+  init(_ value: UnsafeMutableBufferPointer<T>) { self.value = value }
+}
+
+/// A typed read-only view shared across threads for the lifetime of a call.
+struct SharedBuffer<T>: @unchecked Sendable {
+  let base: UnsafeBufferPointer<T>
+}
+
+//===--- Confusion-matrix counting ----------------------------------------===//
+
+/// Per-bucket counts of one slice: `pos[b + 1]`, `neg[b + 1]` for bucket
+/// `b ∈ −1..<T`, or the first invalid element.
+struct BucketCounts: Sendable {
+  var pos: [Int]
+  var neg: [Int]
+  var badLabel: Int? = nil
+  var badPrediction: Int? = nil
+}
+
+extension Thresholds {
+  /// Counts labels per bucket over `range`, reading scores of type `P` and
+  /// labels of type `L` in place.
+  func bucketCounts<P: BinaryFloatingPoint, L: TensorScalar>(
+    _ pred: SharedBuffer<P>, _ truth: SharedBuffer<L>, _ range: Range<Int>
+  ) -> BucketCounts {
+    let t = sorted.count
+    var pos = [Int](repeating: 0, count: t + 1)
+    var neg = [Int](repeating: 0, count: t + 1)
+    let p = pred.base
+    let y = truth.base
+    let scale = Float(t - 1)
+    let floorBucket = withEpsilon ? 0 : -1
+    var bad: (label: Int?, prediction: Int?) = (nil, nil)
+    let sortedThresholds = sorted
+    pos.withUnsafeMutableBufferPointer { pos in
+      neg.withUnsafeMutableBufferPointer { neg in
+        sortedThresholds.withUnsafeBufferPointer { th in
+          for i in range {
+            let f = Float(p[i])
+            if f.isNaN {
+              bad.prediction = i
+              return
+            }
+            var b: Int
+            if evenlySpaced {
+              b = Int((min(max(f, 0), 1) * scale).rounded(.up)) - 1
+              if b < floorBucket { b = floorBucket }
+            } else {
+              var lo = 0
+              var hi = th.count
+              while lo < hi {
+                let mid = (lo + hi) >> 1
+                if f > th[mid] { lo = mid + 1 } else { hi = mid }
+              }
+              b = lo - 1
+            }
+            let label = y[i].doubleValue
+            if label == 1 {
+              pos[b + 1] &+= 1
+            } else if label == 0 {
+              neg[b + 1] &+= 1
+            } else {
+              bad.label = i
+              return
+            }
+          }
+        }
+      }
+    }
+    if bad.label != nil || bad.prediction != nil {
+      return BucketCounts(pos: pos, neg: neg, badLabel: bad.label, badPrediction: bad.prediction)
+    }
+    return BucketCounts(pos: pos, neg: neg)
+  }
+}
+
+extension ConfusionUpdate {
+  /// The counts of an unweighted batch of flat binary labels and float
+  /// scores, or `nil` when the batch needs the general path (weights, top-k,
+  /// class ids, label weights, logits, multi-label, other shapes or types).
+  func fastCounts(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError)
+    -> ConfusionCounts?
+  {
+    guard sampleWeight == nil, topK == nil, classId == nil, labelWeights == nil, !fromLogits,
+      !multiLabel, yTrue.count == yPred.count, yPred.count > 0
+    else { return nil }
+    let (p, t) = Tensor.squeezeOrExpandToSameRank(yPred, yTrue)
+    guard p.shape == t.shape else { return nil }
+    let buckets: BucketCounts?
+    switch yPred.storage {
+    case .float32(let pb): buckets = try withLabels(yTrue, pb)
+    case .float64(let pb): buckets = try withLabels(yTrue, pb)
+    default: buckets = nil
+    }
+    guard let buckets else { return nil }
+    if let i = buckets.badPrediction {
+      throw .invalidValue("\(metricName): y_pred holds NaN at flat index \(i)")
+    }
+    if let i = buckets.badLabel {
+      throw .invalidValue(
+        "\(metricName) needs binary labels in {0, 1}; received y_true value \(yTrue.doubles()[i]) at flat index \(i)")
+    }
+    // Reverse cumulative sums, written in the thresholds' given order.
+    let tCount = thresholds.count
+    var out = ConfusionCounts(thresholds: tCount, labels: 1)
+    let totalPos = buckets.pos.reduce(0, +)
+    let totalNeg = buckets.neg.reduce(0, +)
+    var tp = 0
+    var fp = 0
+    for s in stride(from: tCount - 1, through: 0, by: -1) {
+      tp += buckets.pos[s + 1]
+      fp += buckets.neg[s + 1]
+      out.setCounts(
+        index: thresholds.order[s], tp: CompensatedSum(Double(tp)), fp: CompensatedSum(Double(fp)),
+        tn: CompensatedSum(Double(totalNeg - fp)), fn: CompensatedSum(Double(totalPos - tp)))
+    }
+    return out
+  }
+
+  private func withLabels<P: BinaryFloatingPoint & TensorScalar>(_ yTrue: Tensor, _ pb: TensorBuffer<P>)
+    throws(MetricError) -> BucketCounts?
+  {
+    switch yTrue.storage {
+    case .float32(let lb): return count(pb, lb)
+    case .float64(let lb): return count(pb, lb)
+    case .int(let lb): return count(pb, lb)
+    case .int32(let lb): return count(pb, lb)
+    case .int64(let lb): return count(pb, lb)
+    case .uint8(let lb): return count(pb, lb)
+    case .bool(let lb): return count(pb, lb)
+    }
+  }
+
+  private func count<P: BinaryFloatingPoint & TensorScalar, L: TensorScalar>(
+    _ pb: TensorBuffer<P>, _ lb: TensorBuffer<L>
+  ) -> BucketCounts {
+    pb.withUnsafeBufferPointer { p in
+      lb.withUnsafeBufferPointer { l in
+        let sp = SharedBuffer(base: p)
+        let sl = SharedBuffer(base: l)
+        let thresholds = self.thresholds
+        let parts = parallelMap(p.count) { r in thresholds.bucketCounts(sp, sl, r) }
+        var total = BucketCounts(
+          pos: [Int](repeating: 0, count: thresholds.count + 1),
+          neg: [Int](repeating: 0, count: thresholds.count + 1))
+        for part in parts {
+          if total.badLabel == nil && total.badPrediction == nil {
+            total.badLabel = part.badLabel
+            total.badPrediction = part.badPrediction
+          }
+          for k in total.pos.indices {
+            total.pos[k] += part.pos[k]
+            total.neg[k] += part.neg[k]
+          }
+        }
+        return total
+      }
+    }
+  }
+}
