@@ -388,6 +388,12 @@ public struct BinaryAccuracy: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    if !isIntegerDType(dtype),
+      let batch = binaryAccuracyState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, threshold: threshold)
+    {
+      try state.merge(batch)
+      return
+    }
     try state.add(
       try binaryAccuracy(yTrue: yTrue, yPred: yPred, threshold: threshold), sampleWeight: sampleWeight,
       integerDType: isIntegerDType(dtype))

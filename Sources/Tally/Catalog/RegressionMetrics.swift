@@ -786,3 +786,19 @@ public struct R2Score: PredictionMetric, KerasSerializable {
     return classAggregation == nil ? .vector(scores) : .scalar(scores[0])
   }
 }
+
+//===--- Fast paths -------------------------------------------------------===//
+
+extension MeanSquaredError {
+  /// Flat float inputs: squared errors summed in place, across cores.
+  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { t, p in (t - p) * (t - p) }
+  }
+}
+
+extension MeanAbsoluteError {
+  /// Flat float inputs: absolute errors summed in place, across cores.
+  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { t, p in abs(t - p) }
+  }
+}

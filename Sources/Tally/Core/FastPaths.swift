@@ -220,3 +220,132 @@ extension ConfusionUpdate {
     }
   }
 }
+
+//===--- Flat element-wise means ------------------------------------------===//
+
+/// A flat, unweighted batch of same-shape float inputs whose per-sample
+/// values are single elements: `(N,)` against `(N,)` for element-wise
+/// metrics, or `(N, 1)` against `(N, 1)`.
+enum FlatPair {
+  /// Calls `body` with both inputs as `Float` or `Double` buffers of one
+  /// type, or returns `nil` when the inputs are of other types or shapes.
+  static func withBuffers<R>(
+    _ yTrue: Tensor, _ yPred: Tensor,
+    _ body: (SharedBuffer<Double>?, SharedBuffer<Float>?, SharedBuffer<Double>?, SharedBuffer<Float>?) -> R
+  ) -> R? {
+    guard yTrue.shape == yPred.shape, yPred.count > 0 else { return nil }
+    switch (yTrue.storage, yPred.storage) {
+    case (.float32(let t), .float32(let p)):
+      return t.withUnsafeBufferPointer { t in
+        p.withUnsafeBufferPointer { p in body(nil, SharedBuffer(base: t), nil, SharedBuffer(base: p)) }
+      }
+    case (.float64(let t), .float64(let p)):
+      return t.withUnsafeBufferPointer { t in
+        p.withUnsafeBufferPointer { p in body(SharedBuffer(base: t), nil, SharedBuffer(base: p), nil) }
+      }
+    default:
+      return nil
+    }
+  }
+}
+
+/// `Σ f(t_i, p_i)` over flat buffers, compensated, split across cores.
+/// Four independent double-double lanes per core keep the adds pipelined;
+/// the lanes and cores are merged in a fixed order.
+func flatSum<T: BinaryFloatingPoint & SendableMetatype>(
+  _ t: SharedBuffer<T>, _ p: SharedBuffer<T>, _ f: @escaping @Sendable (Double, Double) -> Double
+) -> CompensatedSum {
+  let parts = parallelMap(t.base.count) { r -> CompensatedSum in
+    var lanes = (CompensatedSum(), CompensatedSum(), CompensatedSum(), CompensatedSum())
+    var i = r.lowerBound
+    while i + 4 <= r.upperBound {
+      lanes.0.add(f(Double(t.base[i]), Double(p.base[i])))
+      lanes.1.add(f(Double(t.base[i + 1]), Double(p.base[i + 1])))
+      lanes.2.add(f(Double(t.base[i + 2]), Double(p.base[i + 2])))
+      lanes.3.add(f(Double(t.base[i + 3]), Double(p.base[i + 3])))
+      i += 4
+    }
+    while i < r.upperBound {
+      lanes.0.add(f(Double(t.base[i]), Double(p.base[i])))
+      i += 1
+    }
+    lanes.0.merge(lanes.1)
+    lanes.2.merge(lanes.3)
+    lanes.0.merge(lanes.2)
+    return lanes.0
+  }
+  var total = CompensatedSum()
+  for part in parts { total.merge(part) }
+  return total
+}
+
+/// The mean state of an unweighted batch whose per-sample value is the mean
+/// of `f` over the last axis, for flat float inputs: `(N,)` (one sample:
+/// Keras reduces the only axis) or `(N, 1)` (N samples). `nil` otherwise.
+func flatMeanState(
+  yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, _ f: @escaping @Sendable (Double, Double) -> Double
+) -> MeanState? {
+  guard sampleWeight == nil, yPred.rank == 1 || (yPred.rank == 2 && yPred.shape[1] == 1) else { return nil }
+  let sum: CompensatedSum? = FlatPair.withBuffers(yTrue, yPred) { td, tf, pd, pf in
+    if let tf, let pf { return flatSum(tf, pf, f) }
+    return flatSum(td!, pd!, f)
+  }
+  guard let sum else { return nil }
+  var s = MeanState()
+  if yPred.rank == 1 {
+    // One sample: the mean over the only axis.
+    s.total = CompensatedSum(sum.value / Double(yPred.count))
+    s.count = 1
+  } else {
+    s.total = sum
+    s.count = Int64(yPred.count)
+  }
+  return s
+}
+
+//===--- Binary accuracy --------------------------------------------------===//
+
+/// Matches of `y_true == (y_pred > threshold)` over flat buffers.
+func binaryMatches<P: BinaryFloatingPoint & Sendable & SendableMetatype, L: TensorScalar>(
+  _ p: SharedBuffer<P>, _ t: SharedBuffer<L>, threshold: Double
+) -> Int {
+  let thr = P(Float(threshold))
+  return parallelMap(p.base.count) { r -> Int in
+    var hits = 0
+    for i in r {
+      let predicted: Double = p.base[i] > thr ? 1 : 0
+      if t.base[i].doubleValue == predicted { hits &+= 1 }
+    }
+    return hits
+  }.reduce(0, +)
+}
+
+/// The mean state of an unweighted binary-accuracy batch of flat inputs
+/// (`(N,)` or `(N, 1)`, one sample per element), or `nil`.
+func binaryAccuracyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, threshold: Double) -> MeanState? {
+  guard sampleWeight == nil, yPred.count > 0, yTrue.count == yPred.count,
+    yPred.rank == 1 || (yPred.rank == 2 && yPred.shape[1] == 1),
+    yTrue.rank == 1 || (yTrue.rank == 2 && yTrue.shape[1] == 1)
+  else { return nil }
+  func labels<P: BinaryFloatingPoint & Sendable & SendableMetatype>(_ p: SharedBuffer<P>) -> Int {
+    switch yTrue.storage {
+    case .float32(let b): b.withUnsafeBufferPointer { binaryMatches(p, SharedBuffer(base: $0), threshold: threshold) }
+    case .float64(let b): b.withUnsafeBufferPointer { binaryMatches(p, SharedBuffer(base: $0), threshold: threshold) }
+    case .int(let b): b.withUnsafeBufferPointer { binaryMatches(p, SharedBuffer(base: $0), threshold: threshold) }
+    case .int32(let b): b.withUnsafeBufferPointer { binaryMatches(p, SharedBuffer(base: $0), threshold: threshold) }
+    case .int64(let b): b.withUnsafeBufferPointer { binaryMatches(p, SharedBuffer(base: $0), threshold: threshold) }
+    case .uint8(let b): b.withUnsafeBufferPointer { binaryMatches(p, SharedBuffer(base: $0), threshold: threshold) }
+    case .bool(let b): b.withUnsafeBufferPointer { binaryMatches(p, SharedBuffer(base: $0), threshold: threshold) }
+    }
+  }
+  let hits: Int
+  switch yPred.storage {
+  case .float32(let b): hits = b.withUnsafeBufferPointer { labels(SharedBuffer(base: $0)) }
+  case .float64(let b): hits = b.withUnsafeBufferPointer { labels(SharedBuffer(base: $0)) }
+  default: return nil
+  }
+  var s = MeanState()
+  s.total = CompensatedSum(Double(hits))
+  s.count = Int64(yPred.count)
+  return s
+}

@@ -19,6 +19,9 @@ public protocol SampleMeanMetric: PredictionMetric, KerasSerializable where Stat
   var dtype: String { get }
   /// The per-sample values of one batch.
   func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor
+  /// The state of one batch computed without materialising the per-sample
+  /// values, or `nil` to take the general path. Defaults to `nil`.
+  func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState?
 }
 
 extension SampleMeanMetric {
@@ -27,9 +30,18 @@ extension SampleMeanMetric {
   /// - Throws: the function's errors, ``MetricError/emptyBatch(_:)``,
   ///   ``MetricError/invalidWeights(_:)``; the state is then unchanged.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    if !isIntegerDType(dtype), let batch = try batchState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) {
+      try state.merge(batch)
+      return
+    }
     try state.add(
       try values(yTrue: yTrue, yPred: yPred), sampleWeight: sampleWeight,
       integerDType: isIntegerDType(dtype))
+  }
+
+  /// No fast path.
+  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    nil
   }
 
   /// The weighted mean of the per-sample values, or 0 before any update.
