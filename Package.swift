@@ -44,6 +44,10 @@ let package = Package(
       name: "TallyExampleTests",
       dependencies: ["TallyExample", "Tally"]
     ),
+    .testTarget(
+      name: "TallyCLITests",
+      dependencies: ["TallyCLI", "Tally"]
+    ),
   ],
   swiftLanguageModes: [.v6]
 )

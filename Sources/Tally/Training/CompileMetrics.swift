@@ -89,8 +89,13 @@ public struct CompileMetrics: Sendable {
     self.outputNames = outputNames
   }
 
-  /// Resolves one spec against the first batch's shapes.
-  static func resolve(_ spec: MetricSpec, yTrue: Tensor, yPred: Tensor) throws(MetricError)
+  /// Resolves one spec against a batch's shapes, as Keras's `get_metric`
+  /// does in `compile`: `"accuracy"`/`"acc"` are chosen from the shapes, a
+  /// string identifier becomes the metric's name, a function is wrapped.
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an unknown
+  ///   identifier, a config the class rejects, or a metric of values.
+  public static func resolve(_ spec: MetricSpec, yTrue: Tensor, yPred: Tensor) throws(MetricError)
     -> any PredictionMetric
   {
     switch spec {

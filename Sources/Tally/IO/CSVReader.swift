@@ -1,0 +1,629 @@
+//===--- CSVReader.swift --------------------------------------------------===//
+//
+// Streaming a CSV file of numbers a batch of rows at a time, in bounded
+// memory, whatever the file's size.
+//
+//===----------------------------------------------------------------------===//
+
+/// A CSV file of numbers, read a batch of rows at a time.
+///
+/// The file is read incrementally through a fixed buffer (1 MiB), so a file
+/// of any size streams in bounded memory:
+///
+/// ```swift
+/// var csv = try CSVReader(path: "predictions.csv")
+/// guard let yTrue = csv.columnIndex(named: "label"),
+///       let yPred = csv.columnIndex(named: "score") else { … }
+/// while let rows = try csv.nextRows(65_536, columns: [yTrue, yPred]) {
+///   // rows: up to 65,536 arrays [label, score]
+/// }
+/// ```
+///
+/// The format is RFC 4180's, leniently:
+///
+/// - Cells are separated by `separator` (a comma by default; any single
+///   ASCII character other than a quote, CR or LF).
+/// - A cell may be quoted (`"1.5"`, `"name, with comma"`); `""` inside a
+///   quoted cell is one quote; a quoted cell may span lines.
+/// - Lines end with LF, CRLF or CR. Blank lines are skipped; the last line
+///   needs no line ending. A UTF-8 byte-order mark at the start is skipped.
+/// - Every row must have as many cells as the first row (or the header).
+/// - A cell read as a number may have spaces or tabs around it. Besides
+///   decimal and exponent notation, `nan`, `inf`, `-inf`, `infinity`,
+///   `true` (1) and `false` (0) are accepted, ignoring case.
+/// - Only the cells of the selected columns are read as numbers; other
+///   columns may hold any text (ids, names).
+///
+/// The first row is a header if `hasHeader` is `true`, or, by default, if it
+/// has a cell that is not a number (so a header whose names are all numbers
+/// must be declared with `hasHeader: true`).
+///
+/// Copies of a reader share the open file but read independently (each
+/// keeps its own position), except for a pipe or device, which copies
+/// consume together.
+public struct CSVReader: Sendable {
+  /// The path the reader was opened with.
+  public let path: String
+  /// The cell separator.
+  public let separator: Character
+  /// The column names, without quotes and surrounding spaces, if the file
+  /// has a header row; `nil` otherwise.
+  public private(set) var header: [String]?
+  /// The number of cells in every row: those of the header, or of the first
+  /// row; 0 for a file with no rows at all.
+  public private(set) var columnCount: Int
+
+  /// How many bytes of the file have been consumed so far (for progress
+  /// reporting).
+  public var bytesRead: Int { fileOffset - (bufferEnd - bufferPosition) }
+
+  /// The size of the file in bytes, if it is a regular file.
+  public var fileSize: Int? { file.size }
+
+  static let defaultBufferSize = 1 << 20
+  /// The longest cell read: a longer one is reported (usually an unbalanced
+  /// quote that swallowed the rest of the file).
+  static let maxCellBytes = 1 << 20
+  /// The most cells the first row (or header) may have.
+  static let maxColumns = 1 << 20
+
+  let file: ReadOnlyFile
+  let separatorByte: UInt8
+
+  // Buffered input.
+  var buffer: CSVInputBuffer
+  var bufferPosition = 0
+  var bufferEnd = 0
+  var fileOffset = 0
+  var sawFirstBytes = false
+  /// The 1-based line of the next byte.
+  var line = 1
+  /// A CR ended the last line: skip an LF that follows it.
+  var skipLineFeed = false
+
+  // The record being scanned.
+  /// Capture every cell (the first row) into `captured`.
+  var captureAll = false
+  var captured: [[UInt8]] = []
+  var capturedBytes = 0
+  var captureCell: [UInt8] = []
+  /// Where the current cell goes: a slot index, `-1` (dropped) or `-2`
+  /// (captured).
+  var target = -1
+  var cellCount = 0
+  var cellLength = 0
+  var cellLine = 1
+  var scanState = ScanState.recordStart
+  var recordLine = 1
+  /// In a quoted cell, the last byte was a CR (so an LF after it does not
+  /// start another line).
+  var quotedLastWasCR = false
+
+  // The selected columns.
+  /// The columns the slots were built for.
+  var selectedColumns: [Int] = []
+  /// For each column, its slot, or -1 if not selected.
+  var slotOfColumn: [Int] = []
+  /// The distinct selected columns in ascending order, one per slot.
+  var slotColumns: [Int] = []
+  var slotBytes: [[UInt8]] = []
+  var slotLines: [Int] = []
+
+  /// The first row, when it is data rather than a header.
+  var pending: PendingRow?
+  /// The error that stopped reading; thrown again by every later call.
+  var failure: FileInputError?
+
+  struct PendingRow: Sendable {
+    var cells: [[UInt8]]
+    var line: Int
+  }
+
+  struct ScannedRecord {
+    var line: Int
+    var cells: Int
+  }
+
+  enum ScanState {
+    case recordStart, cellStart, unquoted, quoted, quoteInQuoted
+  }
+
+  /// Opens `path` and reads its first row (the header, or the first data
+  /// row, which ``nextRows(_:columns:)`` returns first).
+  ///
+  /// - Parameters:
+  ///   - path: The file to read.
+  ///   - separator: The cell separator: a single ASCII character other than
+  ///     `"`, CR or LF. A comma by default.
+  ///   - hasHeader: Whether the first row is a header; `nil` (the default)
+  ///     decides from the first row: it is a header if one of its cells is
+  ///     not a number. An empty file (or one of blank lines) has no header
+  ///     and no columns, whatever `hasHeader` says.
+  /// - Throws: ``FileInputError/unreadable(path:reason:)`` if the file cannot
+  ///   be opened; ``FileInputError/csv(path:reason:)`` for an invalid
+  ///   separator or an unreadable first row.
+  public init(path: String, separator: Character = ",", hasHeader: Bool? = nil)
+    throws(FileInputError)
+  {
+    try self.init(
+      path: path, separator: separator, hasHeader: hasHeader, bufferSize: Self.defaultBufferSize)
+  }
+
+  /// ``init(path:separator:hasHeader:)`` with a given buffer size (at least
+  /// 4 bytes), so that tests can cross buffer boundaries often.
+  init(path: String, separator: Character, hasHeader: Bool?, bufferSize: Int)
+    throws(FileInputError)
+  {
+    guard let ascii = separator.asciiValue, separator.unicodeScalars.count == 1,
+      ascii != UInt8(ascii: "\""), ascii != 0x0A, ascii != 0x0D
+    else {
+      throw .csv(
+        path: path,
+        reason: "the separator must be one ASCII character other than a quote, CR or LF; "
+          + "received \(String(separator).debugDescription)")
+    }
+    self.path = path
+    self.separator = separator
+    self.separatorByte = ascii
+    self.file = try ReadOnlyFile(path: path, requireRegularFile: false)
+    self.buffer = CSVInputBuffer(capacity: max(bufferSize, 4))
+    self.columnCount = 0
+    self.header = nil
+
+    captureAll = true
+    let first = try scanRecord()
+    captureAll = false
+    guard let first else { return }
+    let cells = captured
+    captured = []
+    columnCount = cells.count
+    let isHeader = hasHeader ?? cells.contains { CSVReader.number(from: $0[...]) == nil }
+    if isHeader {
+      header = cells.map { CSVReader.trimmedText($0[...]) }
+    } else {
+      pending = PendingRow(cells: cells, line: first.line)
+    }
+  }
+
+  /// The index of the first column whose header name is `name` (compared
+  /// after removing surrounding spaces); `nil` if there is no such column or
+  /// no header.
+  public func columnIndex(named name: String) -> Int? {
+    guard let header else { return nil }
+    if let i = header.firstIndex(of: name) { return i }
+    let trimmed = CSVReader.trimmedText(Array(name.utf8)[...])
+    return header.firstIndex(of: trimmed)
+  }
+
+  /// Reads up to `count` rows and returns, for each, the values of
+  /// `columns` (in the order given; a column may appear twice); `nil` once
+  /// the file has no more rows.
+  ///
+  /// Fewer than `count` rows are returned only at the end of the file.
+  /// Passing no columns still reads and validates rows, returning empty
+  /// arrays.
+  ///
+  /// - Throws: ``FileInputError/badCSVCell(path:line:column:text:)`` for a
+  ///   selected cell that is not a number;
+  ///   ``FileInputError/raggedCSVRow(path:line:found:expected:)`` for a row
+  ///   with the wrong number of cells; ``FileInputError/csv(path:reason:)``
+  ///   for a column index out of range, a `count` below 1, an unterminated
+  ///   quoted cell or an over-long cell; ``FileInputError/unreadable(path:reason:)``
+  ///   for an I/O error. Rows already read in the failing call are
+  ///   discarded, and every later call throws the same error.
+  public mutating func nextRows(_ count: Int, columns: [Int]) throws(FileInputError)
+    -> [[Double]]?
+  {
+    if let failure { throw failure }
+    guard count >= 1 else {
+      throw .csv(path: path, reason: "the number of rows to read must be at least 1; received \(count)")
+    }
+    if columnCount == 0 { return nil }
+    if let bad = columns.first(where: { !(0..<columnCount).contains($0) }) {
+      throw .csv(
+        path: path,
+        reason: "column index \(bad) is out of range; the file has \(columnCount) "
+          + (columnCount == 1 ? "column" : "columns"))
+    }
+    // Copies of a reader share the buffer until one of them reads.
+    if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
+    do throws(FileInputError) {
+      return try readRows(count, columns: columns)
+    } catch {
+      failure = error
+      throw error
+    }
+  }
+
+  mutating func readRows(_ count: Int, columns: [Int]) throws(FileInputError) -> [[Double]]? {
+    if columns != selectedColumns || slotOfColumn.count != columnCount {
+      select(columns)
+    }
+    var rows: [[Double]] = []
+    rows.reserveCapacity(min(count, 1 << 16))
+    var values = [Double](repeating: 0, count: slotColumns.count)
+    // Locals, so that closures below do not capture (and copy) `self`.
+    let slotOf = slotOfColumn
+
+    if let first = pending {
+      pending = nil
+      for (slot, column) in slotColumns.enumerated() {
+        values[slot] = try CSVReader.number(
+          first.cells[column][...], path: path, line: first.line, column: column)
+      }
+      rows.append(columns.map { values[slotOf[$0]] })
+    }
+    while rows.count < count {
+      guard let record = try scanRecord() else { break }
+      guard record.cells == columnCount else {
+        throw .raggedCSVRow(path: path, line: record.line, found: record.cells, expected: columnCount)
+      }
+      for slot in slotColumns.indices {
+        values[slot] = try CSVReader.number(
+          slotBytes[slot][...], path: path, line: slotLines[slot], column: slotColumns[slot])
+      }
+      rows.append(columns.map { values[slotOf[$0]] })
+    }
+    return rows.isEmpty ? nil : rows
+  }
+
+  mutating func select(_ columns: [Int]) {
+    selectedColumns = columns
+    slotColumns = Array(Set(columns)).sorted()
+    slotOfColumn = [Int](repeating: -1, count: columnCount)
+    for (slot, column) in slotColumns.enumerated() { slotOfColumn[column] = slot }
+    slotBytes = [[UInt8]](repeating: [], count: slotColumns.count)
+    slotLines = [Int](repeating: 0, count: slotColumns.count)
+  }
+
+  /// The number in a cell of 0-based `column`, or a ``FileInputError/badCSVCell(path:line:column:text:)``.
+  static func number(_ cell: ArraySlice<UInt8>, path: String, line: Int, column: Int)
+    throws(FileInputError) -> Double
+  {
+    guard let value = CSVReader.number(from: cell) else {
+      throw .badCSVCell(
+        path: path, line: line, column: column + 1,
+        text: String(String(decoding: cell, as: UTF8.self).prefix(200)))
+    }
+    return value
+  }
+
+  //===--- Scanning -------------------------------------------------------===//
+
+  /// Refills the buffer; `false` at the end of the file.
+  mutating func refill() throws(FileInputError) -> Bool {
+    bufferPosition = 0
+    bufferEnd = 0
+    let offset = fileOffset
+    let base = buffer.base
+    let capacity = buffer.capacity
+    var got = 0
+    // At the start, read at least 3 bytes (if there are) to see a BOM.
+    let wanted = sawFirstBytes ? 1 : 3
+    while got < wanted {
+      let n = try file.read(
+        into: UnsafeMutableRawBufferPointer(start: base + got, count: capacity - got), at: offset + got)
+      if n == 0 { break }
+      got += n
+    }
+    fileOffset += got
+    bufferEnd = got
+    if !sawFirstBytes {
+      sawFirstBytes = true
+      if got >= 3, base.load(as: (UInt8, UInt8, UInt8).self) == (0xEF, 0xBB, 0xBF) { bufferPosition = 3 }
+    }
+    return bufferPosition < bufferEnd
+  }
+
+  /// Scans the next record (skipping blank lines), sending its cells to
+  /// their slots (or to `captured`); `nil` at the end of the file.
+  mutating func scanRecord() throws(FileInputError) -> ScannedRecord? {
+    scanState = .recordStart
+    cellCount = 0
+    while true {
+      if bufferPosition == bufferEnd {
+        guard try refill() else {
+          switch scanState {
+          case .recordStart:
+            return nil
+          case .quoted:
+            throw .csv(
+              path: path,
+              reason: "line \(cellLine), column \(cellCount + 1): a quoted cell is never closed")
+          case .cellStart:  // after a final separator: one more, empty, cell
+            beginCell()
+            try endCell()
+          case .unquoted, .quoteInQuoted:
+            try endCell()
+          }
+          return ScannedRecord(line: recordLine, cells: cellCount)
+        }
+      }
+      let raw = UnsafeRawBufferPointer(start: buffer.base, count: bufferEnd)
+      if try scanBuffered(raw) { return ScannedRecord(line: recordLine, cells: cellCount) }
+    }
+  }
+
+  /// Scans `raw[bufferPosition..<bufferEnd]`; `true` when a record ended
+  /// (with `bufferPosition` after its line ending), `false` when the buffer
+  /// ran out first.
+  mutating func scanBuffered(_ raw: UnsafeRawBufferPointer) throws(FileInputError) -> Bool {
+    let lf: UInt8 = 0x0A
+    let cr: UInt8 = 0x0D
+    let quote = UInt8(ascii: "\"")
+    let sep = separatorByte
+    var i = bufferPosition
+    let end = bufferEnd
+    defer { bufferPosition = i }
+    while i < end {
+      let b = raw[i]
+      if skipLineFeed {
+        skipLineFeed = false
+        if b == lf {
+          i += 1
+          continue
+        }
+      }
+      switch scanState {
+      case .recordStart:
+        if b == lf || b == cr {  // a blank line
+          line += 1
+          skipLineFeed = b == cr
+          i += 1
+          continue
+        }
+        recordLine = line
+        scanState = .cellStart
+      case .cellStart:
+        beginCell()
+        if b == quote {
+          scanState = .quoted
+          quotedLastWasCR = false
+          i += 1
+        } else {
+          scanState = .unquoted
+        }
+      case .unquoted:
+        let start = i
+        while i < end {
+          let c = raw[i]
+          if c == sep || c == lf || c == cr { break }
+          i += 1
+        }
+        if i > start { try append(raw, start..<i) }
+        if i == end { return false }
+        let c = raw[i]
+        i += 1
+        try endCell()
+        if c == sep {
+          scanState = .cellStart
+        } else {
+          line += 1
+          skipLineFeed = c == cr
+          scanState = .recordStart
+          return true
+        }
+      case .quoted:
+        let start = i
+        while i < end {
+          let c = raw[i]
+          if c == quote || c == lf || c == cr { break }
+          i += 1
+        }
+        if i > start {
+          try append(raw, start..<i)
+          quotedLastWasCR = false
+        }
+        if i == end { return false }
+        let c = raw[i]
+        if c == quote {
+          scanState = .quoteInQuoted
+        } else {
+          if c == cr || !quotedLastWasCR { line += 1 }
+          quotedLastWasCR = c == cr
+          try append(raw, i..<(i + 1))
+        }
+        i += 1
+      case .quoteInQuoted:
+        if b == quote {  // "" is one quote
+          try append(raw, i..<(i + 1))
+          scanState = .quoted
+          quotedLastWasCR = false
+          i += 1
+        } else if b == sep {
+          try endCell()
+          scanState = .cellStart
+          i += 1
+        } else if b == lf || b == cr {
+          try endCell()
+          line += 1
+          skipLineFeed = b == cr
+          scanState = .recordStart
+          i += 1
+          return true
+        } else {  // text after a closing quote: kept, as Python's csv does
+          scanState = .unquoted
+        }
+      }
+    }
+    return false
+  }
+
+  mutating func beginCell() {
+    cellLine = line
+    cellLength = 0
+    if captureAll {
+      target = -2
+      captureCell.removeAll(keepingCapacity: true)
+    } else {
+      target = cellCount < slotOfColumn.count ? slotOfColumn[cellCount] : -1
+      if target >= 0 {
+        slotBytes[target].removeAll(keepingCapacity: true)
+        slotLines[target] = line
+      }
+    }
+  }
+
+  /// Appends `raw[range]` to the current cell (if it is kept).
+  @inline(__always)
+  mutating func append(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) throws(FileInputError) {
+    if target == -1 { return }
+    cellLength += range.count
+    guard cellLength <= CSVReader.maxCellBytes else {
+      throw .csv(
+        path: path,
+        reason: "line \(cellLine), column \(cellCount + 1): a cell is longer than "
+          + "\(CSVReader.maxCellBytes) bytes (an unbalanced quote?)")
+    }
+    let piece = UnsafeRawBufferPointer(rebasing: raw[range])
+    if target >= 0 {
+      slotBytes[target].append(contentsOf: piece)
+    } else {
+      captureCell.append(contentsOf: piece)
+    }
+  }
+
+  mutating func endCell() throws(FileInputError) {
+    if target == -2 {
+      guard captured.count < CSVReader.maxColumns else {
+        throw .csv(path: path, reason: "line \(cellLine) has more than \(CSVReader.maxColumns) cells")
+      }
+      capturedBytes += captureCell.count
+      guard capturedBytes <= 16 << 20 else {
+        throw .csv(path: path, reason: "line \(cellLine) is longer than 16 MiB")
+      }
+      captured.append(captureCell)
+    }
+    cellCount += 1
+  }
+
+  //===--- Cells ----------------------------------------------------------===//
+
+  /// The cell without surrounding spaces and tabs.
+  static func trimmed(_ cell: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    var lo = cell.startIndex
+    var hi = cell.endIndex
+    while lo < hi, cell[lo] == 0x20 || cell[lo] == 0x09 { lo += 1 }
+    while hi > lo, cell[hi - 1] == 0x20 || cell[hi - 1] == 0x09 { hi -= 1 }
+    return cell[lo..<hi]
+  }
+
+  static func trimmedText(_ cell: ArraySlice<UInt8>) -> String {
+    String(decoding: trimmed(cell), as: UTF8.self)
+  }
+
+  /// The number a cell holds, or `nil`.
+  static func number(from cell: ArraySlice<UInt8>) -> Double? {
+    let t = trimmed(cell)
+    guard let first = t.first else { return nil }
+    // Digits, signs, '.', 'e', 'x' and letters of nan/inf/true/false only:
+    // this also rejects NUL, which would end the C string `Double` parses.
+    for b in t {
+      guard b >= 0x21, b < 0x7F else { return nil }
+    }
+    let isLetter = (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z")
+    if isLetter, t.count <= 5 {
+      let lower = String(decoding: t.map { $0 | 0x20 }, as: UTF8.self)
+      if lower == "true" { return 1 }
+      if lower == "false" { return 0 }
+    }
+    if let value = fastDecimal(t) { return value }
+    guard let value = Double(String(decoding: t, as: UTF8.self)) else { return nil }
+    return value.isNaN ? .nan : value
+  }
+
+  /// Exact powers of ten representable in a `Double`.
+  static let powersOfTen: [Double] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+  ]
+
+  /// A plain decimal (`-12.5`, `3e-4`) with at most 15 significant digits
+  /// and a power of ten within ±22, converted exactly (Clinger's fast path:
+  /// the digits and the power of ten are exact doubles, so one
+  /// multiplication or division rounds correctly); `nil` for anything
+  /// else, which the full parser handles.
+  static func fastDecimal(_ t: ArraySlice<UInt8>) -> Double? {
+    var i = t.startIndex
+    let end = t.endIndex
+    var negative = false
+    if i < end, t[i] == UInt8(ascii: "-") || t[i] == UInt8(ascii: "+") {
+      negative = t[i] == UInt8(ascii: "-")
+      i += 1
+    }
+    var mantissa: UInt64 = 0
+    var significant = 0
+    var sawDigit = false
+    var scale = 0
+    var afterPoint = false
+    while i < end {
+      let c = t[i]
+      if c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
+        sawDigit = true
+        if mantissa != 0 || c != UInt8(ascii: "0") {
+          significant += 1
+          guard significant <= 15 else { return nil }
+          mantissa = mantissa * 10 + UInt64(c - UInt8(ascii: "0"))
+        }
+        if afterPoint { scale -= 1 }
+      } else if c == UInt8(ascii: "."), !afterPoint {
+        afterPoint = true
+      } else {
+        break
+      }
+      i += 1
+    }
+    guard sawDigit else { return nil }
+    if i < end {
+      guard t[i] == UInt8(ascii: "e") || t[i] == UInt8(ascii: "E") else { return nil }
+      i += 1
+      var exponentNegative = false
+      if i < end, t[i] == UInt8(ascii: "-") || t[i] == UInt8(ascii: "+") {
+        exponentNegative = t[i] == UInt8(ascii: "-")
+        i += 1
+      }
+      var exponent = 0
+      var exponentDigits = 0
+      while i < end, t[i] >= UInt8(ascii: "0"), t[i] <= UInt8(ascii: "9") {
+        exponent = exponent * 10 + Int(t[i] - UInt8(ascii: "0"))
+        exponentDigits += 1
+        guard exponent < 10_000 else { return nil }
+        i += 1
+      }
+      guard exponentDigits > 0, i == end else { return nil }
+      scale += exponentNegative ? -exponent : exponent
+    }
+    let magnitude: Double
+    if mantissa == 0 {
+      magnitude = 0
+    } else if scale >= 0, scale <= 22 {
+      magnitude = Double(mantissa) * powersOfTen[scale]
+    } else if scale < 0, scale >= -22 {
+      magnitude = Double(mantissa) / powersOfTen[-scale]
+    } else {
+      return nil
+    }
+    return negative ? -magnitude : magnitude
+  }
+}
+
+/// A fixed-size byte buffer (the reader's input buffer), shared by copies of
+/// a reader until one of them reads.
+final class CSVInputBuffer: @unchecked Sendable {
+  let base: UnsafeMutableRawPointer
+  let capacity: Int
+
+  init(capacity: Int) {
+    self.capacity = capacity
+    base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
+  }
+
+  deinit { base.deallocate() }
+
+  func copy() -> CSVInputBuffer {
+    let other = CSVInputBuffer(capacity: capacity)
+    other.base.copyMemory(from: base, byteCount: capacity)
+    return other
+  }
+}

@@ -1,0 +1,408 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Tally
+
+/// Output formats.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  case table, json
+}
+
+/// Metrics whose per-sample value is the mean over the last axis of an
+/// element-wise function: for a rank-1 file Keras reduces the whole array to
+/// one sample, which equals the mean over its elements, so rows can be
+/// streamed as `(rows, 1)`.
+let elementwiseMeanClasses: Set<String> = [
+  "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+  "LogCoshError", "BinaryCrossentropy", "Hinge", "SquaredHinge", "Poisson", "MeanMetricWrapper",
+]
+
+/// Metrics that reduce the last axis of `y_pred` as classes: a rank-1
+/// `y_pred` would be one sample of N classes, which cannot be streamed.
+let classAxisClasses: Set<String> = [
+  "CategoricalAccuracy", "TopKCategoricalAccuracy", "SparseCategoricalAccuracy",
+  "SparseTopKCategoricalAccuracy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+  "KLDivergence", "CosineSimilarity", "CategoricalHinge",
+]
+
+/// The file format of `--save-state` and `tally merge`.
+struct EvaluationState: Codable {
+  static let formatTag = "tally.evaluation-state"
+  var format = EvaluationState.formatTag
+  var version = 1
+  var samples: Int
+  var metrics: [Entry]
+
+  struct Entry: Codable {
+    var name: String
+    var state: JSONValue
+  }
+}
+
+/// Reads Tally state files and rebuilds their metrics.
+enum StateFiles {
+  static func load(_ path: String) throws -> (samples: Int, metrics: [(String, any KerasSerializable)]) {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw CommandError("cannot read state file '\(path)'")
+    }
+    let file: EvaluationState
+    do {
+      file = try JSONDecoder().decode(EvaluationState.self, from: data)
+    } catch {
+      throw CommandError("'\(path)' is not a tally state file (written by `tally evaluate --save-state`)")
+    }
+    guard file.format == EvaluationState.formatTag else {
+      throw CommandError("'\(path)' is not a tally state file: format \"\(file.format)\"")
+    }
+    guard file.version == 1 else {
+      throw CommandError("'\(path)' has state format version \(file.version); this tally reads version 1")
+    }
+    var out: [(String, any KerasSerializable)] = []
+    for e in file.metrics {
+      let bytes = try JSONEncoder().encode(e.state)
+      guard case .object(let o) = e.state, case .object(let metric)? = o["metric"],
+        case .string(let className)? = metric["class_name"]
+      else { throw CommandError("'\(path)': metric \(e.name) has no class") }
+      guard let type = MetricRegistry.classes[className] else {
+        throw CommandError("'\(path)': unknown metric class \(className)")
+      }
+      do {
+        out.append((e.name, try type.init(savedState: bytes)))
+      } catch {
+        throw CommandError("'\(path)': metric \(e.name): \(error)")
+      }
+    }
+    return (file.samples, out)
+  }
+
+  static func write(_ path: String, samples: Int, metrics: [(String, any Metric)]) throws {
+    var entries: [EvaluationState.Entry] = []
+    for (name, m) in metrics {
+      let json = try JSONDecoder().decode(JSONValue.self, from: m.savedState())
+      entries.append(.init(name: name, state: json))
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let data = try encoder.encode(EvaluationState(samples: samples, metrics: entries))
+    guard FileManager.default.createFile(atPath: path, contents: data) else {
+      throw CommandError("cannot write state file '\(path)'")
+    }
+  }
+}
+
+/// Merges two metrics of one type held as existentials.
+func mergeAny(_ a: any Metric, _ b: any Metric) throws -> any Metric {
+  func open<M: Metric>(_ a: M) throws -> any Metric {
+    guard let b = b as? M else { throw CommandError("cannot merge \(M.className) with \(type(of: b).className)") }
+    var m = a
+    try m.merge(b)
+    return m
+  }
+  return try open(a)
+}
+
+/// Keras-style unique names: the second `mse` is `mse_1`.
+func uniqueNames(_ names: [String]) -> [String] {
+  var counters: [String: Int] = [:]
+  return names.map { n in
+    if let k = counters[n] {
+      counters[n] = k + 1
+      return "\(n)_\(k)"
+    }
+    counters[n] = 1
+    return n
+  }
+}
+
+extension TallyCommand {
+  struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Evaluate metrics on prediction files (.npy or CSV), streaming, on all cores.",
+      discussion: """
+        The result is what Keras returns for one update_state(y_true, y_pred, sample_weight) \
+        over the whole arrays, however the files are chunked and threaded. The first axis of a \
+        .npy file is the sample axis. A CSV column is a rank-1 array; several columns are a \
+        (rows, columns) array (one-hot labels, class scores).
+
+        Examples:
+          tally evaluate --metric auc --metric binary_accuracy --y-true y.npy --y-pred p.npy
+          tally evaluate --metric '{"class_name": "AUC", "config": {"num_thresholds": 500}}' \\
+                         --y-true data.csv --y-true-columns label --y-pred data.csv --y-pred-columns score
+        """
+    )
+
+    @Option(name: .customLong("metric"), help: "A Keras metric identifier (auc, mse, ...) or serialized config JSON. Repeatable.")
+    var metrics: [String] = []
+
+    @Option(name: .customLong("y-true"), help: "Labels: a .npy file, or CSV.")
+    var yTrue: String
+
+    @Option(name: .customLong("y-pred"), help: "Predictions: a .npy file, or CSV.")
+    var yPred: String
+
+    @Option(name: .customLong("sample-weight"), help: "Per-sample weights: a .npy file, or CSV.")
+    var sampleWeight: String?
+
+    @Option(name: .customLong("batch-size"), help: "Rows per chunk.")
+    var batchSize = 65_536
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Output format: table or json.")
+    var format: OutputFormat = .table
+
+    @Option(name: .customLong("save-state"), help: "Write the metrics' state here, for `tally merge`.")
+    var saveState: String?
+
+    @Option(name: .customLong("y-true-columns"), help: "CSV: label columns (0-based indices or header names, comma-separated). Default: column 0.")
+    var yTrueColumns: String?
+
+    @Option(name: .customLong("y-pred-columns"), help: "CSV: prediction columns. Default: column 1 if y-true and y-pred are the same file, else column 0.")
+    var yPredColumns: String?
+
+    @Option(name: .customLong("sample-weight-columns"), help: "CSV: the weight column. Default: column 2 if all inputs are one file, else column 0.")
+    var sampleWeightColumns: String?
+
+    @Option(help: "CSV: the field separator.")
+    var separator: String = ","
+
+    @Flag(inversion: .prefixedNo, help: "CSV: whether the first row is a header (default: detected).")
+    var header: Bool? = nil
+
+    @Flag(help: "No progress display.")
+    var quiet = false
+
+    func validate() throws {
+      guard !metrics.isEmpty else { throw ValidationError("give at least one --metric") }
+      guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1; received \(batchSize)") }
+      guard threads >= 1 else { throw ValidationError("--threads must be at least 1; received \(threads)") }
+      guard separator.count == 1 else { throw ValidationError("--separator must be one character; received \"\(separator)\"") }
+    }
+
+    func run() throws {
+      do {
+        try evaluate()
+      } catch let e as ValidationError {
+        throw e
+      } catch {
+        printError("tally: error: \(error)")
+        throw ExitCode.failure
+      }
+    }
+
+    func specs() throws -> [MetricSpec] {
+      try metrics.map { s in
+        let trimmed = s.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("{") { return .config(try KerasConfig(json: trimmed)) }
+        return .identifier(trimmed)
+      }
+    }
+
+    func open(_ path: String, _ columns: String?, default d: Int) throws -> any RowSource {
+      try openSource(
+        path, columns: columns, defaultColumns: [d], separator: separator.first!, header: header)
+    }
+
+    func evaluate() throws {
+      let specs = try specs()
+      let sameFile = yTrue == yPred
+      let allSame = sameFile && (sampleWeight == nil || sampleWeight == yTrue)
+      var t = try open(yTrue, yTrueColumns, default: 0)
+      var p = try open(yPred, yPredColumns, default: sameFile ? 1 : 0)
+      var w = try sampleWeight.map { try open($0, sampleWeightColumns, default: allSame ? 2 : 0) }
+      for other in [p.knownRows, w?.knownRows] {
+        if let a = t.knownRows, let b = other, a != b {
+          throw CommandError("the inputs have different numbers of rows: \(yTrue) has \(a), another has \(b)")
+        }
+      }
+      let totalRows = t.knownRows
+      var progress = RowProgress(total: totalRows, enabled: !quiet && stderrIsTerminal)
+
+      // Read chunks in order; process them on `threads` workers, each with
+      // its own metrics, merged at the end in worker order.
+      var workers: [[any PredictionMetric]] = []
+      var names: [String] = []
+      var reshape: [Bool] = []
+      var rows = 0
+      var chunkIndex = 0
+      let workerCount = max(1, threads)
+      var pending: [(Tensor, Tensor, Tensor?)] = []
+
+      func flush() throws {
+        guard !pending.isEmpty else { return }
+        let jobs = pending
+        pending.removeAll(keepingCapacity: true)
+        let results = UnsafeMutableBufferPointer<Result<[any PredictionMetric], Error>?>.allocate(capacity: jobs.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let box = ResultBox(results)
+        let start = workers
+        let flags = reshape
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
+          var ms = start[k]
+          do {
+            let (yt, yp, yw) = jobs[k]
+            for i in ms.indices {
+              var m = ms[i]
+              if flags[i] {
+                try m.update(
+                  yTrue: try yt.reshaped([yt.count, 1]), yPred: try yp.reshaped([yp.count, 1]), sampleWeight: yw)
+              } else {
+                try m.update(yTrue: yt, yPred: yp, sampleWeight: yw)
+              }
+              ms[i] = m
+            }
+            box.buffer[k] = .success(ms)
+          } catch {
+            box.buffer[k] = .failure(error)
+          }
+        }
+        for k in 0..<jobs.count {
+          switch results[k]! {
+          case .success(let ms): workers[k] = ms
+          case .failure(let e): throw e
+          }
+        }
+      }
+
+      while true {
+        let yt = try t.next(batchSize)
+        let yp = try p.next(batchSize)
+        let yw = try w?.next(batchSize)
+        if yt == nil && yp == nil && (w == nil || yw == nil) { break }
+        guard let yt, let yp, w == nil || yw != nil else {
+          throw CommandError("the inputs have different numbers of rows (\(yTrue), \(yPred)\(sampleWeight.map { ", \($0)" } ?? ""))")
+        }
+        guard yt.shape.first == yp.shape.first || (yt.rank == 0 && yp.rank == 0), yw == nil || yw!.shape.first == yt.shape.first else {
+          throw CommandError("the inputs have different numbers of rows at row \(rows)")
+        }
+        if workers.isEmpty {
+          // Build the metrics from the first chunk's shapes, as compile() does.
+          var built: [any PredictionMetric] = []
+          for spec in specs {
+            let m = try CompileMetrics.resolve(spec, yTrue: yt, yPred: yp)
+            let className = type(of: m).className
+            if p.rank == 1 && classAxisClasses.contains(className) {
+              throw CommandError(
+                "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes).")
+            }
+            built.append(m)
+            reshape.append(p.rank == 1 && t.rank == 1 && elementwiseMeanClasses.contains(className))
+          }
+          names = uniqueNames(built.map(\.name))
+          workers = Array(repeating: built, count: workerCount)
+        }
+        pending.append((yt, yp, yw))
+        rows += yt.shape.first ?? 1
+        chunkIndex += 1
+        if pending.count == workerCount { try flush() }
+        progress.update(rows)
+      }
+      try flush()
+      guard !workers.isEmpty else { throw CommandError("the inputs hold no rows") }
+      var merged: [any Metric] = workers[0]
+      for k in 1..<workers.count {
+        for i in merged.indices { merged[i] = try mergeAny(merged[i], workers[k][i]) }
+      }
+      progress.finish(rows)
+      if let saveState {
+        try StateFiles.write(saveState, samples: rows, metrics: Array(zip(names, merged)))
+      }
+      let results = zip(names, merged).map { (name: $0.0, value: $0.1.result()) }
+      print(format == .json ? resultsJSON(results, samples: rows) : resultsTable(results, samples: rows))
+    }
+  }
+
+  struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Merge state files written by `tally evaluate --save-state` and print the results.",
+      discussion: "The result equals one `tally evaluate` over all the shards' data."
+    )
+
+    @Argument(help: "State files, one per shard.")
+    var states: [String]
+
+    @Option(help: "Output format: table or json.")
+    var format: OutputFormat = .table
+
+    func validate() throws {
+      guard !states.isEmpty else { throw ValidationError("give at least one state file") }
+    }
+
+    func run() throws {
+      do {
+        var samples = 0
+        var merged: [(String, any Metric)] = []
+        for path in states {
+          let (n, metrics) = try StateFiles.load(path)
+          if merged.isEmpty {
+            merged = metrics.map { ($0.0, $0.1 as any Metric) }
+          } else {
+            guard metrics.map(\.0) == merged.map(\.0) else {
+              throw CommandError(
+                "'\(path)' holds metrics \(metrics.map(\.0)); the first file holds \(merged.map(\.0))")
+            }
+            for i in merged.indices {
+              do {
+                merged[i].1 = try mergeAny(merged[i].1, metrics[i].1)
+              } catch {
+                throw CommandError("'\(path)': metric \(merged[i].0) cannot be merged: \(error)")
+              }
+            }
+          }
+          samples += n
+        }
+        let results = merged.map { (name: $0.0, value: $0.1.result()) }
+        print(format == .json ? resultsJSON(results, samples: samples) : resultsTable(results, samples: samples))
+      } catch {
+        printError("tally: error: \(error)")
+        throw ExitCode.failure
+      }
+    }
+  }
+}
+
+struct ResultBox: @unchecked Sendable {
+  let buffer: UnsafeMutableBufferPointer<Result<[any PredictionMetric], Error>?>
+  init(_ buffer: UnsafeMutableBufferPointer<Result<[any PredictionMetric], Error>?>) { self.buffer = buffer }
+}
+
+/// A progress line on standard error: rows done, a bar, rows/s and ETA.
+/// Drawn only when enabled (standard error is a terminal and not `--quiet`).
+struct RowProgress {
+  let total: Int?
+  let enabled: Bool
+  let start = Date()
+  var lastDraw = Date.distantPast
+
+  func line(_ rows: Int) -> String {
+    let elapsed = max(Date().timeIntervalSince(start), 1e-9)
+    let rate = Double(rows) / elapsed
+    var s = "\(rows)"
+    if let total, total > 0 {
+      let done = min(20, rows * 20 / total)
+      s += "/\(total) rows " + String(repeating: "━", count: done) + String(repeating: "─", count: 20 - done)
+      let eta = rate > 0 ? Double(total - rows) / rate : 0
+      s += " \(formatRate(rate)) rows/s ETA \(Int(eta.rounded()))s"
+    } else {
+      s += " rows \(formatRate(rate)) rows/s"
+    }
+    return s
+  }
+
+  func formatRate(_ r: Double) -> String {
+    r >= 1e6 ? String(format: "%.1fM", r / 1e6) : r >= 1e3 ? String(format: "%.1fk", r / 1e3) : String(format: "%.0f", r)
+  }
+
+  mutating func update(_ rows: Int) {
+    guard enabled, Date().timeIntervalSince(lastDraw) > 0.1 else { return }
+    lastDraw = Date()
+    FileHandle.standardError.write(Data(("\r" + line(rows) + "   ").utf8))
+  }
+
+  func finish(_ rows: Int) {
+    guard enabled else { return }
+    FileHandle.standardError.write(Data(("\r" + line(rows) + "   \n").utf8))
+  }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Tally
+
+/// A stream of rows from an input file: a `.npy` array (rows are the first
+/// axis) or selected columns of a CSV file.
+protocol RowSource {
+  /// The path, for messages.
+  var path: String { get }
+  /// The number of rows, when known before reading (`.npy`).
+  var knownRows: Int? { get }
+  /// The rank of the whole array (CSV: 1 for one column, else 2).
+  var rank: Int { get }
+  /// The next `n` rows (fewer at the end), or `nil` when exhausted.
+  mutating func next(_ n: Int) throws(FileInputError) -> Tensor?
+}
+
+/// Rows of a `.npy` file, read on demand.
+struct NPYSource: RowSource {
+  let reader: NPYReader
+  var position = 0
+  var path: String { reader.path }
+  var knownRows: Int? { reader.rows }
+  var rank: Int { reader.shape.count }
+
+  init(path: String) throws(FileInputError) {
+    reader = try NPYReader(path: path)
+  }
+
+  mutating func next(_ n: Int) throws(FileInputError) -> Tensor? {
+    // A 0-d array is one row holding one value.
+    if reader.shape.isEmpty {
+      guard position == 0 else { return nil }
+      position = 1
+      return try reader.readAll()
+    }
+    guard position < reader.rows else { return nil }
+    let end = min(reader.rows, position + n)
+    let t = try reader.readRows(position..<end)
+    position = end
+    return t
+  }
+}
+
+/// Selected columns of a CSV file: one column gives a rank-1 array, several
+/// a `(rows, columns)` array (one-hot labels, class scores).
+struct CSVSource: RowSource {
+  var reader: CSVReader
+  let columns: [Int]
+  var path: String { reader.path }
+  var knownRows: Int? { nil }
+  var rank: Int { columns.count == 1 ? 1 : 2 }
+
+  /// Opens `path` and resolves `spec`: comma-separated column indices
+  /// (0-based) or header names, or `nil` for the `defaultColumn`.
+  init(path: String, columns spec: String?, defaultColumns: [Int], separator: Character, header: Bool?)
+    throws(FileInputError)
+  {
+    reader = try CSVReader(path: path, separator: separator, hasHeader: header)
+    guard let spec else {
+      columns = defaultColumns
+      return
+    }
+    var resolved: [Int] = []
+    for part in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+      if let i = Int(part) {
+        resolved.append(i)
+      } else if let i = reader.columnIndex(named: part) {
+        resolved.append(i)
+      } else {
+        throw .csv(
+          path: path,
+          reason: "no column \"\(part)\"" + (reader.header.map { "; the header has \($0.joined(separator: ", "))" } ?? " (the file has no header)"))
+      }
+    }
+    columns = resolved
+  }
+
+  mutating func next(_ n: Int) throws(FileInputError) -> Tensor? {
+    guard let rows = try reader.nextRows(n, columns: columns), !rows.isEmpty else { return nil }
+    let flat = rows.flatMap { $0 }
+    do {
+      return try Tensor(flat, shape: columns.count == 1 ? [rows.count] : [rows.count, columns.count])
+    } catch {
+      throw .csv(path: path, reason: "\(error)")
+    }
+  }
+}
+
+/// Opens an input by extension: `.npy`, else CSV.
+func openSource(
+  _ path: String, columns: String?, defaultColumns: [Int], separator: Character, header: Bool?
+) throws(FileInputError) -> any RowSource {
+  if path.lowercased().hasSuffix(".npy") {
+    return try NPYSource(path: path)
+  }
+  return try CSVSource(
+    path: path, columns: columns, defaultColumns: defaultColumns, separator: separator, header: header)
+}
+
+/// An error the command reports in one line and exits non-zero for.
+struct CommandError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// The metrics' results as one JSON object, NaN and infinities as `null`.
+func resultsJSON(_ results: [(name: String, value: MetricValue)], samples: Int) -> String {
+  func number(_ x: Double) -> String {
+    guard x.isFinite else { return "null" }
+    if x == x.rounded(), abs(x) < 1e15 { return String(format: "%.1f", x) }
+    return "\(x)"
+  }
+  func quoted(_ s: String) -> String {
+    let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
+    return String(decoding: data, as: UTF8.self)
+  }
+  let body = results.map { r -> String in
+    let v: String =
+      switch r.value {
+      case .scalar(let x): number(x)
+      case .vector(let xs): "[" + xs.map(number).joined(separator: ", ") + "]"
+      }
+    return "\(quoted(r.name)): \(v)"
+  }
+  return "{\"results\": {" + body.joined(separator: ", ") + "}, \"samples\": \(samples)}"
+}
+
+/// The results as an aligned table.
+func resultsTable(_ results: [(name: String, value: MetricValue)], samples: Int) -> String {
+  let width = max(6, results.map(\.name.count).max() ?? 0)
+  var lines = ["metric".padding(toLength: width, withPad: " ", startingAt: 0) + "  value"]
+  for r in results {
+    lines.append(r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(r.value)")
+  }
+  lines.append("(\(samples) samples)")
+  return lines.joined(separator: "\n")
+}
+
+/// Writes to standard error.
+func printError(_ s: String) {
+  FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Whether standard error is a terminal.
+var stderrIsTerminal: Bool { isatty(2) != 0 }

@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+import Tally
+
+/// Runs the built `tally` binary on files the tests write.
+enum CLI {
+  /// The `tally` executable next to the test bundle.
+  static let binary: URL = {
+    let candidates = [
+      Bundle.main.bundleURL.appendingPathComponent("tally"),
+      Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("tally"),
+      URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/tally"),
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+  }()
+
+  struct Output {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static func run(_ arguments: [String]) throws -> Output {
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Output(
+      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+      stderr: String(decoding: e, as: UTF8.self))
+  }
+
+  /// A fresh temporary directory.
+  static func directory() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-cli-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+}
+
+struct JSONResults: Decodable {
+  var results: [String: Double?]
+  var samples: Int
+}
+
+@Suite struct CLITests {
+  static func data(_ n: Int, seed: UInt64) -> (t: [Float], p: [Float], w: [Float]) {
+    var g = SplitMix64(seed: seed)
+    let t = (0..<n).map { _ in Float(Int.random(in: 0...1, using: &g)) }
+    let p = t.map { min(1, max(0, 0.4 * $0 + Float.random(in: 0..<0.6, using: &g))) }
+    let w = (0..<n).map { _ in Float.random(in: 0..<2, using: &g) }
+    return (t, p, w)
+  }
+
+  @Test func evaluateNPYMatchesTheLibrary() throws {
+    let dir = CLI.directory()
+    let (t, p, w) = Self.data(50_000, seed: 1)
+    try NPYReader.write(t, shape: [t.count], to: dir.appendingPathComponent("t.npy").path)
+    try NPYReader.write(p, shape: [p.count], to: dir.appendingPathComponent("p.npy").path)
+    try NPYReader.write(w, shape: [w.count], to: dir.appendingPathComponent("w.npy").path)
+    let out = try CLI.run([
+      "evaluate", "--metric", "auc", "--metric", "binary_accuracy", "--metric", "mse",
+      "--metric", #"{"module": "keras.metrics", "class_name": "Precision", "config": {"thresholds": 0.7}, "registered_name": null}"#,
+      "--y-true", dir.appendingPathComponent("t.npy").path, "--y-pred", dir.appendingPathComponent("p.npy").path,
+      "--sample-weight", dir.appendingPathComponent("w.npy").path,
+      "--batch-size", "3000", "--threads", "3", "--format", "json",
+    ])
+    #expect(out.status == 0, "\(out.stderr)")
+    let json = try JSONDecoder().decode(JSONResults.self, from: Data(out.stdout.utf8))
+    #expect(json.samples == 50_000)
+    // The library on the whole arrays, one update.
+    let tt = Tensor(t), pp = Tensor(p), ww = Tensor(w)
+    var auc = try AUC()
+    try auc.update(yTrue: tt, yPred: pp, sampleWeight: ww)
+    var acc = BinaryAccuracy()
+    try acc.update(yTrue: tt, yPred: pp, sampleWeight: ww)
+    var prec = try Precision(thresholds: [0.7])
+    try prec.update(yTrue: tt, yPred: pp, sampleWeight: ww)
+    #expect(json.results["auc"]! == auc.result().scalar!)
+    #expect(json.results["binary_accuracy"]! == acc.result().scalar!)
+    #expect(json.results["precision"]! == prec.result().scalar!)
+    #expect(json.results["mse"] != nil)
+  }
+
+  @Test func shardedMergeEqualsOneRun() throws {
+    let dir = CLI.directory()
+    let (t, p, _) = Self.data(30_000, seed: 2)
+    func path(_ s: String) -> String { dir.appendingPathComponent(s).path }
+    try NPYReader.write(t, shape: [t.count, 1], to: path("t.npy"))
+    try NPYReader.write(p, shape: [p.count, 1], to: path("p.npy"))
+    for (k, r) in [0..<10_000, 10_000..<25_000, 25_000..<30_000].enumerated() {
+      try NPYReader.write(Array(t[r]), shape: [r.count, 1], to: path("t\(k).npy"))
+      try NPYReader.write(Array(p[r]), shape: [r.count, 1], to: path("p\(k).npy"))
+      let o = try CLI.run([
+        "evaluate", "--metric", "auc", "--metric", "mae", "--metric", "acc", "--y-true", path("t\(k).npy"),
+        "--y-pred", path("p\(k).npy"), "--save-state", path("s\(k).json"), "--quiet",
+      ])
+      #expect(o.status == 0, "\(o.stderr)")
+    }
+    let merged = try CLI.run(["merge", path("s0.json"), path("s1.json"), path("s2.json"), "--format", "json"])
+    let one = try CLI.run([
+      "evaluate", "--metric", "auc", "--metric", "mae", "--metric", "acc", "--y-true", path("t.npy"),
+      "--y-pred", path("p.npy"), "--format", "json",
+    ])
+    #expect(merged.status == 0 && one.status == 0, "\(merged.stderr) \(one.stderr)")
+    #expect(merged.stdout == one.stdout)
+    #expect(one.stdout.contains("\"samples\": 30000"))
+  }
+
+  @Test func evaluateCSV() throws {
+    let dir = CLI.directory()
+    let file = dir.appendingPathComponent("d.csv").path
+    var text = "label,score,weight\n"
+    let (t, p, w) = Self.data(2_000, seed: 3)
+    for i in t.indices { text += "\(t[i]),\(p[i]),\(w[i])\n" }
+    try text.write(toFile: file, atomically: true, encoding: .utf8)
+    let out = try CLI.run([
+      "evaluate", "--metric", "auc", "--y-true", file, "--y-true-columns", "label", "--y-pred", file,
+      "--y-pred-columns", "score", "--sample-weight", file, "--sample-weight-columns", "weight", "--format", "json",
+    ])
+    #expect(out.status == 0, "\(out.stderr)")
+    var auc = try AUC()
+    // The library on the numbers as written in the file.
+    func parsed(_ xs: [Float]) -> Tensor { Tensor(xs.map { Double("\($0)")! }) }
+    try auc.update(yTrue: parsed(t), yPred: parsed(p), sampleWeight: parsed(w))
+    let json = try JSONDecoder().decode(JSONResults.self, from: Data(out.stdout.utf8))
+    #expect(json.results["auc"]!! == auc.result().scalar!)
+  }
+
+  static let badInputs: [(String, [String], String)] = [
+    ("missing file", ["evaluate", "--metric", "auc", "--y-true", "/nonexistent/t.npy", "--y-pred", "/nonexistent/p.npy"], "/nonexistent/t.npy"),
+    ("unknown metric", ["evaluate", "--metric", "acuracy", "--y-true", "T", "--y-pred", "P"], "Could not interpret metric identifier"),
+    ("unknown argument", ["evaluate", "--metric", #"{"class_name": "AUC", "config": {"bogus": 1}}"#, "--y-true", "T", "--y-pred", "P"], "unexpected argument"),
+    ("row counts", ["evaluate", "--metric", "auc", "--y-true", "T", "--y-pred", "SHORT"], "different numbers of rows"),
+    ("truncated npy", ["evaluate", "--metric", "auc", "--y-true", "TRUNC", "--y-pred", "P"], "truncated"),
+    ("bad csv cell", ["evaluate", "--metric", "auc", "--y-true", "BADCSV", "--y-true-columns", "0", "--y-pred", "BADCSV", "--y-pred-columns", "1"], "line 3, column 2"),
+    ("labels out of range", ["evaluate", "--metric", "auc", "--y-true", "P", "--y-pred", "P"], "binary labels"),
+    ("merge different metrics", ["merge", "STATE_AUC", "STATE_MSE"], "holds metrics"),
+  ]
+
+  @Test(arguments: badInputs)
+  func badInputGivesOneLineAndNonZeroExit(_ c: (String, [String], String)) throws {
+    let dir = CLI.directory()
+    func path(_ s: String) -> String { dir.appendingPathComponent(s).path }
+    let (t, p, _) = Self.data(100, seed: 4)
+    try NPYReader.write(t, shape: [100], to: path("t.npy"))
+    try NPYReader.write(p.map { $0 * 3 }, shape: [100], to: path("p.npy"))
+    try NPYReader.write(Array(p[..<50]), shape: [50], to: path("short.npy"))
+    let good = try Data(contentsOf: URL(fileURLWithPath: path("t.npy")))
+    try good.prefix(good.count - 7).write(to: URL(fileURLWithPath: path("trunc.npy")))
+    try "a,b\n1,0.5\n0,zero\n".write(toFile: path("bad.csv"), atomically: true, encoding: .utf8)
+    _ = try CLI.run(["evaluate", "--metric", "auc", "--y-true", path("t.npy"), "--y-pred", path("t.npy"), "--save-state", path("auc.json")])
+    _ = try CLI.run(["evaluate", "--metric", "mse", "--y-true", path("t.npy"), "--y-pred", path("t.npy"), "--save-state", path("mse.json")])
+    let substitutions = [
+      "T": path("t.npy"), "P": path("p.npy"), "SHORT": path("short.npy"), "TRUNC": path("trunc.npy"),
+      "BADCSV": path("bad.csv"), "STATE_AUC": path("auc.json"), "STATE_MSE": path("mse.json"),
+    ]
+    let args = c.1.map { substitutions[$0] ?? $0 }
+    let out = try CLI.run(args)
+    #expect(out.status != 0, "\(c.0): exit status \(out.status)")
+    #expect(out.stdout.isEmpty, "\(c.0): printed \(out.stdout)")
+    let lines = out.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "\(c.0): \(out.stderr)")
+    #expect(out.stderr.contains(c.2), "\(c.0): \(out.stderr)")
+  }
+
+  @Test func helpTexts() throws {
+    let evaluate = try CLI.run(["evaluate", "--help"])
+    #expect(evaluate.status == 0)
+    for option in ["--metric", "--y-true", "--y-pred", "--sample-weight", "--batch-size", "--threads", "--format", "--save-state"] {
+      #expect(evaluate.stdout.contains(option), "evaluate --help lacks \(option)")
+    }
+    let merge = try CLI.run(["merge", "--help"])
+    #expect(merge.status == 0 && merge.stdout.contains("<states> ..."), "\(merge.stdout)")
+    let demo = try CLI.run(["demo", "--help"])
+    #expect(demo.status == 0 && demo.stdout.contains("--epochs"))
+  }
+}
