@@ -30,7 +30,10 @@ func binaryCrossentropyElement(_ y: Double, _ p: Double, fromLogits: Bool, dtype
     return max(p, 0) - p * y + Double.log(onePlus: Double.exp(-abs(p)))
   }
   let q = clip(p, kerasEpsilon, 1 - kerasEpsilon, in: dtype)
-  return -(y * Double.log(q) + (1 - y) * Double.log(1 - q))
+  // Keras computes 1 − q in the predictions' dtype: for float32,
+  // the clipped 1 − (1 − 1e-7) is 2^-23 there, not 1e-7.
+  let oneMinus = dtype == .float32 ? Double(Float(1 - q)) : 1 - q
+  return -(y * Double.log(q) + (1 - y) * Double.log(oneMinus))
 }
 
 /// The per-sample binary cross-entropy.
