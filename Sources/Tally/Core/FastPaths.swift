@@ -81,56 +81,64 @@ struct BucketCounts: Sendable {
 
 extension Thresholds {
   /// Counts labels per bucket over `range`, reading scores of type `P` and
-  /// labels of type `L` in place.
+  /// labels of type `L` in place. Branch-free in the hot loop (random
+  /// labels and scores would mispredict every other branch): validity is
+  /// collected in a flag, and the first invalid element is found by a second
+  /// scan only when there is one.
   func bucketCounts<P: BinaryFloatingPoint, L: TensorScalar>(
     _ pred: SharedBuffer<P>, _ truth: SharedBuffer<L>, _ range: Range<Int>
   ) -> BucketCounts {
     let t = sorted.count
-    var pos = [Int](repeating: 0, count: t + 1)
-    var neg = [Int](repeating: 0, count: t + 1)
+    // counts[lane·stride + 2·(b + 1) + isPositive], four lanes so that
+    // consecutive increments of one bucket do not wait on each other.
+    let stride = 2 * (t + 1)
+    var counts = [Int](repeating: 0, count: 4 * stride)
     let p = pred.base
     let y = truth.base
     let scale = Float(t - 1)
     let floorBucket = withEpsilon ? 0 : -1
-    var bad: (label: Int?, prediction: Int?) = (nil, nil)
-    let sortedThresholds = sorted
-    pos.withUnsafeMutableBufferPointer { pos in
-      neg.withUnsafeMutableBufferPointer { neg in
-        sortedThresholds.withUnsafeBufferPointer { th in
-          for i in range {
-            let f = Float(p[i])
-            if f.isNaN {
-              bad.prediction = i
-              return
+    var invalid = 0
+    let evenly = evenlySpaced
+    sorted.withUnsafeBufferPointer { th in
+      counts.withUnsafeMutableBufferPointer { counts in
+        for i in range {
+          let raw = Float(p[i])
+          let label = y[i].doubleValue
+          invalid |= (raw.isNaN ? 1 : 0) | (label != 0 ? 1 : 0) & (label != 1 ? 1 : 0)
+          let f = raw.isNaN ? 0 : raw
+          var b: Int
+          if evenly {
+            b = Int((Swift.min(Swift.max(f, 0), 1) * scale).rounded(.up)) &- 1
+            b = b < floorBucket ? floorBucket : b
+          } else {
+            // Branch-free count of thresholds below f.
+            var base = 0
+            var len = th.count
+            while len > 1 {
+              let half = len >> 1
+              base = f > th[base &+ half &- 1] ? base &+ half : base
+              len &-= half
             }
-            var b: Int
-            if evenlySpaced {
-              b = Int((min(max(f, 0), 1) * scale).rounded(.up)) - 1
-              if b < floorBucket { b = floorBucket }
-            } else {
-              var lo = 0
-              var hi = th.count
-              while lo < hi {
-                let mid = (lo + hi) >> 1
-                if f > th[mid] { lo = mid + 1 } else { hi = mid }
-              }
-              b = lo - 1
-            }
-            let label = y[i].doubleValue
-            if label == 1 {
-              pos[b + 1] &+= 1
-            } else if label == 0 {
-              neg[b + 1] &+= 1
-            } else {
-              bad.label = i
-              return
-            }
+            b = base &+ (f > th[base] ? 1 : 0) &- 1
           }
+          let isPositive = label == 1 ? 1 : 0
+          counts[(i & 3) &* stride &+ 2 &* (b &+ 1) &+ isPositive] &+= 1
         }
       }
     }
-    if bad.label != nil || bad.prediction != nil {
-      return BucketCounts(pos: pos, neg: neg, badLabel: bad.label, badPrediction: bad.prediction)
+    var pos = [Int](repeating: 0, count: t + 1)
+    var neg = [Int](repeating: 0, count: t + 1)
+    for lane in 0..<4 {
+      for k in 0...t {
+        neg[k] += counts[lane * stride + 2 * k]
+        pos[k] += counts[lane * stride + 2 * k + 1]
+      }
+    }
+    guard invalid != 0 else { return BucketCounts(pos: pos, neg: neg) }
+    for i in range {
+      if Float(p[i]).isNaN { return BucketCounts(pos: pos, neg: neg, badPrediction: i) }
+      let label = y[i].doubleValue
+      if label != 0 && label != 1 { return BucketCounts(pos: pos, neg: neg, badLabel: i) }
     }
     return BucketCounts(pos: pos, neg: neg)
   }
