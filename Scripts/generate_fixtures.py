@@ -5,6 +5,9 @@ Usage (from the repository root):
 
     KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py               # all families
     KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py --family reduction
+    KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py --family wrapped  # opt-in family
+    KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py --compare-backend jax  # no output;
+                                     # lists the cases whose Keras outcome differs on JAX
 
 Every metric family writes one file, ``Tests/TallyTests/Fixtures/<family>.json``:
 
@@ -31,20 +34,31 @@ Each case replays a fresh metric instance through a sequence of
                                   # not in reduction.json (written before this key)
       "rtol":     1e-6,
       # only on cases where Tally deliberately differs from Keras:
-      "deviation": "<why>", and one or both of
+      "deviation": "<why>", and one or both of (or, where Tally's config
+                                  # differs, a "metric" config the generator edited)
       "tally_expected": T,        # Tally's result where it differs from Keras's
       "tally_rejects": [i, ...],  # indices of updates Tally rejects with an error
                                   # (state unchanged); the other updates proceed
                                   # and the result is compared with "expected"
-      "note": "<remark>"          # optional, informational
+      "note": "<remark>",         # optional, informational
+      "backend": "jax"            # only on cases Keras ran with another backend
+                                  # than the file's (see below)
     }
+
+A family may run some cases with another Keras backend (``Case(backend=
+"jax")``, e.g. every from_logits=True case of "probabilistic", because the
+numpy backend computes binary_crossentropy from logits as sigmoid + clip
+where TF/JAX and Tally use the stable log-sigmoid form).  Those cases are
+executed by this script in a subprocess with KERAS_BACKEND=<backend> and
+carry "backend": "<backend>"; the file's "backend" stays "numpy".
 
 "metric" is keras.metrics.serialize() of the instance, except when Keras
 refuses the configuration in __init__ ("error_at": "construction"): then it
 is built by hand as {"module": "keras.metrics", "class_name": ..., "config":
 {<the keyword arguments passed, Keras names>}, "registered_name": null} and
 "updates" is [].  "error_at": "result" means result() raised after the
-updates (a lazily built state with no update yet).  Results are tensors of
+updates (a lazily built state with no update yet; or Keras's IoU(axis=1)
+bug, iou/error_axis_1_rank3_result).  Results are tensors of
 any shape (e.g. a vector for a list of thresholds or FBetaScore(average=None)).
 
 The "exact" family (exact.json) is not Keras: "metric" is {"class_name":
@@ -68,7 +82,12 @@ that every input has an explicit numpy dtype, and ``mk(cls, **kwargs)`` as
 ``make_metric`` (needed for configurations Keras rejects).  Outside the
 reduction family a case expects an error iff the last component of its id
 starts with "error_" (checked).  Optionally add known-good values to
-``SPEC_CHECKS`` (verified against the spec) to guard the output.
+``SPEC_CHECKS`` (verified against the spec) to guard the output.  Cases where
+Tally deliberately differs from Keras get an entry in ``TALLY_DEVIATIONS``
+(see the comment above it); a family listed in ``DEVIATION_REQUIRED`` names a
+predicate, and the build fails unless exactly the cases it selects have one.
+A family in ``OPT_IN_FAMILIES`` ("wrapped") is written only when named with
+--family.
 
 Determinism: every family uses its own ``np.random.default_rng(seed)``,
 and the Keras session (global name counter) is cleared before each case, so
@@ -180,6 +199,10 @@ class Case:
     tally_rejects: list[int] | None = None
     # Optional free-text remark written as "note" (not used by the replay).
     note: str | None = None
+    # Keras backend to run this case with (None: the pinned numpy backend).
+    # "jax" cases run in a subprocess (KERAS_BACKEND=jax) and carry
+    # "backend": "jax" in the fixture.
+    backend: str | None = None
 
 
 @dataclass(eq=False)
@@ -310,11 +333,12 @@ def encode_update(call: str, upd: Update) -> dict:
 # Running a case against Keras
 # --------------------------------------------------------------------------
 
-def _construction_error_case(case: Case, exc: Exception) -> dict:
+def _construction_error_case(case: Case, error: str) -> dict:
     """The JSON dict of a case whose metric Keras refuses to construct."""
     factory = case.make_metric
     if not isinstance(factory, MetricFactory):
-        raise exc  # only mk(...) factories may fail on purpose
+        # only mk(...) factories may fail on purpose
+        raise RuntimeError(f"{case.id}: the metric failed to construct: {error}")
     if case.updates:
         raise ValueError(f"{case.id}: a construction-error case takes no updates")
     out = {
@@ -328,23 +352,24 @@ def _construction_error_case(case: Case, exc: Exception) -> dict:
         "call": case.call,
         "updates": [],
         "expected": None,
-        "error": f"{type(exc).__name__}: {exc}",
+        "error": error,
         "error_at": "construction",
         "rtol": case.rtol,
     }
     if case.note is not None:
         out["note"] = case.note
+    if case.backend is not None:
+        out["backend"] = case.backend
     return out
 
 
-def run_case(case: Case | ExactCase, legacy: bool = False) -> dict:
-    """Execute ``case`` with a fresh metric and return its JSON dict.
+def execute_case(case: Case, legacy: bool = False) -> dict:
+    """Run ``case`` on the backend of this process; JSON-safe outcome.
 
-    ``legacy`` keeps the original format of the first family (no
-    "error_at" key; a metric that fails to construct is a generator bug).
+    ``{"construction_error": "<Class>: <message>"}`` when the metric does not
+    construct (never for ``legacy``), else ``{"metric": <serialized>,
+    "expected": T | None, "error": str | None, "stage": "update" | "result"}``.
     """
-    if isinstance(case, ExactCase):
-        return run_exact_case(case)
     keras.utils.clear_session()  # reset the global name-uniquifying counter
     if legacy:
         metric = case.make_metric()
@@ -354,7 +379,7 @@ def run_case(case: Case | ExactCase, legacy: bool = False) -> dict:
                 warnings.simplefilter("ignore")
                 metric = case.make_metric()
         except Exception as e:  # noqa: BLE001 - a Keras refusal is a fixture outcome
-            return _construction_error_case(case, e)
+            return {"construction_error": f"{type(e).__name__}: {e}"}
     serialized = json_safe(keras.metrics.serialize(metric))
 
     expected = None
@@ -373,17 +398,35 @@ def run_case(case: Case | ExactCase, legacy: bool = False) -> dict:
             expected = encode_tensor(np.asarray(metric.result()))
     except Exception as e:  # noqa: BLE001 - any Keras error is a fixture outcome
         error = f"{type(e).__name__}: {e}"
+    return {"metric": serialized, "expected": expected, "error": error, "stage": stage}
+
+
+def run_case(case: Case | ExactCase, legacy: bool = False, outcome: dict | None = None) -> dict:
+    """Execute ``case`` with a fresh metric and return its JSON dict.
+
+    ``legacy`` keeps the original format of the first family (no
+    "error_at" key; a metric that fails to construct is a generator bug).
+    ``outcome`` is ``execute_case``'s result when the case was run elsewhere
+    (another backend, in a subprocess); otherwise it is run here.
+    """
+    if isinstance(case, ExactCase):
+        return run_exact_case(case)
+    if outcome is None:
+        outcome = execute_case(case, legacy)
+    if "construction_error" in outcome:
+        return _construction_error_case(case, outcome["construction_error"])
+    error = outcome["error"]
 
     out = {
         "id": case.id,
-        "metric": serialized,
+        "metric": outcome["metric"],
         "call": case.call,
         "updates": [encode_update(case.call, u) for u in case.updates],
-        "expected": expected,
+        "expected": outcome["expected"],
         "error": error,
     }
     if not legacy and error is not None:
-        out["error_at"] = stage
+        out["error_at"] = outcome["stage"]
     out["rtol"] = case.rtol
     if case.deviation is not None:
         if case.tally_expected is None and case.tally_rejects is None:
@@ -395,6 +438,8 @@ def run_case(case: Case | ExactCase, legacy: bool = False) -> dict:
             out["tally_rejects"] = case.tally_rejects
     if case.note is not None:
         out["note"] = case.note
+    if case.backend is not None:
+        out["backend"] = case.backend
     return out
 
 
@@ -1636,6 +1681,1272 @@ def exact_cases() -> list[ExactCase]:
     return cases
 
 
+# ==========================================================================
+# Shared helpers of the families below (iou, probabilistic, regression,
+# hinge, correlation, wrapped)
+# ==========================================================================
+
+def _onehot(labels, c: int) -> np.ndarray:
+    """float32 one-hot of integer ``labels`` (class axis last)."""
+    return f32(np.eye(c)[np.asarray(labels)])
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _keras_value(factory: MetricFactory, updates: list[Update], **overrides) -> np.ndarray:
+    """``factory``'s class (kwargs updated with ``overrides``) run over
+    ``updates`` on this process's backend: the result as a numpy array."""
+    metric = factory.cls(**{**factory.kwargs, **overrides})
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for u in updates:
+            metric.update_state(*u.args, sample_weight=u.sample_weight)
+        return np.asarray(metric.result())
+
+
+def _g7(x) -> str:
+    """A scalar result for a note: 7 significant digits."""
+    return f"{float(np.asarray(x)):.7g}"
+
+
+def _kept(case: Case, rejects: list[int]) -> list[Update]:
+    return [u for i, u in enumerate(case.updates) if i not in rejects]
+
+
+# ==========================================================================
+# Family: iou  (IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU)
+#
+# Keras source: keras/src/metrics/iou_metrics.py (spec §2.4).  Labels are
+# class ids (truncated to the metric's int dtype) or, with
+# sparse_y_true/sparse_y_pred=False, the argmax along `axis`; inputs are
+# flattened; weights are flattened and broadcast to the labels and cast to
+# the metric dtype ("int" by default: 0.3 counts as 0).  Pairs with an id
+# outside [0, num_classes) or a true label equal to ignore_class are dropped.
+# result(): mean over the target classes present (TP+FP+FN > 1e-9) of
+# TP / (TP + FP + FN + eps).
+#
+# Tally deviations (TALLY_DEVIATIONS["iou"]; every case that needs one must
+# have one, checked by _iou_needs_deviation): ids out of range -> Tally
+# rejects the update; fractional weights with the default int dtype -> Tally
+# counts them exactly (= Keras with dtype="float32").
+#
+# Keras bug recorded as is: the final sum(iou, axis=self.axis) reuses the
+# argmax axis on a 1-D vector, so any axis other than -1/0 raises in
+# result() (iou/error_axis_1_rank3_result).
+# ==========================================================================
+
+IOU_SEED = 20240616
+
+_INT_DTYPES = (None, "int", "int32", "int64")
+
+
+def _iou_spec(factory: MetricFactory) -> dict:
+    """How Keras turns a case's inputs into class ids (see _iou_class_ids)."""
+    cls, kw = factory.cls, factory.kwargs
+    M = keras.metrics
+    if cls is M.BinaryIoU:
+        return {"classes": 2, "ignore": None, "threshold": kw.get("threshold", 0.5)}
+    one_hot_true = cls in (M.OneHotIoU, M.OneHotMeanIoU)
+    return {
+        "classes": kw["num_classes"],
+        "ignore": kw.get("ignore_class"),
+        "threshold": None,
+        "sparse_true": False if one_hot_true else kw.get("sparse_y_true", True),
+        "sparse_pred": kw.get("sparse_y_pred", not one_hot_true),
+        "axis": kw.get("axis", -1),
+    }
+
+
+def _iou_class_ids(spec: dict, u: Update) -> tuple[np.ndarray, np.ndarray]:
+    """The flat class ids Keras derives from one update (before the range
+    check): argmax along the axis, or the value truncated toward zero."""
+    y_true, y_pred = (np.asarray(a) for a in u.args)
+    if spec["threshold"] is not None:  # BinaryIoU: y_pred as float32 >= threshold
+        t = np.trunc(y_true.astype(np.float64))
+        p = (y_pred.astype(np.float32) >= np.float32(spec["threshold"])).astype(np.float64)
+        return t.reshape(-1), p.reshape(-1)
+    t = np.argmax(y_true, axis=spec["axis"]) if not spec["sparse_true"] else np.trunc(y_true.astype(np.float64))
+    p = np.argmax(y_pred, axis=spec["axis"]) if not spec["sparse_pred"] else np.trunc(y_pred.astype(np.float64))
+    return np.asarray(t, np.float64).reshape(-1), np.asarray(p, np.float64).reshape(-1)
+
+
+def _iou_rejects(case: Case) -> list[int]:
+    """Updates with a class id outside [0, num_classes) (a true label equal to
+    ignore_class excepted): Keras drops those pairs, Tally rejects the update."""
+    spec = _iou_spec(case.make_metric)
+    out = []
+    for i, u in enumerate(case.updates):
+        t, p = _iou_class_ids(spec, u)
+        keep = np.ones_like(t, dtype=bool) if spec["ignore"] is None else t != spec["ignore"]
+        c = spec["classes"]
+        bad = keep & ((t < 0) | (t >= c) | (p < 0) | (p >= c))
+        if bad.any():
+            out.append(i)
+    return out
+
+
+def _iou_fractional_weights(case: Case) -> bool:
+    """Fractional weights with the default int dtype (Keras truncates them)."""
+    if case.make_metric.kwargs.get("dtype") not in _INT_DTYPES:
+        return False
+    return any(u.sample_weight is not None
+               and not np.array_equal(np.trunc(np.asarray(u.sample_weight, np.float64)),
+                                      np.asarray(u.sample_weight, np.float64))
+               for u in case.updates)
+
+
+def _iou_needs_deviation(case: Case) -> bool:
+    return not case.id.rsplit("/", 1)[-1].startswith("error_") and (
+        bool(_iou_rejects(case)) or _iou_fractional_weights(case))
+
+
+def _iou_tally_expected(case: Case) -> np.ndarray:
+    """Keras on the updates Tally accepts, with dtype="float32" when the
+    weights are fractional (Keras's exact counts); 0 if none remain."""
+    overrides = {"dtype": "float32"} if _iou_fractional_weights(case) else {}
+    return _keras_value(case.make_metric, _kept(case, _iou_rejects(case)), **overrides)
+
+
+_IOU_OUT_OF_RANGE = ("Class ids outside [0, num_classes) (other than ignore_class): Keras silently drops "
+                     "those pairs; Tally rejects the whole update (MetricError.invalidValue) and keeps its "
+                     "state. tally_expected = Keras's result on the other updates (0 if none remain).")
+_IOU_INT_WEIGHTS = ("Keras's default IoU state is an int confusion matrix, so fractional sample weights are "
+                    "truncated toward zero (0.3 counts as 0); Tally counts them exactly. tally_expected = "
+                    "Keras's result with dtype=\"float32\" on the same updates.")
+
+
+def _iou_deviation_text(case: Case) -> str:
+    kinds = ((_IOU_OUT_OF_RANGE, bool(_iou_rejects(case))), (_IOU_INT_WEIGHTS, _iou_fractional_weights(case)))
+    return " ".join(text for text, applies in kinds if applies)
+
+
+# The TALLY_DEVIATIONS entry of every iou case that needs one.
+_IOU_DEV = {
+    "deviation": _iou_deviation_text,
+    "tally_rejects": lambda case: _iou_rejects(case) or None,
+    "tally_expected": _iou_tally_expected,
+}
+
+
+def iou_cases() -> list[Case]:
+    rng = np.random.default_rng(IOU_SEED)
+    M = keras.metrics
+    I, MI, BI, OI, OMI = M.IoU, M.MeanIoU, M.BinaryIoU, M.OneHotIoU, M.OneHotMeanIoU
+
+    def seg(shape, c, keep=0.7, void=None, p_void=0.0):
+        """Random label map and a prediction equal to it with prob. ``keep``."""
+        y = rng.integers(0, c, size=shape)
+        p = np.where(rng.uniform(size=shape) < keep, y, rng.integers(0, c, size=shape))
+        if void is not None:
+            y = np.where(rng.uniform(size=shape) < p_void, void, y)
+        return i32(y), i32(p)
+
+    def probs(labels, c, sharp=2.0):
+        """float32 scores (class axis last) whose argmax is mostly ``labels``."""
+        z = rng.normal(0.0, 1.0, size=np.shape(labels) + (c,)) + sharp * np.eye(c)[np.asarray(labels)]
+        return f32(_softmax(z))
+
+    def rint(*shape, hi=4):
+        return i32(rng.integers(0, hi, size=shape))
+
+    # Keras docstring data.
+    yt_doc, yp_doc, w_doc = i32([0, 0, 1, 1]), i32([0, 1, 0, 1]), f32([0.3, 0.3, 0.3, 0.1])
+    yt_oh = f32([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]])
+    yp_oh = f32([[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]])
+    w_oh = f32([0.1, 0.2, 0.3, 0.4])
+    yt_b, yp_b, w_b = i32([0, 1, 0, 1]), f32([0.1, 0.2, 0.4, 0.7]), f32([0.2, 0.3, 0.4, 0.1])
+
+    cases: list[Case] = []
+    p = "iou"
+    y3, p3 = seg((12,), 3)
+    y_seg, p_seg = seg((2, 4, 5), 4)
+    lab = rng.integers(0, 3, size=(3, 4))
+    axis1_probs = probs(lab, 3).transpose(0, 2, 1).copy()
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(I, num_classes=2, target_class_ids=[0]), "labels",
+             [L(yt_doc, yp_doc)]),
+        # Every weight truncates to 0 in the int confusion matrix: Keras gives 0.
+        Case(f"{p}/docstring_weighted_int_dtype", mk(I, num_classes=2, target_class_ids=[0]), "labels",
+             [L(yt_doc, yp_doc, w_doc)]),
+        Case(f"{p}/docstring_weighted_float32", mk(I, num_classes=2, target_class_ids=[0], dtype="float32"),
+             "labels", [L(yt_doc, yp_doc, w_doc)]),
+        Case(f"{p}/target_1", mk(I, num_classes=2, target_class_ids=[1]), "labels", [L(yt_doc, yp_doc)]),
+        Case(f"{p}/target_0_2_of_3", mk(I, num_classes=3, target_class_ids=[0, 2]), "labels", [L(y3, p3)]),
+        Case(f"{p}/target_ids_unsorted_2_0", mk(I, num_classes=3, target_class_ids=[2, 0]), "labels",
+             [L(y3, p3)]),
+        # A repeated id counts twice in the mean (take_along_axis).
+        Case(f"{p}/target_ids_repeated_1_1_2", mk(I, num_classes=3, target_class_ids=[1, 1, 2]), "labels",
+             [L(y3, p3)]),
+        # Keras only checks max(target_class_ids) < num_classes; -1 indexes
+        # the last class (numpy take_along_axis).
+        Case(f"{p}/target_id_negative_wraps", mk(I, num_classes=3, target_class_ids=[-1]), "labels",
+             [L(y3, p3)]),
+        # A target class that never occurs (TP+FP+FN = 0) is left out of the mean.
+        Case(f"{p}/target_class_absent", mk(I, num_classes=4, target_class_ids=[1, 3]), "labels",
+             [L(i32([0, 1, 1, 2]), i32([0, 1, 2, 2]))]),
+        Case(f"{p}/all_targets_absent", mk(I, num_classes=4, target_class_ids=[3]), "labels",
+             [L(i32([0, 1, 2]), i32([0, 2, 2]))]),
+        Case(f"{p}/no_updates", mk(I, num_classes=3, target_class_ids=[0, 1]), "labels", []),
+        # ignore_class: the pairs whose *true* label is ignored are dropped.
+        Case(f"{p}/ignore_class_minus1", mk(I, num_classes=3, target_class_ids=[0, 1, 2], ignore_class=-1),
+             "labels", [L(i32([0, -1, 1, 2, -1, 2]), i32([0, 1, 1, 1, 2, 2]))]),
+        Case(f"{p}/ignore_class_255", mk(I, num_classes=3, target_class_ids=[0, 2], ignore_class=255),
+             "labels", [L(i32([255, 0, 2, 255, 1]), i32([0, 0, 2, 2, 1]))]),
+        # An ignored class inside the range can still be predicted (column counts).
+        Case(f"{p}/ignore_class_0_still_predicted",
+             mk(I, num_classes=3, target_class_ids=[0, 1], ignore_class=0), "labels",
+             [L(i32([0, 1, 1, 2, 0]), i32([1, 0, 1, 2, 0]))]),
+        # Dense (score) predictions: argmax along the last axis.
+        Case(f"{p}/sparse_y_pred_false_probs", mk(I, num_classes=3, target_class_ids=[0, 1, 2],
+                                                 sparse_y_pred=False), "labels", [L(y3, probs(y3, 3))]),
+        Case(f"{p}/sparse_y_true_false_one_hot", mk(I, num_classes=3, target_class_ids=[1, 2],
+                                                   sparse_y_true=False), "labels", [L(_onehot(y3, 3), p3)]),
+        Case(f"{p}/both_dense_rank3", mk(I, num_classes=3, target_class_ids=[0, 2], sparse_y_true=False,
+                                         sparse_y_pred=False), "labels",
+             [L(_onehot(lab, 3), probs(lab, 3))]),
+        # Scores with sparse_y_pred=True are truncated to class ids: 0.x -> 0.
+        Case(f"{p}/probs_with_sparse_y_pred_truncated", mk(I, num_classes=2, target_class_ids=[0, 1]),
+             "labels", [L(i32([0, 1, 1, 0]), f32([0.3, 0.9, 0.6, 0.1]))]),
+        # axis=0: classes along the first axis (C, N).
+        Case(f"{p}/axis_0_class_first", mk(I, num_classes=3, target_class_ids=[0, 1, 2], sparse_y_true=False,
+                                           sparse_y_pred=False, axis=0), "labels",
+             [L(_onehot(y3, 3).T.copy(), probs(y3, 3).T.copy())]),
+        # Keras bug: the argmax axis is reused to sum a 1-D vector in result().
+        Case(f"{p}/error_axis_1_rank3_result", mk(I, num_classes=3, target_class_ids=[0, 1], sparse_y_true=False,
+                                                  sparse_y_pred=False, axis=1), "labels",
+             [L(_onehot(lab, 3).transpose(0, 2, 1).copy(), axis1_probs)],
+             note="Keras bug: result() sums the per-class IoU vector with axis=self.axis (1 here) and raises; "
+                  "with the class axis moved last, IoU(axis=-1) gives " + _g7(_keras_value(
+                      mk(I, num_classes=3, target_class_ids=[0, 1], sparse_y_true=False, sparse_y_pred=False),
+                      [L(_onehot(lab, 3), axis1_probs.transpose(0, 2, 1))])) + "."),
+        Case(f"{p}/rank3_labels_w_rank3_int", mk(I, num_classes=4, target_class_ids=[0, 1, 3]), "labels",
+             [L(y_seg, p_seg, i32(rng.integers(0, 3, size=(2, 4, 5))))]),
+        Case(f"{p}/int32_weights", mk(I, num_classes=3, target_class_ids=[0, 1, 2]), "labels",
+             [L(y3, p3, i32(rng.integers(0, 4, size=12)))]),
+        # Integral float weights are exact in the int matrix.
+        Case(f"{p}/integral_float_weights", mk(I, num_classes=2, target_class_ids=[0, 1]), "labels",
+             [L(yt_doc, yp_doc, f32([2, 0, 1, 3]))]),
+        Case(f"{p}/scalar_weight_2", mk(I, num_classes=2, target_class_ids=[0, 1]), "labels",
+             [L(yt_doc, yp_doc, f32(2.0))]),
+        # 0.5 truncates to 0: Keras counts nothing.
+        Case(f"{p}/scalar_weight_fractional", mk(I, num_classes=2, target_class_ids=[0, 1]), "labels",
+             [L(yt_doc, yp_doc, f32(0.5))]),
+        Case(f"{p}/fractional_weights_multi_batch", mk(I, num_classes=3, target_class_ids=[0, 2]), "labels",
+             [L(y3[:6], p3[:6], f32(rng.uniform(0, 3, size=6))), L(y3[6:], p3[6:], f32(rng.uniform(0, 3, size=6)))]),
+        Case(f"{p}/dtype_float32_fractional_weights_multi_batch",
+             mk(I, num_classes=3, target_class_ids=[0, 2], dtype="float32"), "labels",
+             [L(y3[:6], p3[:6], f32(rng.uniform(0, 3, size=6))), L(y3[6:], p3[6:], f32(rng.uniform(0, 3, size=6)))]),
+        # Float labels are truncated toward zero: 1.7 -> 1, -0.5 -> 0.
+        Case(f"{p}/float_labels_truncated", mk(I, num_classes=3, target_class_ids=[0, 1, 2]), "labels",
+             [L(f32([0.5, 1.7, 2.9, -0.5, 1.0]), f32([0.0, 1.2, 2.0, 0.0, 2.5]))]),
+        Case(f"{p}/int64_labels", mk(I, num_classes=3, target_class_ids=[1]), "labels",
+             [L(i64([0, 1, 1, 2, 1]), i64([0, 1, 2, 2, 1]))]),
+        Case(f"{p}/multi_batch_segmentation", mk(I, num_classes=4, target_class_ids=[0, 1, 3]), "labels",
+             [L(*seg((2, 3, 4), 4)), L(*seg((1, 3, 4), 4)), L(*seg((3, 3, 4), 4))]),
+        # Out-of-range ids (Tally rejects the update).
+        Case(f"{p}/out_of_range_true_5_second_update", mk(I, num_classes=3, target_class_ids=[0, 1, 2]),
+             "labels", [L(y3[:6], p3[:6]), L(i32([0, 5, 1]), i32([0, 1, 1])), L(y3[6:], p3[6:])]),
+        Case(f"{p}/out_of_range_pred_minus1", mk(I, num_classes=3, target_class_ids=[0, 1]), "labels",
+             [L(i32([0, 1, 2]), i32([0, -1, 2])), L(i32([1, 1]), i32([1, 0]))]),
+        Case(f"{p}/out_of_range_only_update", mk(I, num_classes=2, target_class_ids=[0, 1]), "labels",
+             [L(i32([0, 1, 2]), i32([0, 1, 1]))]),
+        # Both deviations at once.
+        Case(f"{p}/out_of_range_and_fractional_weights", mk(I, num_classes=2, target_class_ids=[0, 1]),
+             "labels", [L(i32([0, 1, 1]), i32([0, 1, 0]), f32([0.5, 1.5, 2.5])),
+                        L(i32([0, 3]), i32([0, 0]), f32([1, 1]))]),
+        Case(f"{p}/error_target_id_out_of_range", mk(I, num_classes=2, target_class_ids=[0, 2]), "labels", []),
+        Case(f"{p}/error_weight_length_mismatch", mk(I, num_classes=2, target_class_ids=[0]), "labels",
+             [L(yt_doc, yp_doc, f32([1, 1, 1]))]),
+        Case(f"{p}/error_label_count_mismatch", mk(I, num_classes=2, target_class_ids=[0]), "labels",
+             [L(i32([0, 1, 1, 0]), i32([0, 1, 1]))]),
+    ]
+
+    p = "mean_iou"
+    y_v, p_v = seg((2, 3, 4), 3, void=-1, p_void=0.2)
+    lab4 = rint(3, 5)
+    cases += [
+        Case(f"{p}/spec_absent_class", mk(MI, num_classes=3), "labels", [L(i32([0, 1, 1, 1]), i32([0, 1, 0, 1]))]),
+        Case(f"{p}/docstring_unweighted", mk(MI, num_classes=2), "labels", [L(yt_doc, yp_doc)]),
+        Case(f"{p}/docstring_weighted_int_dtype", mk(MI, num_classes=2), "labels", [L(yt_doc, yp_doc, w_doc)]),
+        Case(f"{p}/docstring_weighted_float32", mk(MI, num_classes=2, dtype="float32"), "labels",
+             [L(yt_doc, yp_doc, w_doc)]),
+        # spec §2.4 ✓: labels 5 and -1 are dropped (only the first two pairs count).
+        Case(f"{p}/spec_out_of_range_dropped", mk(MI, num_classes=2), "labels",
+             [L(i32([0, 1, 5, -1]), i32([0, 1, 1, 1]))]),
+        Case(f"{p}/spec_out_of_range_dropped_then_valid", mk(MI, num_classes=2), "labels",
+             [L(i32([0, 1, 5, -1]), i32([0, 1, 1, 1])), L(i32([0, 1, 1]), i32([1, 1, 0]))]),
+        Case(f"{p}/perfect", mk(MI, num_classes=3), "labels", [L(i32([0, 1, 2, 2]), i32([0, 1, 2, 2]))]),
+        Case(f"{p}/one_class_present", mk(MI, num_classes=3), "labels", [L(i32([1, 1, 1]), i32([1, 1, 1]))]),
+        Case(f"{p}/num_classes_1", mk(MI, num_classes=1), "labels", [L(i32([0, 0]), i32([0, 0]))]),
+        Case(f"{p}/no_updates", mk(MI, num_classes=2), "labels", []),
+        Case(f"{p}/ignore_class_minus1_segmentation_w_int", mk(MI, num_classes=3, ignore_class=-1), "labels",
+             [L(y_v, p_v, i32(rng.integers(1, 3, size=(2, 3, 4)))), L(*seg((1, 3, 4), 3, void=-1, p_void=0.3))]),
+        Case(f"{p}/ignore_class_2_in_range", mk(MI, num_classes=3, ignore_class=2), "labels",
+             [L(i32([0, 1, 2, 2, 1]), i32([0, 2, 2, 1, 1]))]),
+        Case(f"{p}/sparse_y_pred_false_rank3", mk(MI, num_classes=4, sparse_y_pred=False), "labels",
+             [L(lab4, probs(lab4, 4, 1.0))]),
+        Case(f"{p}/both_dense_multi_batch", mk(MI, num_classes=3, sparse_y_true=False, sparse_y_pred=False),
+             "labels", [L(_onehot(y3[:5], 3), probs(y3[:5], 3)), L(_onehot(y3[5:], 3), probs(y3[5:], 3, 0.5))]),
+        Case(f"{p}/dtype_float32_random_fractional_weights", mk(MI, num_classes=4, dtype="float32"), "labels",
+             [L(*seg((10,), 4), f32(rng.uniform(0, 1, size=10))) for _ in range(3)]),
+        Case(f"{p}/fractional_weights_int_dtype", mk(MI, num_classes=4), "labels",
+             [L(*seg((10,), 4), f32(rng.uniform(0, 2, size=10))) for _ in range(2)]),
+        Case(f"{p}/error_num_classes_0", mk(MI, num_classes=0), "labels", []),
+    ]
+
+    p = "binary_iou"
+    yb, pb = i32(rng.integers(0, 2, size=(4, 3))), f32(rng.uniform(0, 1, size=(4, 3)))
+    cases += [
+        Case(f"{p}/docstring_threshold_0_3_unweighted", mk(BI, target_class_ids=[0, 1], threshold=0.3),
+             "labels", [L(yt_b, yp_b)]),
+        Case(f"{p}/docstring_threshold_0_3_weighted_int_dtype", mk(BI, target_class_ids=[0, 1], threshold=0.3),
+             "labels", [L(yt_b, yp_b, w_b)]),
+        Case(f"{p}/docstring_threshold_0_3_weighted_float32",
+             mk(BI, target_class_ids=[0, 1], threshold=0.3, dtype="float32"), "labels", [L(yt_b, yp_b, w_b)]),
+        Case(f"{p}/defaults", mk(BI), "labels", [L(yb, pb)]),
+        Case(f"{p}/target_0", mk(BI, target_class_ids=[0]), "labels", [L(yb, pb)]),
+        Case(f"{p}/target_1", mk(BI, target_class_ids=[1]), "labels", [L(yb, pb)]),
+        # Non-strict: y_pred == threshold is class 1.
+        Case(f"{p}/pred_equal_threshold_is_positive", mk(BI), "labels",
+             [L(i32([1, 0, 1, 0]), f32([0.5, 0.5, 0.49999997, 0.2]))]),
+        # float32(0.3) >= 0.3 compares in float32 (threshold rounded too).
+        Case(f"{p}/threshold_0_3_pred_float32_0_3", mk(BI, threshold=0.3), "labels",
+             [L(i32([1, 1, 0]), f32([0.3, 0.29999998, 0.31]))]),
+        Case(f"{p}/threshold_0_logits", mk(BI, threshold=0.0), "labels",
+             [L(i32([0, 1, 1, 0, 1]), f32([-1.5, 0.0, 2.0, 0.3, -0.1]))]),
+        Case(f"{p}/threshold_1", mk(BI, threshold=1.0), "labels", [L(i32([1, 1, 0]), f32([1.0, 0.99, 0.5]))]),
+        Case(f"{p}/rank2_w_rank2_int", mk(BI), "labels", [L(yb, pb, i32(rng.integers(0, 3, size=(4, 3))))]),
+        Case(f"{p}/float_labels", mk(BI), "labels", [L(f32([1, 0, 1, 1]), f32([0.9, 0.6, 0.2, 0.55]))]),
+        Case(f"{p}/bool_labels", mk(BI), "labels", [L(b([True, False, True, False]), f32([0.9, 0.6, 0.2, 0.4]))]),
+        Case(f"{p}/float64_preds", mk(BI, threshold=0.25), "labels", [L(i32([1, 0, 1]), f64([0.25, 0.1, 0.7]))]),
+        Case(f"{p}/multi_batch_random_dtype_float32", mk(BI, dtype="float32"), "labels",
+             [L(i32(rng.integers(0, 2, size=n)), f32(rng.uniform(size=n)), f32(rng.uniform(size=n)))
+              for n in (6, 3, 8)]),
+        # A label of 2 is out of range for 2 classes.
+        Case(f"{p}/label_2_out_of_range", mk(BI), "labels",
+             [L(i32([0, 1, 1]), f32([0.2, 0.8, 0.4])), L(i32([2, 1]), f32([0.9, 0.9]))]),
+        Case(f"{p}/error_target_id_2", mk(BI, target_class_ids=[0, 2]), "labels", []),
+    ]
+
+    p = "one_hot_iou"
+    lab2 = rng.integers(0, 3, size=(2, 5))
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(OI, num_classes=3, target_class_ids=[0, 2]), "labels",
+             [L(yt_oh, yp_oh)]),
+        Case(f"{p}/docstring_weighted_int_dtype", mk(OI, num_classes=3, target_class_ids=[0, 2]), "labels",
+             [L(yt_oh, yp_oh, w_oh)]),
+        Case(f"{p}/docstring_weighted_float32", mk(OI, num_classes=3, target_class_ids=[0, 2], dtype="float32"),
+             "labels", [L(yt_oh, yp_oh, w_oh)]),
+        Case(f"{p}/sparse_y_pred_true", mk(OI, num_classes=3, target_class_ids=[0, 1, 2], sparse_y_pred=True),
+             "labels", [L(yt_oh, i32([2, 1, 0, 0]))]),
+        Case(f"{p}/ignore_class_1", mk(OI, num_classes=3, target_class_ids=[0, 1, 2], ignore_class=1),
+             "labels", [L(yt_oh, yp_oh)]),
+        # argmax ties -> lowest index (y_pred rows 1 and 2 tie).
+        Case(f"{p}/argmax_ties_lowest_index", mk(OI, num_classes=3, target_class_ids=[0, 1]), "labels",
+             [L(f32([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), f32([[0.4, 0.4, 0.2], [0.3, 0.3, 0.3], [0.1, 0.2, 0.7]]))]),
+        Case(f"{p}/rank3_w_rank2_int", mk(OI, num_classes=3, target_class_ids=[1, 2]), "labels",
+             [L(_onehot(lab2, 3), probs(lab2, 3, 1.0), i32(rng.integers(0, 3, size=(2, 5))))]),
+        Case(f"{p}/axis_0", mk(OI, num_classes=3, target_class_ids=[0, 2], axis=0), "labels",
+             [L(yt_oh.T.copy(), yp_oh.T.copy())]),
+        Case(f"{p}/error_target_id_3", mk(OI, num_classes=3, target_class_ids=[3]), "labels", []),
+    ]
+
+    p = "one_hot_mean_iou"
+    lab3 = rng.integers(0, 4, size=(3, 6))
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(OMI, num_classes=3), "labels", [L(yt_oh, yp_oh)]),
+        Case(f"{p}/docstring_weighted_int_dtype", mk(OMI, num_classes=3), "labels", [L(yt_oh, yp_oh, w_oh)]),
+        Case(f"{p}/docstring_weighted_float32", mk(OMI, num_classes=3, dtype="float32"), "labels",
+             [L(yt_oh, yp_oh, w_oh)]),
+        Case(f"{p}/multi_batch_rank3_w_int", mk(OMI, num_classes=4), "labels",
+             [L(_onehot(lab3[:2], 4), probs(lab3[:2], 4, 1.0), i32(rng.integers(0, 3, size=(2, 6)))),
+              L(_onehot(lab3[2:], 4), probs(lab3[2:], 4, 1.0))]),
+        Case(f"{p}/ignore_class_0", mk(OMI, num_classes=3, ignore_class=0), "labels", [L(yt_oh, yp_oh)]),
+        Case(f"{p}/sparse_y_pred_true", mk(OMI, num_classes=3, sparse_y_pred=True), "labels",
+             [L(yt_oh, i32([2, 0, 1, 1]))]),
+        Case(f"{p}/sparse_y_pred_true_out_of_range", mk(OMI, num_classes=3, sparse_y_pred=True), "labels",
+             [L(yt_oh, i32([2, 0, 3, 1]))]),
+    ]
+    return cases
+
+
+# ==========================================================================
+# Family: probabilistic  (BinaryCrossentropy, CategoricalCrossentropy,
+# SparseCategoricalCrossentropy, KLDivergence, Poisson)
+#
+# Keras sources: keras/src/metrics/probabilistic_metrics.py,
+# keras/src/losses/losses.py, keras/src/backend/*/nn.py (spec §2.5).  All are
+# MeanMetricWrappers (per-sample loss, then Mean, spec §3.2).
+#
+# Every from_logits=True case runs on the JAX backend ("backend": "jax"):
+# the numpy backend computes binary_crossentropy from logits as sigmoid +
+# clip to [eps, 1-eps] (a logit of 100 costs 16.1 instead of 100), while the
+# TF/JAX backends and Tally use the stable log-sigmoid form.  (Categorical
+# and sparse cross-entropy from logits use log_softmax on every backend.)
+#
+# Tally deviations (TALLY_DEVIATIONS["probabilistic"], required by
+# _probabilistic_needs_deviation): negative Poisson predictions and
+# sparse labels outside [0, C) (other than ignore_class) -> Tally rejects
+# the update.  A label >= C makes the numpy backend raise (IndexError), so
+# those cases are error_ cases (Tally throws too); JAX returns a 0 loss.
+#
+# Keras quirks recorded as they are (spec §2.5 and below):
+#  * SparseCategoricalCrossentropy(ignore_class): the mask only reduces the
+#    count when a sample_weight is passed; with sequences (N, T) and an
+#    (N,) weight Keras raises (mask (N, T) times weight (N,)).
+#  * SparseCategoricalCrossentropy(axis != last): every backend requires the
+#    class axis to be the last one (raises otherwise).
+#  * CategoricalCrossentropy(axis=1, label_smoothing) on rank 3 smooths with
+#    C = shape[-1] (the last axis), not the class axis.
+# ==========================================================================
+
+PROBABILISTIC_SEED = 20240617
+
+_REJECT_SCCE = ("Tally rejects sparse labels outside [0, C) that are not ignore_class "
+                "(MetricError.invalidValue) and keeps its state; Keras gives them a 0 loss (numpy one_hot of "
+                "-1, or JAX for any out-of-range id) that still counts as a sample. tally_expected = Keras's "
+                "result on the other updates (0 if none remain).")
+_REJECT_POISSON = ("Tally rejects negative Poisson predictions (MetricError.invalidValue) and keeps its state; "
+                   "Keras takes log(y_pred + eps) and returns NaN. tally_expected = Keras's result on the other "
+                   "updates (0 if none remain).")
+
+
+def _scce_rejects(case: Case) -> list[int]:
+    kw = case.make_metric.kwargs
+    ignore, axis = kw.get("ignore_class"), kw.get("axis", -1)
+    out = []
+    for i, u in enumerate(case.updates):
+        y_true, y_pred = (np.asarray(a) for a in u.args)
+        c = y_pred.shape[axis]
+        t = np.trunc(y_true.astype(np.float64))
+        keep = np.ones_like(t, dtype=bool) if ignore is None else t != ignore
+        if (keep & ((t < 0) | (t >= c))).any():
+            out.append(i)
+    return out
+
+
+def _poisson_rejects(case: Case) -> list[int]:
+    return [i for i, u in enumerate(case.updates) if (np.asarray(u.args[1]) < 0).any()]
+
+
+def _probabilistic_rejects(case: Case) -> list[int]:
+    cls = case.make_metric.cls
+    if cls is keras.metrics.SparseCategoricalCrossentropy:
+        return _scce_rejects(case)
+    if cls is keras.metrics.Poisson:
+        return _poisson_rejects(case)
+    return []
+
+
+def _probabilistic_needs_deviation(case: Case) -> bool:
+    return not case.id.rsplit("/", 1)[-1].startswith("error_") and bool(_probabilistic_rejects(case))
+
+
+def _kept_expected(case: Case) -> np.ndarray:
+    """Keras (this process's backend) on the updates Tally accepts."""
+    return _keras_value(case.make_metric, _kept(case, _probabilistic_rejects(case)))
+
+
+_SCCE_DEV = {"deviation": _REJECT_SCCE, "tally_rejects": _probabilistic_rejects, "tally_expected": _kept_expected}
+_POISSON_DEV = {"deviation": _REJECT_POISSON, "tally_rejects": _probabilistic_rejects,
+                "tally_expected": _kept_expected}
+
+
+def probabilistic_cases() -> list[Case]:
+    rng = np.random.default_rng(PROBABILISTIC_SEED)
+    M = keras.metrics
+    BCE, CCE, SCCE = M.BinaryCrossentropy, M.CategoricalCrossentropy, M.SparseCategoricalCrossentropy
+    KLD, POI = M.KLDivergence, M.Poisson
+    JAX = "jax"
+    rp = lambda *s: f32(rng.uniform(0.02, 0.98, size=s))  # noqa: E731
+    rb = lambda *s: f32(rng.integers(0, 2, size=s))  # noqa: E731
+    rw = lambda *s: f32(rng.uniform(0.0, 2.0, size=s))  # noqa: E731
+    rl = lambda *s: f32(rng.normal(0.0, 2.5, size=s))  # noqa: E731
+
+    def dist(*shape):
+        """Rows of positive probabilities summing to 1 along the last axis."""
+        return f32(_softmax(rng.normal(0.0, 1.0, size=shape)))
+
+    yt_h, yp_h = f32([[0, 1], [0, 0]]), f32([[0.6, 0.4], [0.4, 0.6]])
+    yt_c, yp_c = f32([[0, 1, 0], [0, 0, 1]]), f32([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    cases: list[Case] = []
+
+    p = "binary_crossentropy"
+    yt23, yp23 = rb(2, 3, 4), rp(2, 3, 4)
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(BCE), "labels", [L(yt_h, yp_h)]),
+        Case(f"{p}/docstring_weighted", mk(BCE), "labels", [L(yt_h, yp_h, f32([1, 0]))]),
+        # Rank 1: one mean per batch, counted as one sample.
+        Case(f"{p}/rank1", mk(BCE), "labels", [L(f32([0, 1, 1]), f32([0.1, 0.8, 0.6]))]),
+        Case(f"{p}/rank1_w_rank0_then_unweighted", mk(BCE), "labels",
+             [L(f32([0, 1, 1]), f32([0.1, 0.8, 0.6]), f32(3.0)), L(f32([1, 0]), f32([0.3, 0.3]))]),
+        Case(f"{p}/rank2_w_n1", mk(BCE), "labels", [L(rb(3, 4), rp(3, 4), rw(3, 1))]),
+        # The loss is reduced over the last axis: an (N, C) weight cannot apply.
+        Case(f"{p}/error_rank2_w_rank2_same_shape", mk(BCE), "labels", [L(rb(3, 4), rp(3, 4), rw(3, 4))]),
+        Case(f"{p}/rank3_w_rank2", mk(BCE), "labels", [L(yt23, yp23, rw(2, 3))]),
+        Case(f"{p}/rank3_w_rank1", mk(BCE), "labels", [L(yt23, yp23, rw(2))]),
+        Case(f"{p}/label_smoothing_0_1", mk(BCE, label_smoothing=0.1), "labels", [L(yt_h, yp_h)]),
+        Case(f"{p}/label_smoothing_1_all_half", mk(BCE, label_smoothing=1.0), "labels", [L(rb(3, 2), rp(3, 2))]),
+        Case(f"{p}/label_smoothing_0_25_w_rank1", mk(BCE, label_smoothing=0.25), "labels",
+             [L(rb(4, 3), rp(4, 3), rw(4))]),
+        Case(f"{p}/soft_labels", mk(BCE), "labels", [L(rp(3, 3), rp(3, 3))]),
+        # Probabilities 0 and 1 are clipped to [eps, 1 - eps].
+        Case(f"{p}/extreme_probabilities_0_and_1", mk(BCE), "labels",
+             [L(f32([[0, 1, 0, 1], [1, 0, 1, 0]]), f32([[0, 1, 1, 0], [1, 0, 0.5, 0.5]]))]),
+        Case(f"{p}/perfect_predictions_clip_floor", mk(BCE), "labels",
+             [L(f32([[0, 1], [1, 0]]), f32([[0, 1], [1, 0]]))]),
+        Case(f"{p}/int32_labels", mk(BCE), "labels", [L(i32([[0, 1, 1], [1, 0, 0]]), rp(2, 3))]),
+        Case(f"{p}/float64_preds", mk(BCE), "labels", [L(f64([[0, 1], [1, 1]]), f64([[0.25, 0.9], [0.6, 0.999]]))]),
+        Case(f"{p}/multi_batch_random", mk(BCE), "labels", [L(rb(n, 5), rp(n, 5), rw(n)) for n in (4, 1, 6)]),
+        Case(f"{p}/named_dtype_float64", mk(BCE, name="bce64", dtype="float64"), "labels",
+             [L(f32([[0, 1, 1]]), f32([[0.2, 0.7, 0.9]]))]),
+        Case(f"{p}/error_shape_mismatch_n1_vs_n", mk(BCE), "labels", [L(f32([[0], [1]]), f32([0.1, 0.8]))]),
+        # --- from_logits (JAX backend: stable log-sigmoid) ---------------------
+        Case(f"{p}/logits", mk(BCE, from_logits=True), "labels", [L(rb(4, 3), rl(4, 3))], backend=JAX),
+        Case(f"{p}/logits_large_magnitude", mk(BCE, from_logits=True), "labels",
+             [L(f32([[0, 1, 0, 1], [1, 0, 1, 0]]), f32([[-100, 100, 30, -30], [60, -60, -0.5, 0.5]]))], backend=JAX),
+        Case(f"{p}/logits_zero", mk(BCE, from_logits=True), "labels", [L(f32([[0, 1, 1]]), f32([[0, 0, 0]]))],
+             backend=JAX),
+        Case(f"{p}/logits_label_smoothing_0_2", mk(BCE, from_logits=True, label_smoothing=0.2), "labels",
+             [L(rb(3, 4), rl(3, 4))], backend=JAX),
+        Case(f"{p}/logits_rank3_w_rank2", mk(BCE, from_logits=True), "labels",
+             [L(rb(2, 3, 2), rl(2, 3, 2), rw(2, 3))], backend=JAX),
+        Case(f"{p}/logits_rank1", mk(BCE, from_logits=True), "labels",
+             [L(f32([1, 0, 1, 0]), f32([3.0, -2.0, -0.5, 40.0]))], backend=JAX),
+        Case(f"{p}/logits_multi_batch_w_rank1", mk(BCE, from_logits=True), "labels",
+             [L(rb(n, 3), rl(n, 3), rw(n)) for n in (5, 2, 4)], backend=JAX),
+    ]
+
+    p = "categorical_crossentropy"
+    lab = rng.integers(0, 4, size=(2, 5))
+    p_seq = dist(2, 5, 4)
+    lab_cf = rng.integers(0, 3, size=(2, 4))           # class axis 1 of (N, C=3, T=4)
+    oh_cf = _onehot(lab_cf, 3).transpose(0, 2, 1).copy()
+    p_cf = dist(2, 4, 3).transpose(0, 2, 1).copy()
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(CCE), "labels", [L(yt_c, yp_c)]),
+        Case(f"{p}/docstring_weighted", mk(CCE), "labels", [L(yt_c, yp_c, f32([0.3, 0.7]))]),
+        # Scores are renormalised to sum 1 along the class axis before clipping.
+        Case(f"{p}/unnormalised_scores", mk(CCE), "labels",
+             [L(f32([[0, 1, 0], [1, 0, 0]]), f32([[1, 3, 4], [0.5, 0.25, 0.25]]))]),
+        Case(f"{p}/zero_probability_true_class", mk(CCE), "labels",
+             [L(f32([[1, 0, 0], [0, 1, 0]]), f32([[0, 0.5, 0.5], [0, 1, 0]]))]),
+        Case(f"{p}/label_smoothing_0_1", mk(CCE, label_smoothing=0.1), "labels", [L(yt_c, yp_c)]),
+        Case(f"{p}/label_smoothing_0_3_w_rank1", mk(CCE, label_smoothing=0.3), "labels",
+             [L(_onehot(rng.integers(0, 4, size=5), 4), dist(5, 4), rw(5))]),
+        Case(f"{p}/soft_labels", mk(CCE), "labels", [L(dist(3, 4), dist(3, 4))]),
+        Case(f"{p}/rank1_single_sample", mk(CCE), "labels",
+             [L(f32([0, 0, 1]), f32([0.2, 0.3, 0.5])), L(f32([1, 0, 0]), f32([0.2, 0.3, 0.5]))]),
+        Case(f"{p}/rank3_w_rank2", mk(CCE), "labels", [L(_onehot(lab, 4), p_seq, rw(2, 5))]),
+        Case(f"{p}/rank3_w_rank1", mk(CCE), "labels", [L(_onehot(lab, 4), p_seq, rw(2))]),
+        # Class axis 1 of (N, C, T).
+        Case(f"{p}/axis_1_rank3", mk(CCE, axis=1), "labels", [L(oh_cf, p_cf)]),
+        Case(f"{p}/axis_1_rank3_w_rank2", mk(CCE, axis=1), "labels", [L(oh_cf, p_cf, rw(2, 4))]),
+        # Keras smooths with C = shape[-1] = T = 4 here, not the class axis size 3.
+        Case(f"{p}/axis_1_rank3_label_smoothing_uses_last_dim", mk(CCE, axis=1, label_smoothing=0.2), "labels",
+             [L(oh_cf, p_cf)],
+             note="Keras bug: label smoothing divides by shape[-1] (4) instead of the class-axis size (3); "
+                  "smoothing over the class axis gives " + _g7(_keras_value(
+                      mk(CCE, label_smoothing=0.2), [L(oh_cf.transpose(0, 2, 1), p_cf.transpose(0, 2, 1))])) + "."),
+        Case(f"{p}/axis_0_rank2_class_first", mk(CCE, axis=0), "labels", [L(yt_c.T.copy(), f32([[0.05, 0.1],
+                                                                                               [0.95, 0.8],
+                                                                                               [0.0, 0.1]]))]),
+        Case(f"{p}/axis_minus2_rank3", mk(CCE, axis=-2), "labels", [L(oh_cf, p_cf)]),
+        # One class: renormalised to 1, clipped to 1 - eps (Keras warns).
+        Case(f"{p}/single_class_c1", mk(CCE), "labels", [L(f32([[1], [1]]), f32([[0.3], [0.9]]))]),
+        Case(f"{p}/int32_labels", mk(CCE), "labels", [L(i32([[0, 1, 0], [0, 0, 1]]), yp_c)]),
+        Case(f"{p}/multi_batch_random", mk(CCE), "labels",
+             [L(_onehot(rng.integers(0, 5, size=n), 5), dist(n, 5), rw(n)) for n in (3, 6, 2)]),
+        Case(f"{p}/error_shape_mismatch", mk(CCE), "labels", [L(f32([[0, 1, 0]]), f32([[0.5, 0.5]]))]),
+        # --- from_logits (JAX backend) ---------------------------------------------
+        Case(f"{p}/logits", mk(CCE, from_logits=True), "labels",
+             [L(_onehot(rng.integers(0, 4, size=5), 4), rl(5, 4))], backend=JAX),
+        Case(f"{p}/logits_large_magnitude", mk(CCE, from_logits=True), "labels",
+             [L(f32([[1, 0, 0], [0, 0, 1]]), f32([[100, -100, 0], [90, 0, -90]]))], backend=JAX),
+        Case(f"{p}/logits_label_smoothing_0_1_w_rank1", mk(CCE, from_logits=True, label_smoothing=0.1), "labels",
+             [L(_onehot(rng.integers(0, 3, size=4), 3), rl(4, 3), rw(4))], backend=JAX),
+        Case(f"{p}/logits_axis_1_rank3", mk(CCE, from_logits=True, axis=1), "labels",
+             [L(oh_cf, rl(2, 3, 4))], backend=JAX),
+        Case(f"{p}/logits_multi_batch", mk(CCE, from_logits=True), "labels",
+             [L(_onehot(rng.integers(0, 3, size=n), 3), rl(n, 3)) for n in (2, 5)], backend=JAX),
+    ]
+
+    p = "sparse_categorical_crossentropy"
+    seq_lab = i32([[0, 2, 1], [2, 2, 0]])
+    seq_p = dist(2, 3, 3)
+    yp_s = f32([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    yp3 = f32([[0.1, 0.7, 0.2], [0.3, 0.3, 0.4], [0.5, 0.2, 0.3]])
+    lab_s, p_s = i32(rng.integers(0, 3, size=(2, 4))), dist(2, 4, 3)
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(SCCE), "labels", [L(i32([1, 2]), yp_s)]),
+        Case(f"{p}/docstring_weighted", mk(SCCE), "labels", [L(i32([1, 2]), yp_s, f32([0.3, 0.7]))]),
+        # spec §2.5 ✓: ignored positions count as 0-loss samples unless weighted.
+        Case(f"{p}/ignore_class_spec_unweighted", mk(SCCE, ignore_class=2), "labels", [L(i32([1, 2]), yp_s)]),
+        Case(f"{p}/ignore_class_spec_weighted", mk(SCCE, ignore_class=2), "labels",
+             [L(i32([1, 2]), yp_s, f32([1, 1]))]),
+        Case(f"{p}/labels_n1", mk(SCCE), "labels", [L(i32([[1], [2], [0]]), yp3)]),
+        Case(f"{p}/labels_float32_truncated", mk(SCCE), "labels", [L(f32([1.7, 0.2, 2.0]), yp3)]),
+        Case(f"{p}/labels_int64_w_rank1", mk(SCCE), "labels", [L(i64([2, 0, 1]), yp3, f32([1, 2, 0.5]))]),
+        Case(f"{p}/unnormalised_scores", mk(SCCE), "labels", [L(i32([1, 0]), f32([[1, 3, 4], [0.5, 0.25, 0.25]]))]),
+        Case(f"{p}/zero_probability_true_class", mk(SCCE), "labels", [L(i32([0, 1]), f32([[0, 0.5, 0.5], [0, 1, 0]]))]),
+        Case(f"{p}/sequences", mk(SCCE), "labels", [L(seq_lab, seq_p)]),
+        Case(f"{p}/sequences_w_rank2", mk(SCCE), "labels", [L(seq_lab, seq_p, f32([[1, 0, 2], [1, 1, 0.5]]))]),
+        Case(f"{p}/sequences_w_rank1", mk(SCCE), "labels", [L(seq_lab, seq_p, f32([3, 1]))]),
+        Case(f"{p}/ignore_class_minus1_unweighted", mk(SCCE, ignore_class=-1), "labels", [L(i32([1, -1, 0]), yp3)]),
+        Case(f"{p}/ignore_class_minus1_weighted", mk(SCCE, ignore_class=-1), "labels",
+             [L(i32([1, -1, 0]), yp3, f32([1, 1, 1]))]),
+        Case(f"{p}/ignore_class_minus1_weighted_fractional", mk(SCCE, ignore_class=-1), "labels",
+             [L(i32([1, -1, 0]), yp3, f32([0.5, 2, 1.5]))]),
+        Case(f"{p}/ignore_class_all_ignored_weighted", mk(SCCE, ignore_class=-1), "labels",
+             [L(i32([-1, -1]), yp3[:2], f32([1, 1]))]),
+        Case(f"{p}/ignore_class_all_ignored_unweighted", mk(SCCE, ignore_class=-1), "labels",
+             [L(i32([-1, -1]), yp3[:2])]),
+        Case(f"{p}/ignore_class_labels_n1_weighted", mk(SCCE, ignore_class=0), "labels",
+             [L(i32([[1], [0]]), yp3[:2], f32([2, 1]))]),
+        Case(f"{p}/ignore_class_sequences_unweighted", mk(SCCE, ignore_class=2), "labels", [L(seq_lab, seq_p)]),
+        Case(f"{p}/ignore_class_sequences_w_rank2", mk(SCCE, ignore_class=2), "labels",
+             [L(seq_lab, seq_p, f32([[1, 1, 1], [1, 1, 1]]))]),
+        # Keras multiplies the (N, T) mask into the (N,) weight: broadcast error.
+        Case(f"{p}/error_ignore_class_sequences_w_rank1", mk(SCCE, ignore_class=2), "labels",
+             [L(seq_lab, seq_p, f32([1, 1]))]),
+        Case(f"{p}/ignore_class_multi_batch_mixed", mk(SCCE, ignore_class=2), "labels",
+             [L(i32([1, 2]), yp_s), L(i32([0, 2]), yp3[:2], f32([1, 1])), L(i32([2]), yp3[2:])]),
+        # The class axis given as a non-negative index of the last axis.
+        Case(f"{p}/axis_1_rank2", mk(SCCE, axis=1), "labels", [L(i32([[1], [2]]), yp_s)]),
+        Case(f"{p}/axis_2_rank3_ignore_class", mk(SCCE, axis=2, ignore_class=1), "labels",
+             [L(seq_lab, seq_p, f32([[1, 1, 1], [1, 1, 1]]))]),
+        # Every backend requires the class axis to be the last one.
+        Case(f"{p}/error_axis_1_rank3", mk(SCCE, axis=1), "labels", [L(lab_s, p_s.transpose(0, 2, 1).copy())],
+             note="Keras's sparse_categorical_crossentropy backends (numpy, JAX: shape check; TF: 'Only axis=-1') "
+                  "support the class axis last only. With the class axis moved last, Keras gives "
+                  + _g7(_keras_value(mk(SCCE), [L(lab_s, p_s)])) + "."),
+        Case(f"{p}/multi_batch_random", mk(SCCE), "labels",
+             [L(i32(rng.integers(0, 5, size=n)), dist(n, 5), rw(n)) for n in (4, 7, 2)]),
+        # Out-of-range labels.
+        Case(f"{p}/label_minus1_not_ignored", mk(SCCE), "labels",
+             [L(i32([0, 1]), yp3[:2]), L(i32([0, -1]), yp3[1:])]),
+        Case(f"{p}/label_minus1_only_update", mk(SCCE), "labels", [L(i32([-1, 2]), yp3[:2])]),
+        Case(f"{p}/error_label_3_out_of_range", mk(SCCE), "labels", [L(i32([0, 3]), yp3[:2])]),
+        # --- from_logits (JAX backend) ---------------------------------------------
+        Case(f"{p}/logits", mk(SCCE, from_logits=True), "labels", [L(i32([1, 2, 0, 1]), rl(4, 3))], backend=JAX),
+        Case(f"{p}/logits_large_magnitude", mk(SCCE, from_logits=True), "labels",
+             [L(i32([0, 2]), f32([[100, -100, 0], [90, 0, -90]]))], backend=JAX),
+        Case(f"{p}/logits_ignore_class_weighted", mk(SCCE, from_logits=True, ignore_class=-1), "labels",
+             [L(i32([1, -1, 0]), rl(3, 3), f32([1, 1, 2]))], backend=JAX),
+        Case(f"{p}/logits_sequences_w_rank2", mk(SCCE, from_logits=True), "labels",
+             [L(seq_lab, rl(2, 3, 3), rw(2, 3))], backend=JAX),
+        # JAX's one_hot of 3 is all zeros: a 0 loss (numpy raises; Tally rejects).
+        Case(f"{p}/logits_label_3_out_of_range", mk(SCCE, from_logits=True), "labels",
+             [L(i32([0, 1]), rl(2, 3)), L(i32([3, 1]), rl(2, 3))], backend=JAX),
+    ]
+
+    p = "kl_divergence"
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(KLD), "labels", [L(yt_h, yp_h)]),
+        Case(f"{p}/docstring_weighted", mk(KLD), "labels", [L(yt_h, yp_h, f32([1, 0]))]),
+        Case(f"{p}/distributions", mk(KLD), "labels", [L(dist(4, 3), dist(4, 3))]),
+        Case(f"{p}/identical_distributions", mk(KLD), "labels", [L(f32([[0.2, 0.8], [0.5, 0.5]]),
+                                                                    f32([[0.2, 0.8], [0.5, 0.5]]))]),
+        # Both clipped to [eps, 1]: zeros, values above 1 and negatives.
+        Case(f"{p}/zero_prediction_clipped", mk(KLD), "labels", [L(f32([[0.5, 0.5]]), f32([[0.0, 1.0]]))]),
+        Case(f"{p}/values_outside_unit_interval_clipped", mk(KLD), "labels",
+             [L(f32([[1.5, -0.5, 0.25]]), f32([[2.0, 0.5, -1.0]]))]),
+        Case(f"{p}/rank1", mk(KLD), "labels", [L(f32([0.1, 0.6, 0.3]), f32([0.2, 0.5, 0.3]))]),
+        Case(f"{p}/rank3_w_rank2", mk(KLD), "labels", [L(dist(2, 3, 4), dist(2, 3, 4), rw(2, 3))]),
+        Case(f"{p}/multi_batch_w_rank1", mk(KLD), "labels", [L(dist(n, 4), dist(n, 4), rw(n)) for n in (3, 5)]),
+    ]
+
+    p = "poisson"
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(POI), "labels", [L(f32([[0, 1], [0, 0]]), f32([[1, 1], [0, 0]]))]),
+        Case(f"{p}/docstring_weighted", mk(POI), "labels",
+             [L(f32([[0, 1], [0, 0]]), f32([[1, 1], [0, 0]]), f32([1, 0]))]),
+        # The terms (~1) cancel to a mean of ~0.04: Keras's float32 sum is off by
+        # ~1.4e-6 relative from the float64 value.
+        Case(f"{p}/counts_random", mk(POI), "labels",
+             [L(f32(rng.poisson(3.0, size=(4, 3))), f32(rng.uniform(0.5, 6, size=(4, 3))))], rtol=1e-5),
+        # y_pred = 0 with y_true > 0: -y log(eps).
+        Case(f"{p}/zero_prediction", mk(POI), "labels", [L(f32([[1, 0]]), f32([[0, 1]]))]),
+        # Negative targets are accepted by both.
+        Case(f"{p}/negative_target", mk(POI), "labels", [L(f32([[-1, 2]]), f32([[0.5, 1]]))]),
+        Case(f"{p}/rank1", mk(POI), "labels", [L(f32([2, 0, 5]), f32([1.5, 0.5, 4]))]),
+        Case(f"{p}/rank3_w_rank1", mk(POI), "labels",
+             [L(f32(rng.poisson(2.0, size=(2, 2, 3))), f32(rng.uniform(0.5, 4, size=(2, 2, 3))), rw(2))]),
+        Case(f"{p}/multi_batch_w_rank1", mk(POI), "labels",
+             [L(f32(rng.poisson(1.0, size=(n, 2))), f32(rng.uniform(0.1, 3, size=(n, 2))), rw(n)) for n in (3, 4)]),
+        # Negative predictions: Keras NaN, Tally rejects the update.
+        Case(f"{p}/negative_prediction", mk(POI), "labels", [L(f32([[1, 2]]), f32([[-0.5, 1]]))]),
+        Case(f"{p}/negative_prediction_second_of_three", mk(POI), "labels",
+             [L(f32([[1, 2]]), f32([[0.5, 1]])), L(f32([[0, 1]]), f32([[1, -1e-3]])), L(f32([[3, 0]]), f32([[2, 1]]))]),
+    ]
+    return cases
+
+
+# ==========================================================================
+# Family: regression  (MeanSquaredError, MeanAbsoluteError,
+# MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+# RootMeanSquaredError, CosineSimilarity, LogCoshError, R2Score)
+#
+# Keras source: keras/src/metrics/regression_metrics.py (spec §2.6).
+#
+# Tally deviations (TALLY_DEVIATIONS["regression"], required by
+# _regression_needs_deviation):
+#  * R2Score(num_regressors > 0): Keras 3.15.1 counts n = N*C elements per
+#    update (whatever the weights); Tally counts samples with a non-zero
+#    weight (Keras HEAD, PR #23334).  tally_expected: float64 R2 with that n.
+#  * CosineSimilarity(axis != -1): Keras's get_config omits `axis`; Tally
+#    writes it, so the generator adds it to the recorded config.
+#
+# Keras behaviours recorded as they are (backend-dependent / bugs):
+#  * CosineSimilarity on the numpy backend normalises with
+#    keras.utils.normalize's numpy path (x / ||x||, no eps floor), and that
+#    path turns axis=0 into -1 (`axis or -1`): axis=0 fails or is wrong.  The
+#    TF/JAX backends use x * min(rsqrt(sum x^2), 1/eps).  The affected cases
+#    carry a "note" with the JAX value.
+#  * R2Score sums raw moments in float32 (squared_sum - sum * mean), which
+#    cancels when the targets share a large offset (r2_score/large_offset).
+# ==========================================================================
+
+REGRESSION_SEED = 20240618
+
+_R2_N = ("R2Score's adjusted score uses n = num_samples: Keras 3.15.1 adds size(y_true) = N*C per update "
+         "(every element, whatever its weight); Tally counts the samples with a non-zero weight in at least "
+         "one output, as Keras's current source does (keras PR #23334). tally_expected = the float64 "
+         "(adjusted) R2 with that n.")
+_COSINE_AXIS = ("CosineSimilarity.get_config() omits `axis` in Keras, so a non-default axis is lost on a "
+                "round trip; Tally writes \"axis\" when it is not -1. The generator added \"axis\" to the "
+                "recorded metric config (Keras's serialize() lacks it); the value is Keras's.")
+
+
+def _r2_arrays(case: Case):
+    """Per update: (y_true, y_pred, weight) as float64 (N, C) arrays, rank-aligned as Keras does."""
+    out = []
+    for u in case.updates:
+        t, q = (np.asarray(a, np.float64) for a in u.args)
+        if t.ndim == 1 and q.ndim == 2:
+            t = t[:, None]
+        if q.ndim == 1 and t.ndim == 2:
+            q = q[:, None]
+        if u.sample_weight is None:
+            w = np.ones_like(t)
+        else:
+            w = np.asarray(u.sample_weight, np.float64)
+            if w.ndim == 1:
+                w = w[:, None]
+            w = np.broadcast_to(w, t.shape)
+        out.append((t, q, w))
+    return out
+
+
+def _r2_n(case: Case, counting: str) -> int:
+    arrays = _r2_arrays(case)
+    if counting == "keras":
+        return sum(t.size for t, _, _ in arrays)
+    return sum(int(np.any(w != 0, axis=1).sum()) for _, _, w in arrays)
+
+
+def _r2_float64(case: Case, counting: str = "tally") -> np.ndarray:
+    """R2Score in float64 on all updates, with Keras's aggregation and
+    adjustment rules and n counted the Keras 3.15.1 ("keras") or the Tally
+    / Keras HEAD ("tally") way."""
+    kw = case.make_metric.kwargs
+    arrays = _r2_arrays(case)
+    t = np.concatenate([a[0] for a in arrays])
+    q = np.concatenate([a[1] for a in arrays])
+    w = np.concatenate([a[2] for a in arrays])
+    with np.errstate(all="ignore"):
+        mean = (w * t).sum(0) / w.sum(0)
+        sst = (w * (t - mean) ** 2).sum(0)
+        ssr = (w * (t - q) ** 2).sum(0)
+        raw = 1.0 - ssr / sst
+        raw = np.where(np.isinf(raw), 0.0, raw)
+        agg = kw.get("class_aggregation", "uniform_average")
+        if agg == "uniform_average":
+            score = np.float64(raw.mean())
+        elif agg == "variance_weighted_average":
+            score = np.float64((sst * raw).sum() / sst.sum())
+        else:
+            score = raw
+        p = kw.get("num_regressors", 0)
+        n = _r2_n(case, counting)
+        if p != 0 and p < n - 1:
+            score = 1.0 - (1.0 - score) * (n - 1) / (n - p - 1)
+    return np.asarray(score, np.float64)
+
+
+def _r2_needs_deviation(case: Case) -> bool:
+    kw = case.make_metric.kwargs
+    if case.make_metric.cls is not keras.metrics.R2Score or not kw.get("num_regressors", 0):
+        return False
+    if case.id.rsplit("/", 1)[-1].startswith("error_") or not case.updates:
+        return False
+    keras_value, tally_value = _r2_float64(case, "keras"), _r2_float64(case, "tally")
+    return not np.allclose(keras_value, tally_value, rtol=1e-9, atol=0, equal_nan=True)
+
+
+def _regression_needs_deviation(case: Case) -> bool:
+    f = case.make_metric
+    if f.cls is keras.metrics.CosineSimilarity and f.kwargs.get("axis", -1) != -1:
+        return True
+    return _r2_needs_deviation(case)
+
+
+def _cosine_dev(axis: int) -> dict:
+    return {"deviation": _COSINE_AXIS, "metric_config": {"axis": axis}}
+
+
+_R2_DEV = {"deviation": _R2_N, "tally_expected": _r2_float64}
+
+
+def regression_cases() -> list[Case]:
+    rng = np.random.default_rng(REGRESSION_SEED)
+    M = keras.metrics
+    MSE, MAE, MAPE, MSLE = M.MeanSquaredError, M.MeanAbsoluteError, M.MeanAbsolutePercentageError, \
+        M.MeanSquaredLogarithmicError
+    RMSE, COS, LC, R2 = M.RootMeanSquaredError, M.CosineSimilarity, M.LogCoshError, M.R2Score
+    rt = lambda *s: f32(rng.uniform(-3.0, 3.0, size=s))  # noqa: E731
+    rw = lambda *s: f32(rng.uniform(0.0, 2.0, size=s))  # noqa: E731
+    rpos = lambda *s: f32(rng.uniform(0.5, 5.0, size=s))  # noqa: E731
+
+    yt_d, yp_d = f32([[0, 1], [0, 0]]), f32([[1, 1], [0, 0]])
+    w_d = f32([1, 0])
+    cases: list[Case] = []
+
+    # --- element-wise errors (MeanMetricWrapper over the last axis) -------------
+    for p, C in (("mean_squared_error", MSE), ("mean_absolute_error", MAE),
+                 ("mean_absolute_percentage_error", MAPE), ("mean_squared_logarithmic_error", MSLE),
+                 ("root_mean_squared_error", RMSE), ("logcosh", LC)):
+        pos = C in (MAPE, MSLE)
+        r = rpos if pos else rt
+        y232 = r(2, 3, 2)
+        cases += [
+            Case(f"{p}/docstring_unweighted", mk(C), "labels", [L(yt_d, yp_d)]),
+            Case(f"{p}/docstring_weighted", mk(C), "labels", [L(yt_d, yp_d, w_d)]),
+            Case(f"{p}/rank1", mk(C), "labels", [L(r(5), r(5))]),
+            Case(f"{p}/rank3_w_rank2", mk(C), "labels", [L(y232, r(2, 3, 2), rw(2, 3))]),
+            Case(f"{p}/multi_batch_w_rank1", mk(C), "labels", [L(r(n, 3), r(n, 3), rw(n)) for n in (4, 1, 5)]),
+            Case(f"{p}/y_true_n1_y_pred_n", mk(C), "labels", [L(r(4, 1), r(4))]),
+        ]
+    p = "mean_squared_error"
+    cases += [
+        Case(f"{p}/int32_y_true", mk(MSE), "labels", [L(i32([[0, 2], [1, 1]]), f32([[0.5, 1.5], [1, 3]]))]),
+        Case(f"{p}/dtype_float64", mk(MSE, dtype="float64"), "labels", [L(f64([[0.1, 0.2]]), f64([[0.3, 0.7]]))]),
+        Case(f"{p}/error_incompatible_shapes", mk(MSE), "labels", [L(f32([[0, 1, 0]]), f32([[0.1, 0.2]]))]),
+    ]
+    p = "mean_absolute_percentage_error"
+    cases += [
+        # spec §2.6 ✓: |0 - 1| / max(|0|, eps) * 100 = 1e9.
+        Case(f"{p}/spec_zero_target", mk(MAPE), "labels", [L(f32([[0.0]]), f32([[1.0]]))]),
+        Case(f"{p}/zero_target_mixed", mk(MAPE), "labels",
+             [L(f32([[0, 2], [1, 4]]), f32([[0.5, 1], [1, 5]])), L(f32([[3, 0]]), f32([[3, 0]]))]),
+        Case(f"{p}/negative_targets", mk(MAPE), "labels", [L(f32([[-2, 4], [-1, -5]]), f32([[1, 3], [-1.5, 0]]))]),
+    ]
+    p = "mean_squared_logarithmic_error"
+    cases += [
+        # Both clipped below at eps before log1p-like log(x + 1).
+        Case(f"{p}/negative_values_clipped", mk(MSLE), "labels", [L(f32([[0, -1], [2, -3]]), f32([[-5, 1], [-2, 4]]))]),
+    ]
+    p = "root_mean_squared_error"
+    cases += [
+        Case(f"{p}/no_updates", mk(RMSE), "labels", []),
+        Case(f"{p}/rank1_w_rank1", mk(RMSE), "labels", [L(f32([1, 2, 3]), f32([1.5, 2, 0]), f32([1, 2, 0.5]))]),
+        Case(f"{p}/scalar_weight", mk(RMSE), "labels", [L(yt_d, yp_d, f32(3.0)), L(f32([[2, 2]]), f32([[0, 0]]))]),
+        Case(f"{p}/all_zero_weights", mk(RMSE), "labels", [L(yt_d, yp_d, f32([0, 0]))]),
+        Case(f"{p}/int32_inputs", mk(RMSE), "labels", [L(i32([[1, 5], [2, 2]]), i32([[0, 1], [2, 4]]))]),
+    ]
+    p = "logcosh"
+    cases += [
+        # Stable form: x + softplus(-2x) - log 2 does not overflow for |x| = 100.
+        Case(f"{p}/large_errors", mk(LC), "labels", [L(f32([[0, 1], [0, 0]]), f32([[100, -100], [0, 0]]))]),
+    ]
+
+    # --- CosineSimilarity ---------------------------------------------------------------
+    p = "cosine_similarity"
+    yt_cd, yp_cd = f32([[0, 1], [1, 1]]), f32([[1, 0], [1, 1]])
+
+    def near(x):
+        """Predictions correlated with ``x`` (cosines well away from 0)."""
+        return f32(x + rng.normal(0.0, 1.0, size=np.shape(x)))
+
+    v = rt(2, 3, 4)
+    cases += [
+        # Keras docstring (axis=1 = the last axis of rank 2; config lacks it).
+        Case(f"{p}/docstring_axis_1_unweighted", mk(COS, axis=1), "labels", [L(yt_cd, yp_cd)]),
+        Case(f"{p}/docstring_axis_1_weighted", mk(COS, axis=1), "labels", [L(yt_cd, yp_cd, f32([0.3, 0.7]))]),
+        Case(f"{p}/default_axis", mk(COS), "labels", [L(yt_cd, yp_cd)]),
+        Case(f"{p}/opposite_and_orthogonal", mk(COS), "labels",
+             [L(f32([[1, 2, 3], [1, 0, 0]]), f32([[-2, -4, -6], [0, 5, 0]]))]),
+        # A zero vector gives 0 (spec ✓).
+        Case(f"{p}/zero_vectors", mk(COS), "labels", [L(f32([[0, 0], [1, 1], [0, 0]]), f32([[1, 0], [0, 0], [0, 0]]))]),
+        Case(f"{p}/rank1_single_vector", mk(COS), "labels", [L(f32([1, 2, 3]), f32([2, 1, 3]))]),
+        Case(f"{p}/rank3_w_rank2", mk(COS), "labels", [L(v, near(v), rw(2, 3))]),
+        Case(f"{p}/axis_1_rank3", mk(COS, axis=1), "labels", [L(v, near(v))]),
+        Case(f"{p}/axis_minus2_rank3_w_rank1", mk(COS, axis=-2), "labels", [L(v, near(v), rw(2))]),
+        Case(f"{p}/multi_batch_w_rank1", mk(COS), "labels",
+             [L(x, near(x), rw(n)) for n in (3, 5, 2) for x in [rt(n, 3)]]),
+        Case(f"{p}/int32_y_true", mk(COS), "labels", [L(i32([[1, 0], [3, 4]]), f32([[1, 1], [4, 3]]))]),
+        # Backend-dependent: numpy normalises x / ||x|| (-> 1.0), TF/JAX cap
+        # rsqrt at 1/eps (-> 0.1).
+        Case(f"{p}/tiny_norm_vector_numpy_backend", mk(COS), "labels", [L(f32([[1e-8, 0]]), f32([[1, 0]]))],
+             note="numpy backend only: keras.utils.normalize's numpy path divides by the norm (1.0); "
+                  "the TF/JAX backends compute x * min(rsqrt(sum x^2), 1/eps) and give 0.1 (checked with JAX)."),
+        # numpy-backend bug: normalize() turns axis=0 into -1 for expand_dims
+        # (N=2 x D=2 so that the wrong shapes still broadcast).
+        Case(f"{p}/axis_0_square_numpy_backend_bug", mk(COS, axis=0), "labels",
+             [L(f32([[1, 2], [4, 5]]), f32([[1, 0], [4, 5]]))],
+             note="numpy backend bug: keras.utils.normalize's numpy path does `axis = axis or -1`, so the "
+                  "norms taken along axis 0 are expanded along the last axis; JAX gives 0.9642383 "
+                  "(the mean of the two per-column cosines)."),
+        Case(f"{p}/error_axis_0_numpy_backend_bug", mk(COS, axis=0), "labels",
+             [L(f32([[1, 2, 3], [4, 5, 6]]), f32([[1, 0, 3], [4, 5, -6]]))],
+             note="numpy backend bug (see axis_0_square_numpy_backend_bug); JAX gives 0.44282556."),
+    ]
+
+    # --- R2Score ------------------------------------------------------------------------
+    p = "r2_score"
+    y1, q1 = f32([[1], [4], [3]]), f32([[2], [4], [4]])
+
+    def reg(n, c, noise=0.5):
+        t = rng.normal(0.0, 2.0, size=(n, c))
+        return f32(t), f32(t + rng.normal(0.0, noise, size=(n, c)))
+
+    t6, q6 = reg(6, 3)
+    t8, q8 = reg(8, 2)
+    cases += [
+        Case(f"{p}/spec_example", mk(R2), "labels", [L(y1, q1)]),
+        Case(f"{p}/multi_output_uniform_average", mk(R2), "labels", [L(t6, q6)]),
+        Case(f"{p}/multi_output_variance_weighted", mk(R2, class_aggregation="variance_weighted_average"),
+             "labels", [L(t6, q6)]),
+        Case(f"{p}/multi_output_none", mk(R2, class_aggregation=None), "labels", [L(t6, q6)]),
+        Case(f"{p}/w_rank1", mk(R2), "labels", [L(t6, q6, rw(6))]),
+        Case(f"{p}/w_rank2", mk(R2, class_aggregation=None), "labels", [L(t6, q6, rw(6, 3))]),
+        Case(f"{p}/w_rank0", mk(R2), "labels", [L(y1, q1, f32(2.0))]),
+        Case(f"{p}/multi_batch", mk(R2, class_aggregation="variance_weighted_average"), "labels",
+             [L(*reg(n, 3), rw(n)) for n in (4, 2, 5)]),
+        # (N,) against (N, 1): both become (N, 1).
+        Case(f"{p}/y_true_n_y_pred_n1", mk(R2), "labels", [L(f32([1, 2, 3]), f32([[1], [2], [4]]))]),
+        Case(f"{p}/int32_inputs", mk(R2), "labels", [L(i32([[1], [4], [3]]), i32([[2], [4], [4]]))]),
+        # Constant target: imperfect fit -inf -> 0, perfect fit 0/0 = NaN (spec ✓).
+        Case(f"{p}/constant_target_imperfect", mk(R2), "labels", [L(f32([[2], [2], [2]]), f32([[2], [4], [4]]))]),
+        Case(f"{p}/constant_target_perfect", mk(R2), "labels", [L(f32([[2], [2], [2]]), f32([[2], [2], [2]]))]),
+        Case(f"{p}/constant_column_none", mk(R2, class_aggregation=None), "labels",
+             [L(f32([[1, 2, 5], [4, 2, 5], [3, 2, 5]]), f32([[2, 2, 5], [4, 3, 5], [4, 2, 5]]))]),
+        Case(f"{p}/constant_column_uniform", mk(R2), "labels",
+             [L(f32([[1, 2], [4, 2], [3, 2]]), f32([[2, 2], [4, 3], [4, 2]]))]),
+        Case(f"{p}/constant_column_variance_weighted", mk(R2, class_aggregation="variance_weighted_average"),
+             "labels", [L(f32([[1, 2], [4, 2], [3, 2]]), f32([[2, 2], [4, 3], [4, 2]]))]),
+        Case(f"{p}/all_zero_weights", mk(R2), "labels", [L(y1, q1, f32([0, 0, 0]))]),
+        # Adjusted R2 (single output: n = N on both sides).
+        Case(f"{p}/num_regressors_1_single_output", mk(R2, num_regressors=1), "labels",
+             [L(*reg(8, 1))]),
+        Case(f"{p}/num_regressors_2_single_output_multi_batch", mk(R2, num_regressors=2), "labels",
+             [L(*reg(n, 1)) for n in (4, 3, 5)]),
+        # p == n - 1 and p > n - 1: plain R2 (Keras warns).
+        Case(f"{p}/num_regressors_equal_n_minus_1", mk(R2, num_regressors=2), "labels", [L(y1, q1)]),
+        Case(f"{p}/num_regressors_above_n_minus_1", mk(R2, num_regressors=5), "labels", [L(y1, q1)]),
+        # Deviations: Keras counts n = N*C (and zero-weight rows).
+        Case(f"{p}/num_regressors_2_three_outputs", mk(R2, num_regressors=2), "labels", [L(t6, q6)]),
+        Case(f"{p}/num_regressors_1_two_outputs_multi_batch_none",
+             mk(R2, num_regressors=1, class_aggregation=None), "labels",
+             [L(t8[:5], q8[:5]), L(t8[5:], q8[5:])]),
+        Case(f"{p}/num_regressors_1_variance_weighted_w_rank1",
+             mk(R2, num_regressors=1, class_aggregation="variance_weighted_average"), "labels",
+             [L(t8, q8, rw(8))]),
+        # N = 3, C = 2, p = 2: Keras n = 6 adjusts; Tally n = 3 = p + 1 falls back.
+        Case(f"{p}/num_regressors_2_n3_two_outputs_tally_plain", mk(R2, num_regressors=2), "labels",
+             [L(t6[:3, :2], q6[:3, :2])]),
+        Case(f"{p}/num_regressors_1_single_output_zero_weight_rows", mk(R2, num_regressors=1), "labels",
+             [L(*reg(6, 1), f32([1, 0, 2, 0, 1, 1]))]),
+        # float32 raw moments cancel when the targets share a large offset.
+        Case(f"{p}/large_offset_float32_cancellation", mk(R2), "labels",
+             [L(f32(10000 + np.array([[1], [4], [3], [2]])), f32(10000 + np.array([[2], [4], [4], [2]])))],
+             note="Keras accumulates sum and squared_sum in float32 and computes squared_sum - sum * mean: "
+                  "with targets near 1e4 this cancels (the R2 of these data is 0.6: SSR 2, SST 5)."),
+        Case(f"{p}/error_rank1_inputs", mk(R2), "labels", [L(f32([1, 2, 3]), f32([1, 2, 4]))]),
+        Case(f"{p}/error_rank3_inputs", mk(R2), "labels", [L(f32(np.ones((2, 2, 1))), f32(np.ones((2, 2, 1))))]),
+        Case(f"{p}/error_output_count_changes", mk(R2), "labels", [L(t6[:, :2], q6[:, :2]), L(t6, q6)]),
+        Case(f"{p}/error_invalid_class_aggregation", mk(R2, class_aggregation="macro"), "labels", []),
+        Case(f"{p}/error_negative_num_regressors", mk(R2, num_regressors=-1), "labels", []),
+        Case(f"{p}/error_result_before_any_update", mk(R2), "labels", []),
+    ]
+    return cases
+
+
+# ==========================================================================
+# Family: hinge  (Hinge, SquaredHinge, CategoricalHinge)
+#
+# Keras sources: keras/src/metrics/hinge_metrics.py, keras/src/losses/
+# losses.py (spec §2.7).  Hinge/SquaredHinge map labels to 2y - 1 iff every
+# label of the *batch* (the update's y_true) is 0 or 1; CategoricalHinge
+# never converts.
+# ==========================================================================
+
+HINGE_SEED = 20240619
+
+
+def hinge_cases() -> list[Case]:
+    rng = np.random.default_rng(HINGE_SEED)
+    M = keras.metrics
+    rs = lambda *s: f32(rng.normal(0.0, 1.5, size=s))  # noqa: E731
+    rw = lambda *s: f32(rng.uniform(0.0, 2.0, size=s))  # noqa: E731
+    rpm = lambda *s: f32(2 * rng.integers(0, 2, size=s) - 1)  # noqa: E731
+    yt_d, yp_d = f32([[0, 1], [0, 0]]), f32([[0.6, 0.4], [0.4, 0.6]])
+    cases: list[Case] = []
+    for p, C in (("hinge", M.Hinge), ("squared_hinge", M.SquaredHinge)):
+        pm = rpm(4, 3)
+        s43 = rs(4, 3)
+        cases += [
+            Case(f"{p}/docstring_unweighted", mk(C), "labels", [L(yt_d, yp_d)]),
+            Case(f"{p}/docstring_weighted", mk(C), "labels", [L(yt_d, yp_d, f32([1, 0]))]),
+            Case(f"{p}/plus_minus_1_labels", mk(C), "labels", [L(pm, s43)]),
+            # The same labels as 0/1 are converted: same value as above.
+            Case(f"{p}/zero_one_labels_converted", mk(C), "labels", [L(f32((pm + 1) / 2), s43)]),
+            # A batch with 0 and -1 is not binary: 0 stays 0 (loss 1 - 0 = 1).
+            Case(f"{p}/zero_and_minus_1_not_converted", mk(C), "labels",
+                 [L(f32([[0, -1], [1, 0]]), f32([[0.3, -2], [0.5, 0.8]]))]),
+            Case(f"{p}/labels_0_1_2_not_converted", mk(C), "labels",
+                 [L(f32([[0, 1], [2, 1]]), f32([[0.3, 0.4], [0.2, -0.5]]))]),
+            Case(f"{p}/all_zero_labels_converted", mk(C), "labels",
+                 [L(f32([[0, 0], [0, 0]]), f32([[0.3, -1], [2, 0]]))]),
+            Case(f"{p}/all_one_labels_converted", mk(C), "labels", [L(f32([[1, 1, 1]]), f32([[0.3, -1, 2]]))]),
+            # The conversion is decided per update.
+            Case(f"{p}/mixed_batches_binary_then_plus_minus_1", mk(C), "labels",
+                 [L(f32([[0, 1], [1, 1]]), f32([[0.2, 0.9], [-0.4, 1.3]])),
+                  L(f32([[-1, 1], [1, -1]]), f32([[0.2, 0.9], [-0.4, 1.3]])),
+                  L(f32([[0, -1]]), f32([[0.7, -0.1]]))]),
+            Case(f"{p}/soft_labels_not_converted", mk(C), "labels", [L(f32([[0.5, 1], [0, 0.2]]), rs(2, 2))]),
+            Case(f"{p}/rank1", mk(C), "labels", [L(f32([0, 1, 1]), f32([0.6, 0.4, -1]))]),
+            Case(f"{p}/rank3_w_rank2", mk(C), "labels", [L(rpm(2, 3, 4), rs(2, 3, 4), rw(2, 3))]),
+            Case(f"{p}/int32_labels", mk(C), "labels", [L(i32([[0, 1, 1], [1, 0, 0]]), rs(2, 3))]),
+            Case(f"{p}/bool_labels", mk(C), "labels", [L(b([[True, False], [False, False]]), yp_d)]),
+            Case(f"{p}/multi_batch_w_rank1", mk(C), "labels",
+                 [L(f32(rng.integers(0, 2, size=(n, 3))), rs(n, 3), rw(n)) for n in (3, 5, 2)]),
+            Case(f"{p}/error_incompatible_shapes", mk(C), "labels", [L(f32([[0, 1, 1]]), f32([[0.1, 0.2]]))]),
+        ]
+    p, C = "categorical_hinge", M.CategoricalHinge
+    cases += [
+        Case(f"{p}/docstring_unweighted", mk(C), "labels", [L(yt_d, yp_d)]),
+        Case(f"{p}/docstring_weighted", mk(C), "labels", [L(yt_d, yp_d, f32([1, 0]))]),
+        Case(f"{p}/one_hot_scores", mk(C), "labels", [L(_onehot(rng.integers(0, 4, size=5), 4), rs(5, 4))]),
+        Case(f"{p}/margin_met_zero_loss", mk(C), "labels", [L(f32([[0, 1, 0]]), f32([[0.2, 2.5, 1.0]]))]),
+        Case(f"{p}/soft_labels", mk(C), "labels", [L(f32([[0.2, 0.8], [0.5, 0.5]]), f32([[0.3, 0.9], [1.0, -1.0]]))]),
+        # +-1 labels are not converted: (1 - y) = 2 for y = -1.
+        Case(f"{p}/plus_minus_1_labels", mk(C), "labels", [L(rpm(3, 3), rs(3, 3))]),
+        Case(f"{p}/rank1_single_sample", mk(C), "labels", [L(f32([0, 1, 0]), f32([0.3, 0.5, 0.4]))]),
+        Case(f"{p}/rank3_w_rank2", mk(C), "labels", [L(_onehot(rng.integers(0, 3, size=(2, 4)), 3), rs(2, 4, 3),
+                                                       rw(2, 4))]),
+        Case(f"{p}/int32_labels", mk(C), "labels", [L(i32([[0, 1, 0], [0, 0, 1]]), rs(2, 3))]),
+        Case(f"{p}/multi_batch_w_rank1", mk(C), "labels",
+             [L(_onehot(rng.integers(0, 3, size=n), 3), rs(n, 3), rw(n)) for n in (4, 2, 6)]),
+        Case(f"{p}/error_incompatible_shapes", mk(C), "labels", [L(f32([[0, 1, 0]]), f32([[0.1, 0.2]]))]),
+    ]
+    return cases
+
+
+# ==========================================================================
+# Family: correlation  (PearsonCorrelation, ConcordanceCorrelation)
+#
+# Keras source: keras/src/metrics/correlation_metrics.py (spec §2.9).  The
+# per-sample function correlates along `axis`; Mean averages the results.
+# With rank-2 (N, D) inputs and axis=-1 that is a per-sample correlation
+# averaged over samples (independent of batching).  When the correlation
+# axis is the batch axis (rank-1 inputs, or axis=0 on (N, D)) Keras
+# computes one correlation per update and averages over updates.
+#
+# Tally deviation (TALLY_DEVIATIONS["correlation"], required by
+# _correlation_needs_deviation): along the batch axis Tally accumulates
+# dataset-level (population, optionally weighted) moments, so over several
+# updates its value is the correlation of the concatenated data (for axis=0
+# on (N, D): per column, then averaged).  A single update gives Keras's
+# value.  Sample weights along the batch axis can only be scalars in Keras
+# (an (N,) weight cannot broadcast to the one value per update).
+# ==========================================================================
+
+CORRELATION_SEED = 20240620
+
+_CORR_DATASET = ("Along the batch axis (rank-1 inputs, or axis=0) Keras computes one correlation per "
+                 "update and averages them (weighted by the scalar sample_weight), so its result depends "
+                 "on the batching; Tally accumulates dataset-level population moments (weighted per sample) "
+                 "and returns the correlation of all samples. tally_expected = float64 correlation of the "
+                 "concatenated updates (equal to Keras's single-batch value on the concatenation).")
+
+
+def _correlation_on_batch_axis(case: Case) -> bool:
+    axis = case.make_metric.kwargs.get("axis", -1)
+    rank = max(np.ndim(case.updates[0].args[0]), np.ndim(case.updates[0].args[1])) if case.updates else 0
+    return rank > 0 and axis % rank == 0
+
+
+def _correlation_needs_deviation(case: Case) -> bool:
+    return (not case.id.rsplit("/", 1)[-1].startswith("error_")
+            and _correlation_on_batch_axis(case) and len(case.updates) > 1)
+
+
+def _correlation_float64(case: Case) -> np.ndarray:
+    """Dataset-level weighted population correlation over all updates (per
+    column for (N, D) inputs, then averaged), in float64."""
+    concordance = case.make_metric.cls is keras.metrics.ConcordanceCorrelation
+    ys, ps, ws = [], [], []
+    for u in case.updates:
+        t, q = (np.asarray(a, np.float64) for a in u.args)
+        t, q = np.broadcast_arrays(t.reshape(len(t), -1), q.reshape(len(q), -1))
+        w = 1.0 if u.sample_weight is None else float(np.asarray(u.sample_weight))  # scalar only
+        ys.append(t)
+        ps.append(q)
+        ws.append(np.full((len(t), 1), w))
+    t, q, w = np.concatenate(ys), np.concatenate(ps), np.concatenate(ws)
+    wsum = w.sum(0)
+    mt, mq = (w * t).sum(0) / wsum, (w * q).sum(0) / wsum
+    vt, vq = (w * (t - mt) ** 2).sum(0) / wsum, (w * (q - mq) ** 2).sum(0) / wsum
+    cov = (w * (t - mt) * (q - mq)).sum(0) / wsum
+    with np.errstate(all="ignore"):
+        if concordance:
+            per_column = 2 * cov / (vt + vq + (mt - mq) ** 2 + 1e-7)
+        else:
+            per_column = cov / np.sqrt(vt * vq)
+    return np.asarray(per_column.mean(), np.float64)
+
+
+_CORR_DEV = {"deviation": _CORR_DATASET, "tally_expected": _correlation_float64}
+
+
+def correlation_cases() -> list[Case]:
+    rng = np.random.default_rng(CORRELATION_SEED)
+    M = keras.metrics
+    rw = lambda *s: f32(rng.uniform(0.2, 2.0, size=s))  # noqa: E731
+
+    def pair(*shape, rho=0.7, offset=0.0):
+        """Correlated float32 data (y, p), p = rho*y + noise (+ offset)."""
+        t = rng.normal(0.0, 1.0, size=shape)
+        q = rho * t + np.sqrt(1 - rho ** 2) * rng.normal(0.0, 1.0, size=shape) + offset
+        return f32(t), f32(q)
+
+    yt_d = f32([[0, 1, 0.5], [1, 1, 0.2]])
+    yp_d = f32([[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    cases: list[Case] = []
+    for p, C in (("pearson_correlation", M.PearsonCorrelation), ("concordance_correlation", M.ConcordanceCorrelation)):
+        t1, q1 = pair(12, rho=0.6, offset=0.3)
+        cases += [
+            Case(f"{p}/docstring", mk(C, axis=-1), "labels", [L(yt_d, yp_d)]),
+            Case(f"{p}/default_axis_rank2", mk(C), "labels", [L(*pair(4, 6))]),
+            Case(f"{p}/rank2_w_rank1", mk(C), "labels", [L(*pair(5, 4), rw(5))]),
+            # Per-sample correlations: batching does not matter.
+            Case(f"{p}/rank2_multi_batch", mk(C), "labels", [L(*pair(n, 5, rho=0.4)) for n in (3, 1, 4)]),
+            Case(f"{p}/rank2_multi_batch_w_rank1", mk(C), "labels", [L(*pair(n, 5), rw(n)) for n in (2, 5)]),
+            Case(f"{p}/rank2_perfect_and_anti", mk(C), "labels",
+                 [L(f32([[1, 2, 3, 4], [1, 2, 3, 4]]), f32([[2, 4, 6, 8], [4, 3, 2, 1]]))]),
+            Case(f"{p}/rank2_offset_and_scale", mk(C), "labels", [L(f32([[1, 2, 3]]), f32([[12, 14, 16]]))]),
+            # A constant row: Pearson 0/0 = NaN; concordance 0.
+            Case(f"{p}/rank2_constant_row", mk(C), "labels",
+                 [L(f32([[1, 1, 1], [1, 2, 4]]), f32([[1, 3, 2], [2, 1, 5]]))]),
+            Case(f"{p}/rank3_w_rank2", mk(C), "labels", [L(*pair(2, 3, 5), rw(2, 3))]),
+            Case(f"{p}/rank3_axis_1", mk(C, axis=1), "labels", [L(*pair(2, 6, 3))]),
+            Case(f"{p}/int32_y_true", mk(C), "labels",
+                 [L(i32([[1, 2, 4], [3, 1, 2]]), f32([[1.5, 2, 3], [2, 2.5, 1]]))]),
+            # (N, 1) columns: one element per correlation -> NaN (Pearson).
+            Case(f"{p}/rank2_single_column", mk(C), "labels", [L(f32([[1], [2], [3]]), f32([[1], [3], [2]]))]),
+            # --- correlation along the batch axis ----------------------------------
+            Case(f"{p}/rank1_single_batch", mk(C), "labels", [L(t1, q1)]),
+            Case(f"{p}/rank1_single_batch_w_rank0", mk(C), "labels", [L(t1, q1, f32(2.5))]),
+            Case(f"{p}/rank1_three_batches", mk(C), "labels",
+                 [L(t1[:4], q1[:4]), L(t1[4:9], q1[4:9]), L(t1[9:], q1[9:])]),
+            Case(f"{p}/rank1_two_batches_w_rank0", mk(C), "labels",
+                 [L(t1[:5], q1[:5], f32(3.0)), L(t1[5:], q1[5:], f32(0.5))]),
+            Case(f"{p}/rank1_batches_uneven_sizes", mk(C), "labels",
+                 [L(*pair(n, rho=r, offset=o)) for n, r, o in ((10, 0.8, 0.0), (3, 0.2, 1.0), (7, 0.5, -0.5))]),
+            # A one-element batch: Keras's per-batch Pearson is NaN.
+            Case(f"{p}/rank1_one_element_batch", mk(C), "labels", [L(t1[:6], q1[:6]), L(t1[6:7], q1[6:7])]),
+            Case(f"{p}/rank1_constant_y_true", mk(C), "labels", [L(f32([2, 2, 2, 2]), f32([1, 2, 3, 5]))]),
+            Case(f"{p}/axis_0_rank2_single_batch", mk(C, axis=0), "labels", [L(*pair(6, 3))]),
+            Case(f"{p}/axis_0_rank2_two_batches", mk(C, axis=0), "labels", [L(*pair(5, 3)), L(*pair(4, 3, rho=0.2))]),
+            Case(f"{p}/error_rank1_w_rank2", mk(C), "labels", [L(t1[:3], q1[:3], f32([[1], [1], [1]]))]),
+        ]
+    return cases
+
+
+# ==========================================================================
+# Family: wrapped  (MeanMetricWrapper around keras.metrics functions that
+# have no metric class: huber, log_cosh, binary_focal_crossentropy,
+# categorical_focal_crossentropy)
+#
+# Opt-in (OPT_IN_FAMILIES): written only with --family wrapped, because the
+# Swift MeanMetricWrapper registry does not know these functions yet.
+# MeanMetricWrapper(fn=keras.metrics.huber, delta=2.0) serializes
+# "fn" as {"module": "builtins", "class_name": "function", "config": "huber",
+# "registered_name": "function"} and the keyword arguments next to it in
+# the config ("delta": 2.0).
+# ==========================================================================
+
+WRAPPED_SEED = 20240621
+
+
+def wrapped_cases() -> list[Case]:
+    rng = np.random.default_rng(WRAPPED_SEED)
+    MMW = keras.metrics.MeanMetricWrapper
+    K = keras.metrics
+    rt = lambda *s: f32(rng.uniform(-3.0, 3.0, size=s))  # noqa: E731
+    rp = lambda *s: f32(rng.uniform(0.02, 0.98, size=s))  # noqa: E731
+    rb = lambda *s: f32(rng.integers(0, 2, size=s))  # noqa: E731
+    rw = lambda *s: f32(rng.uniform(0.0, 2.0, size=s))  # noqa: E731
+
+    def w(fn, **kw):
+        return mk(MMW, fn=fn, **kw)
+
+    yt_d, yp_d = f32([[0, 1], [0, 0]]), f32([[0.6, 0.4], [0.4, 0.6]])
+    cases: list[Case] = []
+    p = "huber"
+    cases += [
+        Case(f"{p}/docstring_like", w(K.huber), "labels", [L(yt_d, yp_d)]),
+        Case(f"{p}/both_branches", w(K.huber), "labels", [L(f32([[0, 0, 0]]), f32([[0.5, 1.0, 3.0]]))]),
+        Case(f"{p}/delta_2", w(K.huber, delta=2.0), "labels", [L(rt(3, 4), rt(3, 4))]),
+        Case(f"{p}/rank3_w_rank2", w(K.huber), "labels", [L(rt(2, 3, 2), rt(2, 3, 2), rw(2, 3))]),
+        Case(f"{p}/multi_batch_w_rank1", w(K.huber, name="huber"), "labels",
+             [L(rt(n, 3), rt(n, 3), rw(n)) for n in (4, 2)]),
+        Case(f"{p}/rank1", w(K.huber), "labels", [L(rt(5), rt(5))]),
+    ]
+    p = "log_cosh"
+    cases += [
+        Case(f"{p}/docstring_like", w(K.log_cosh), "labels", [L(f32([[0, 1], [0, 0]]), f32([[1, 1], [0, 0]]))]),
+        Case(f"{p}/large_errors", w(K.log_cosh), "labels", [L(f32([[0, 1]]), f32([[100, -100]]))]),
+        Case(f"{p}/multi_batch_w_rank1", w(K.log_cosh), "labels", [L(rt(n, 3), rt(n, 3), rw(n)) for n in (3, 5)]),
+    ]
+    p = "binary_focal_crossentropy"
+    cases += [
+        Case(f"{p}/defaults", w(K.binary_focal_crossentropy), "labels", [L(yt_d, yp_d)]),
+        Case(f"{p}/gamma_3", w(K.binary_focal_crossentropy, gamma=3.0), "labels", [L(rb(3, 4), rp(3, 4))]),
+        Case(f"{p}/class_balancing_alpha_0_4", w(K.binary_focal_crossentropy, apply_class_balancing=True, alpha=0.4),
+             "labels", [L(rb(3, 4), rp(3, 4))]),
+        Case(f"{p}/from_logits", w(K.binary_focal_crossentropy, from_logits=True), "labels",
+             [L(rb(3, 4), rt(3, 4))]),
+        Case(f"{p}/label_smoothing_0_1", w(K.binary_focal_crossentropy, label_smoothing=0.1), "labels",
+             [L(rb(3, 4), rp(3, 4))]),
+        Case(f"{p}/extreme_probabilities", w(K.binary_focal_crossentropy), "labels",
+             [L(f32([[0, 1, 0, 1]]), f32([[0, 1, 1, 0]]))]),
+        Case(f"{p}/multi_batch_w_rank1", w(K.binary_focal_crossentropy), "labels",
+             [L(rb(n, 3), rp(n, 3), rw(n)) for n in (4, 2)]),
+    ]
+    p = "categorical_focal_crossentropy"
+    cases += [
+        Case(f"{p}/defaults", w(K.categorical_focal_crossentropy), "labels",
+             [L(f32([[0, 1, 0], [0, 0, 1]]), f32([[0.05, 0.95, 0], [0.1, 0.8, 0.1]]))]),
+        Case(f"{p}/alpha_0_5_gamma_1", w(K.categorical_focal_crossentropy, alpha=0.5, gamma=1.0), "labels",
+             [L(_onehot(rng.integers(0, 4, size=5), 4), f32(_softmax(rng.normal(size=(5, 4)))))]),
+        Case(f"{p}/from_logits", w(K.categorical_focal_crossentropy, from_logits=True), "labels",
+             [L(_onehot(rng.integers(0, 3, size=4), 3), rt(4, 3))]),
+        Case(f"{p}/label_smoothing_0_2", w(K.categorical_focal_crossentropy, label_smoothing=0.2), "labels",
+             [L(_onehot(rng.integers(0, 3, size=4), 3), f32(_softmax(rng.normal(size=(4, 3)))))]),
+        Case(f"{p}/rank3_w_rank2", w(K.categorical_focal_crossentropy), "labels",
+             [L(_onehot(rng.integers(0, 3, size=(2, 3)), 3), f32(_softmax(rng.normal(size=(2, 3, 3)))), rw(2, 3))]),
+        Case(f"{p}/multi_batch_w_rank1", w(K.categorical_focal_crossentropy), "labels",
+             [L(_onehot(rng.integers(0, 3, size=n), 3), f32(_softmax(rng.normal(size=(n, 3)))), rw(n))
+              for n in (3, 4)]),
+    ]
+    return cases
+
+
 # Values checked by hand / taken from the spec (§2.1, §2.2, §2.3, §2.8, §3.2,
 # §3.5, §3.6) and the Keras docstrings.  build_family() refuses to write a
 # family whose output disagrees.  id -> (expected value, relative tolerance);
@@ -1739,6 +3050,73 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "fbeta_score/beta_1_0_average_macro": (0.655555, 1e-5),
         "f1_score/no_positives_no_predictions": (0.0, 0.0),
     },
+    "iou": {  # spec §2.4 and the Keras docstrings (weighted ones with dtype="float32")
+        "mean_iou/spec_absent_class": (0.583333, 1e-5),
+        "mean_iou/spec_out_of_range_dropped": (1.0, 1e-6),
+        "iou/docstring_unweighted": (1.0 / 3.0, 1e-6),
+        "iou/docstring_weighted_float32": (1.0 / 3.0, 1e-6),
+        "iou/docstring_weighted_int_dtype": (0.0, 0.0),  # every weight truncates to 0
+        "mean_iou/docstring_unweighted": (1.0 / 3.0, 1e-6),
+        "mean_iou/docstring_weighted_float32": (0.23809525, 1e-6),
+        "binary_iou/docstring_threshold_0_3_unweighted": (1.0 / 3.0, 1e-6),
+        "binary_iou/docstring_threshold_0_3_weighted_float32": (0.17361112, 1e-6),
+        "one_hot_iou/docstring_weighted_float32": (0.1 / 0.7 / 2, 1e-6),
+        "one_hot_mean_iou/docstring_weighted_float32": (0.1 / 0.7 / 3, 1e-6),
+        "mean_iou/no_updates": (0.0, 0.0),
+    },
+    "probabilistic": {  # spec §2.5 and the Keras docstrings
+        "binary_crossentropy/docstring_unweighted": (0.81492424, 1e-6),
+        "binary_crossentropy/docstring_weighted": (0.9162905, 1e-6),
+        "categorical_crossentropy/docstring_unweighted": (1.1769392, 1e-6),
+        "categorical_crossentropy/docstring_weighted": (1.6271976, 1e-6),
+        "sparse_categorical_crossentropy/docstring_unweighted": (1.1769392, 1e-6),
+        "sparse_categorical_crossentropy/docstring_weighted": (1.6271976, 1e-6),
+        "sparse_categorical_crossentropy/ignore_class_spec_unweighted": (0.0256, 2e-3),
+        "sparse_categorical_crossentropy/ignore_class_spec_weighted": (0.0513, 2e-3),
+        "kl_divergence/docstring_unweighted": (0.45814306, 1e-6),
+        "kl_divergence/docstring_weighted": (0.9162892, 1e-6),
+        "poisson/docstring_unweighted": (0.49999997, 1e-6),
+        "poisson/docstring_weighted": (0.99999994, 1e-6),
+        "poisson/negative_prediction": (float("nan"), 0.0),
+        "binary_crossentropy/logits_zero": (math.log(2.0), 1e-6),
+        # Stable form: row means (0 + 0 + 30 + 30)/4 and 2·softplus(0.5)/4 (the
+        # numpy backend's sigmoid + clip would give 8.01512).
+        "binary_crossentropy/logits_large_magnitude": ((15.0 + math.log1p(math.exp(0.5)) / 2) / 2, 1e-6),
+    },
+    "regression": {  # spec §2.6 and the Keras docstrings
+        "mean_squared_error/docstring_unweighted": (0.25, 0.0),
+        "mean_squared_error/docstring_weighted": (0.5, 0.0),
+        "mean_absolute_error/docstring_unweighted": (0.25, 0.0),
+        "mean_absolute_error/docstring_weighted": (0.5, 0.0),
+        "mean_absolute_percentage_error/docstring_unweighted": (2.5e8, 1e-6),
+        "mean_absolute_percentage_error/docstring_weighted": (5e8, 1e-6),
+        "mean_absolute_percentage_error/spec_zero_target": (1e9, 1e-6),
+        "mean_squared_logarithmic_error/docstring_unweighted": (0.12011322, 1e-6),
+        "mean_squared_logarithmic_error/docstring_weighted": (0.24022643, 1e-6),
+        "root_mean_squared_error/docstring_unweighted": (0.5, 0.0),
+        "root_mean_squared_error/docstring_weighted": (0.70710677, 1e-6),
+        "logcosh/docstring_unweighted": (0.10844523, 1e-6),
+        "logcosh/docstring_weighted": (0.21689045, 1e-6),
+        "cosine_similarity/docstring_axis_1_unweighted": (0.49999997, 1e-6),
+        "cosine_similarity/docstring_axis_1_weighted": (0.6999999, 1e-6),
+        "cosine_similarity/zero_vectors": (0.0, 0.0),
+        "r2_score/spec_example": (0.571429, 1e-5),
+        "r2_score/constant_target_imperfect": (0.0, 0.0),
+        "r2_score/constant_target_perfect": (float("nan"), 0.0),
+    },
+    "hinge": {  # spec §2.7 vectors and the Keras docstrings
+        "hinge/docstring_unweighted": (1.3, 1e-6),
+        "hinge/docstring_weighted": (1.1, 1e-6),
+        "squared_hinge/docstring_unweighted": (1.86, 1e-6),
+        "squared_hinge/docstring_weighted": (1.46, 1e-6),
+        "categorical_hinge/docstring_unweighted": (1.4, 1e-6),
+        "categorical_hinge/docstring_weighted": (1.2, 1e-6),
+    },
+    "correlation": {  # Keras docstrings (spec §2.9)
+        "pearson_correlation/docstring": (0.9966996, 1e-6),
+        "concordance_correlation/docstring": (0.98163204, 1e-6),
+        "pearson_correlation/rank2_constant_row": (float("nan"), 0.0),
+    },
     "exact": {  # sklearn docstring example; degenerate cases
         "roc/sklearn_docstring_example": (0.75, 1e-12),
         "pr/sklearn_docstring_example": (0.8333333333333333, 1e-12),
@@ -1765,12 +3143,24 @@ FAMILIES: dict[str, Callable[[], list[Case] | list[ExactCase]]] = {
     "confusion": confusion_cases,
     "fscore": fscore_cases,
     "exact": exact_cases,
+    "iou": iou_cases,
+    "probabilistic": probabilistic_cases,
+    "regression": regression_cases,
+    "hinge": hinge_cases,
+    "correlation": correlation_cases,
+    "wrapped": wrapped_cases,
 }
 
 
 # Families written before the "error_at" key existed; their files are kept
 # byte-identical (no "error_at", and a metric must construct).
 LEGACY_FAMILIES = frozenset({"reduction"})
+
+# Families written only when asked for by name (--family NAME), not by a
+# plain run: their cases need Swift support that does not exist yet
+# ("wrapped": MeanMetricWrapper around huber, log_cosh and the focal
+# cross-entropies, unknown to Tally's function registry).
+OPT_IN_FAMILIES = frozenset({"wrapped"})
 
 
 def _matches(got: dict | None, want: float | list[float], rtol: float) -> bool:
@@ -1792,10 +3182,21 @@ def _matches(got: dict | None, want: float | list[float], rtol: float) -> bool:
 
 # Where Tally deliberately differs from Keras on a case that only Keras's
 # run defines (the Swift replay reads these keys; see FixtureTests.swift):
+#   deviation: "<why>"                required with any of the keys below
 #   tally_rejects: [update indices]   Tally throws there, state unchanged
 #   tally_expected: T                 Tally's result where it differs
 #   tally_rejects_construction: true  Tally refuses a config Keras accepts
 #   tally_accepts_construction: true  Tally accepts a config Keras refuses
+# A value may also be a function of the Case (its updates, its metric
+# factory), evaluated when the family is built: tally_rejects -> list of
+# indices, tally_expected -> numpy array (encoded as T).  One key is not
+# written as such:
+#   metric_config: {...}              merged into the recorded metric config
+#                                     (where Tally serializes a key Keras's
+#                                     get_config omits)
+# For the families in DEVIATION_REQUIRED, a case has an entry iff the
+# family's predicate says it needs one (so a deviation can neither be
+# forgotten nor left on a case that no longer needs it).
 _SCALAR0 = {"dtype": "float64", "shape": [], "data": [0.0]}
 TALLY_DEVIATIONS: dict[str, dict[str, dict]] = {
     "confusion": {
@@ -1817,12 +3218,170 @@ TALLY_DEVIATIONS: dict[str, dict[str, dict]] = {
             "deviation": "Keras rejects threshold=1 because it is a Python int; Tally accepts 1 as 1.0.",
             "tally_accepts_construction": True},
     },
+    # Deviation 3 (ids out of range: Tally rejects the update) and 4 (fractional
+    # weights with the int dtype: Tally counts them exactly); see _IOU_DEV.
+    "iou": {case_id: _IOU_DEV for case_id in (
+        "iou/docstring_weighted_int_dtype",
+        "iou/scalar_weight_fractional",
+        "iou/fractional_weights_multi_batch",
+        "iou/out_of_range_true_5_second_update",
+        "iou/out_of_range_pred_minus1",
+        "iou/out_of_range_only_update",
+        "iou/out_of_range_and_fractional_weights",
+        "mean_iou/docstring_weighted_int_dtype",
+        "mean_iou/spec_out_of_range_dropped",
+        "mean_iou/spec_out_of_range_dropped_then_valid",
+        "mean_iou/fractional_weights_int_dtype",
+        "binary_iou/docstring_threshold_0_3_weighted_int_dtype",
+        "binary_iou/label_2_out_of_range",
+        "one_hot_iou/docstring_weighted_int_dtype",
+        "one_hot_mean_iou/docstring_weighted_int_dtype",
+        "one_hot_mean_iou/sparse_y_pred_true_out_of_range",
+    )},
+    # Deviation 5: out-of-range sparse labels and negative Poisson predictions.
+    "probabilistic": {
+        "sparse_categorical_crossentropy/label_minus1_not_ignored": _SCCE_DEV,
+        "sparse_categorical_crossentropy/label_minus1_only_update": _SCCE_DEV,
+        "sparse_categorical_crossentropy/logits_label_3_out_of_range": _SCCE_DEV,
+        "poisson/negative_prediction": _POISSON_DEV,
+        "poisson/negative_prediction_second_of_three": _POISSON_DEV,
+    },
+    # Deviation 6 (CosineSimilarity's axis in the config) and 2 (R2Score's n).
+    "regression": {
+        "cosine_similarity/docstring_axis_1_unweighted": _cosine_dev(1),
+        "cosine_similarity/docstring_axis_1_weighted": _cosine_dev(1),
+        "cosine_similarity/axis_1_rank3": _cosine_dev(1),
+        "cosine_similarity/axis_minus2_rank3_w_rank1": _cosine_dev(-2),
+        "cosine_similarity/axis_0_square_numpy_backend_bug": _cosine_dev(0),
+        "cosine_similarity/error_axis_0_numpy_backend_bug": _cosine_dev(0),
+        "r2_score/num_regressors_2_three_outputs": _R2_DEV,
+        "r2_score/num_regressors_1_two_outputs_multi_batch_none": _R2_DEV,
+        "r2_score/num_regressors_1_variance_weighted_w_rank1": _R2_DEV,
+        "r2_score/num_regressors_2_n3_two_outputs_tally_plain": _R2_DEV,
+        "r2_score/num_regressors_1_single_output_zero_weight_rows": _R2_DEV,
+    },
+    # Deviation 1: dataset-level correlation along the batch axis.
+    "correlation": {f"{metric}/{case}": _CORR_DEV
+                    for metric in ("pearson_correlation", "concordance_correlation")
+                    for case in ("rank1_three_batches", "rank1_two_batches_w_rank0",
+                                 "rank1_batches_uneven_sizes", "rank1_one_element_batch",
+                                 "axis_0_rank2_two_batches")},
 }
+
+
+# family -> predicate: does this case need a TALLY_DEVIATIONS entry?
+def _scalar(x: float) -> dict:
+    return {"dtype": "float64", "shape": [], "data": [x]}
+
+
+# Keras bugs and backend quirks where Tally gives the correct value instead
+# (applied after the DEVIATION_REQUIRED check; values from the cases' notes,
+# computed with Keras on the JAX backend or with the class axis moved last).
+KERAS_BUGS: dict[str, dict[str, dict]] = {
+    "iou": {
+        "iou/target_id_negative_wraps": {
+            "deviation": "Keras checks only max(target_class_ids), so -1 wraps to the last class; "
+                         "Tally rejects a negative target class id.",
+            "tally_rejects_construction": True},
+        "iou/error_axis_1_rank3_result": {
+            "deviation": "Keras's result() sums the per-class IoU vector along `axis` (1 here) and "
+                         "raises; Tally uses `axis` only for the argmax, giving Keras's value with "
+                         "the class axis moved last.",
+            "tally_expected": _scalar(0.7222222)},
+    },
+    "probabilistic": {
+        "categorical_crossentropy/axis_1_rank3_label_smoothing_uses_last_dim": {
+            "deviation": "Keras smooths labels with shape[-1] instead of the size of the class axis; "
+                         "Tally smooths over the class axis.",
+            "tally_expected": _scalar(1.425978)},
+        "sparse_categorical_crossentropy/error_axis_1_rank3": {
+            "deviation": "Keras's backends support only the last axis as the class axis; Tally "
+                         "supports any axis (Keras's value with the axis moved last).",
+            "tally_expected": _scalar(1.765346)},
+    },
+    "regression": {
+        "cosine_similarity/tiny_norm_vector_numpy_backend": {
+            "deviation": "numpy-backend quirk: it divides by the raw norm; Tally follows the "
+                         "TF/JAX backends' epsilon floor (0.1 on JAX).",
+            "tally_expected": _scalar(0.1)},
+        "cosine_similarity/axis_0_square_numpy_backend_bug": {
+            "deviation": "numpy-backend bug: normalize turns axis=0 into -1; Tally gives the JAX value.",
+            "tally_expected": _scalar(0.9642383)},
+        "cosine_similarity/error_axis_0_numpy_backend_bug": {
+            "deviation": "numpy-backend bug: normalize turns axis=0 into -1 and raises; Tally gives "
+                         "the JAX value.",
+            "tally_expected": _scalar(0.44282556)},
+        "r2_score/large_offset_float32_cancellation": {
+            "deviation": "Keras accumulates raw moments in float32 and cancels to 0 at an offset of "
+                         "1e4; Tally's moments give the true R2 of these data, 0.6.",
+            "tally_expected": _scalar(0.6)},
+    },
+}
+
+
+DEVIATION_REQUIRED: dict[str, Callable[[Case], bool]] = {
+    "iou": _iou_needs_deviation,
+    "probabilistic": _probabilistic_needs_deviation,
+    "regression": _regression_needs_deviation,
+    "correlation": _correlation_needs_deviation,
+}
+
+
+def _apply_deviation(case: Case, out: dict, extra: dict) -> None:
+    """Add a TALLY_DEVIATIONS entry to the JSON dict ``out`` of ``case``."""
+    for key, value in extra.items():
+        if key == "metric_config":
+            out["metric"]["config"].update(value)
+            continue
+        if callable(value):
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value = value(case)
+            if value is None:  # the function says: not for this case
+                continue
+        if key == "tally_expected" and not isinstance(value, dict):
+            value = encode_tensor(value)
+        out[key] = value
+
+
+def _outcomes_on_backend(family: str, backend: str, every_case: bool = False) -> dict[str, dict]:
+    """``execute_case`` outcomes of ``family``'s cases (those declared with
+    ``backend``, or all of them) computed by this script in a subprocess with
+    KERAS_BACKEND=backend; keyed by case id."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "outcomes.json"
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", family, str(path),
+               "all" if every_case else "own"]
+        subprocess.run(cmd, env=env, check=True)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _worker(family: str, path: str, which: str) -> None:
+    """The subprocess side of _outcomes_on_backend."""
+    backend = keras.backend.backend()
+    legacy = family in LEGACY_FAMILIES
+    out = {c.id: execute_case(c, legacy) for c in FAMILIES[family]()
+           if isinstance(c, Case) and (which == "all" or c.backend == backend)}
+    Path(path).write_text(json.dumps(out, allow_nan=False), encoding="utf-8")
 
 
 def build_family(family: str) -> dict:
     legacy = family in LEGACY_FAMILIES
-    cases = [run_case(c, legacy=legacy) for c in FAMILIES[family]()]
+    declared = FAMILIES[family]()
+    remote: dict[str, dict] = {}
+    for backend in sorted({c.backend for c in declared if isinstance(c, Case) and c.backend}):
+        if backend == keras.backend.backend():
+            raise SystemExit(f"{family}: cases declare the default backend {backend!r}; leave it None")
+        remote.update(_outcomes_on_backend(family, backend))
+    for c in declared:
+        if isinstance(c, Case) and c.backend and c.id not in remote:
+            raise SystemExit(f"{family}: {c.id}: no outcome from the {c.backend} backend")
+    cases = [run_case(c, legacy=legacy, outcome=remote.get(c.id) if getattr(c, "backend", None) else None)
+             for c in declared]
 
     ids = [c["id"] for c in cases]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -1839,10 +3398,27 @@ def build_family(family: str) -> dict:
                                  f"but the id says {'an' if named else 'no'} error")
 
     by_id = {c["id"]: c for c in cases}
-    for case_id, extra in TALLY_DEVIATIONS.get(family, {}).items():
+    objects = {c.id: c for c in declared}
+    deviations = TALLY_DEVIATIONS.get(family, {})
+    if family in DEVIATION_REQUIRED:
+        needs = DEVIATION_REQUIRED[family]
+        missing = [c.id for c in declared if needs(c) and c.id not in deviations]
+        unneeded = [i for i in deviations if i in objects and not needs(objects[i])]
+        if missing or unneeded:
+            raise SystemExit(f"{family}: TALLY_DEVIATIONS missing for {missing}; not needed for {unneeded}")
+    for case_id, extra in deviations.items():
         if case_id not in by_id:
             raise SystemExit(f"{family}: deviation for unknown case {case_id}")
-        by_id[case_id].update(extra)
+        if "deviation" not in extra:
+            raise SystemExit(f"{family}: {case_id}: a deviation entry needs a 'deviation' text")
+        _apply_deviation(objects[case_id], by_id[case_id], extra)
+    for case_id, extra in KERAS_BUGS.get(family, {}).items():
+        if case_id not in by_id:
+            raise SystemExit(f"{family}: Keras-bug entry for unknown case {case_id}")
+        extra = dict(extra)
+        if "deviation" in by_id[case_id]:
+            extra["deviation"] = by_id[case_id]["deviation"] + " " + extra["deviation"]
+        _apply_deviation(objects[case_id], by_id[case_id], extra)
     for case_id, (want, rtol) in SPEC_CHECKS.get(family, {}).items():
         got = by_id[case_id]["expected"]
         if not _matches(got, want, rtol):
@@ -1862,6 +3438,38 @@ def build_family(family: str) -> dict:
     return doc
 
 
+def _describe_outcome(o: dict):
+    return o.get("error") or o.get("construction_error") or o["expected"]["data"]
+
+
+def compare_backends(families: list[str], other: str) -> int:
+    """Print the cases whose Keras outcome on ``other`` differs from this
+    process's backend (values beyond the case's rtol, or error vs value)."""
+    n_diff = 0
+    for family in families:
+        declared = [c for c in FAMILIES[family]() if isinstance(c, Case) and c.backend is None]
+        if not declared:
+            continue
+        theirs = _outcomes_on_backend(family, other, every_case=True)
+        for c in declared:
+            mine = execute_case(c, family in LEGACY_FAMILIES)
+            them = theirs[c.id]
+            a, b = mine.get("expected"), them.get("expected")
+            if (a is None) != (b is None):
+                same = False
+            elif a is None:
+                same = True
+            else:
+                same = a["shape"] == b["shape"] and _matches(a, [float(x) for x in b["data"]]
+                                                             if b["shape"] else float(b["data"][0]), c.rtol)
+            if not same:
+                n_diff += 1
+                print(f"{family}: {c.id}: {keras.backend.backend()} {_describe_outcome(mine)} | "
+                      f"{other} {_describe_outcome(them)}")
+    print(f"{n_diff} case(s) differ")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", choices=sorted(FAMILIES), action="append",
@@ -1870,7 +3478,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"output directory (default: {FIXTURE_DIR.relative_to(REPO_ROOT)})")
     parser.add_argument("--allow-version-mismatch", action="store_true",
                         help=f"run even if Keras is not {PINNED_KERAS_VERSION}")
+    parser.add_argument("--compare-backend", metavar="BACKEND",
+                        help="write nothing; run every case of the families also on BACKEND (e.g. jax) "
+                             "and list the cases whose outcome differs")
+    parser.add_argument("--worker", nargs=3, metavar=("FAMILY", "OUT", "WHICH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:  # internal: a subprocess running cases on another backend
+        _worker(*args.worker)
+        return 0
 
     backend = keras.backend.backend()
     print(f"keras {keras.__version__} (backend {backend}), numpy {np.__version__}")
@@ -1882,8 +3497,11 @@ def main(argv: list[str] | None = None) -> int:
               f"pass --allow-version-mismatch to override", file=sys.stderr)
         return 2
 
+    families = args.family or [f for f in FAMILIES if f not in OPT_IN_FAMILIES]
+    if args.compare_backend:
+        return compare_backends(families, args.compare_backend)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for family in args.family or list(FAMILIES):
+    for family in families:
         doc = build_family(family)
         path = args.out_dir / f"{family}.json"
         # allow_nan=False (inside dumps_fixture) guarantees strict JSON.

@@ -498,6 +498,13 @@ public struct SparseCategoricalAccuracy: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    if !isIntegerDType(dtype),
+      let batch = try sparseAccuracyState(
+        yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, topK: nil, function: "sparse_categorical_accuracy")
+    {
+      try state.merge(batch)
+      return
+    }
     try state.add(
       try sparseCategoricalAccuracy(yTrue: yTrue, yPred: yPred), sampleWeight: sampleWeight,
       integerDType: isIntegerDType(dtype))
@@ -637,6 +644,14 @@ public struct SparseTopKCategoricalAccuracy: PredictionMetric, KerasSerializable
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    if !fromSortedIds, !isIntegerDType(dtype),
+      let batch = try sparseAccuracyState(
+        yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, topK: k,
+        function: "sparse_top_k_categorical_accuracy")
+    {
+      try state.merge(batch)
+      return
+    }
     try state.add(
       try sparseTopKCategoricalAccuracy(yTrue: yTrue, yPred: yPred, k: k, fromSortedIds: fromSortedIds),
       sampleWeight: sampleWeight, integerDType: isIntegerDType(dtype))

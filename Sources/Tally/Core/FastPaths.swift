@@ -357,3 +357,109 @@ func binaryAccuracyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, th
   s.count = Int64(yPred.count)
   return s
 }
+
+//===--- Rows of class scores ---------------------------------------------===//
+
+/// A batch of `(N, C)` float scores with one integer label per row
+/// (`(N,)` or `(N, 1)`), read in place; `nil` for other shapes and types.
+struct ClassRows {
+  let rows: Int
+  let classes: Int
+
+  init?(yTrue: Tensor, yPred: Tensor) {
+    guard yPred.rank == 2, yPred.shape[1] > 0, yPred.shape[0] > 0,
+      yTrue.count == yPred.shape[0], yTrue.rank == 1 || (yTrue.rank == 2 && yTrue.shape[1] == 1)
+    else { return nil }
+    rows = yPred.shape[0]
+    classes = yPred.shape[1]
+  }
+
+  /// Calls `perRow(scores, label)` for each row in parallel chunks and
+  /// combines the chunk results with `combine`, in row order; the labels
+  /// must be integer class ids in `[0, C)` (else the first bad row is
+  /// reported).
+  func map<R: Sendable>(
+    yTrue: Tensor, yPred: Tensor, _ perChunk: @escaping @Sendable (UnsafeBufferPointer<Float>?, UnsafeBufferPointer<Double>?, [Int], Range<Int>) -> R
+  ) -> (results: [R], badRow: Int?)? {
+    let labels = yTrue.doubles()
+    let c = classes
+    if let i = labels.firstIndex(where: { $0 != $0.rounded() || $0 < 0 || $0 >= Double(c) }) {
+      return ([], i)
+    }
+    let ids = labels.map { Int($0) }
+    switch yPred.storage {
+    case .float32(let b):
+      return b.withUnsafeBufferPointer { p in
+        let shared = SharedBuffer(base: p)
+        return (parallelMap(rows) { r in perChunk(shared.base, nil, ids, r) }, nil)
+      }
+    case .float64(let b):
+      return b.withUnsafeBufferPointer { p in
+        let shared = SharedBuffer(base: p)
+        return (parallelMap(rows) { r in perChunk(nil, shared.base, ids, r) }, nil)
+      }
+    default:
+      return nil
+    }
+  }
+}
+
+/// Hits of `label == argmax(row)` (ties: lowest index) or, with `k`,
+/// `fewer than k scores > row[label]` (Keras's in_top_k), per chunk.
+func classRowHits(_ f: UnsafeBufferPointer<Float>?, _ d: UnsafeBufferPointer<Double>?, ids: [Int], rows r: Range<Int>, classes c: Int, topK k: Int?) -> Int {
+  var hits = 0
+  for row in r {
+    let base = row * c
+    let target = ids[row]
+    if let k {
+      var higher = 0
+      if let f {
+        let s = f[base + target]
+        for j in base..<(base + c) { higher &+= f[j] > s ? 1 : 0 }
+      } else if let d {
+        let s = d[base + target]
+        for j in base..<(base + c) { higher &+= d[j] > s ? 1 : 0 }
+      }
+      hits &+= higher < k ? 1 : 0
+    } else {
+      var best = 0
+      if let f {
+        var bv = f[base]
+        for j in 1..<c where f[base + j] > bv || (bv.isNaN && !f[base + j].isNaN) {
+          best = j
+          bv = f[base + j]
+        }
+      } else if let d {
+        var bv = d[base]
+        for j in 1..<c where d[base + j] > bv || (bv.isNaN && !d[base + j].isNaN) {
+          best = j
+          bv = d[base + j]
+        }
+      }
+      hits &+= best == target ? 1 : 0
+    }
+  }
+  return hits
+}
+
+/// The mean state of an unweighted sparse (top-k) accuracy batch of
+/// `(N, C)` scores, or `nil` for the general path.
+func sparseAccuracyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, topK: Int?, function: String)
+  throws(MetricError) -> MeanState?
+{
+  guard sampleWeight == nil, let layout = ClassRows(yTrue: yTrue, yPred: yPred) else { return nil }
+  let c = layout.classes
+  guard
+    let (parts, bad) = layout.map(yTrue: yTrue, yPred: yPred, { f, d, ids, r in
+      classRowHits(f, d, ids: ids, rows: r, classes: c, topK: topK)
+    })
+  else { return nil }
+  if let bad {
+    throw .invalidValue(
+      "\(function): class ids must be integers in [0, \(c)); received \(yTrue.doubles()[bad]) at flat index \(bad)")
+  }
+  var s = MeanState()
+  s.total = CompensatedSum(Double(parts.reduce(0, +)))
+  s.count = Int64(layout.rows)
+  return s
+}
