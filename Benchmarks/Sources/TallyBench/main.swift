@@ -106,11 +106,16 @@ if wants("W4") {
     var m = try MeanIoU(numClasses: 21)
     let st = opaque(st)
     let sp = opaque(sp)
-    for k in 0..<8 {
-      let r = (k * 512 * 512)..<((k + 1) * 512 * 512)
-      try m.update(
-        yTrue: try Tensor(Array(st[r]), shape: [1, 512, 512]), yPred: try Tensor(Array(sp[r]), shape: [1, 512, 512]),
-        sampleWeight: nil)
+    try st.withUnsafeBufferPointer { tb in
+      try sp.withUnsafeBufferPointer { pb in
+        for k in 0..<8 {
+          let r = (k * 512 * 512)..<((k + 1) * 512 * 512)
+          try m.update(
+            yTrue: try Tensor(borrowing: UnsafeBufferPointer(rebasing: tb[r]), shape: [1, 512, 512]),
+            yPred: try Tensor(borrowing: UnsafeBufferPointer(rebasing: pb[r]), shape: [1, 512, 512]),
+            sampleWeight: nil)
+        }
+      }
     }
     return m.result().scalar!
   }
@@ -127,10 +132,15 @@ if wants("W3") || wants("W6") || wants("W8") {
     var m = try make()
     let scores = opaque(scores)
     let labels = opaque(labels)
-    for start in stride(from: 0, to: NC, by: BC) {
-      try m.update(
-        yTrue: try Tensor(Array(labels[start..<(start + BC)]), shape: [BC]),
-        yPred: try Tensor(Array(scores[(start * C)..<((start + BC) * C)]), shape: [BC, C]), sampleWeight: nil)
+    try scores.withUnsafeBufferPointer { sb in
+      try labels.withUnsafeBufferPointer { lb in
+        for start in stride(from: 0, to: NC, by: BC) {
+          try m.update(
+            yTrue: try Tensor(borrowing: UnsafeBufferPointer(rebasing: lb[start..<(start + BC)]), shape: [BC]),
+            yPred: try Tensor(borrowing: UnsafeBufferPointer(rebasing: sb[(start * C)..<((start + BC) * C)]), shape: [BC, C]),
+            sampleWeight: nil)
+        }
+      }
     }
     return m.result().scalar!
   }

@@ -20,13 +20,14 @@ func cast(_ values: [Double], to dtype: DType) -> [Double] {
 }
 
 /// Index of the largest element of each row of `length` (ties: lowest
-/// index, as `argmax`).
+/// index; a NaN counts as the largest, as NumPy's `argmax`).
 func argmaxRows(_ x: [Double], length c: Int) -> [Double] {
   guard c > 0 else { return [] }
   return (0..<(x.count / c)).map { r in
     var best = r * c
-    for j in (r * c)..<((r + 1) * c) where x[j] > x[best] || (x[best].isNaN && !x[j].isNaN) {
-      best = j
+    for j in (r * c)..<((r + 1) * c) {
+      if x[best].isNaN { break }
+      if x[j].isNaN || x[j] > x[best] { best = j }
     }
     return Double(best - r * c)
   }

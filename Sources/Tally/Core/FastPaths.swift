@@ -404,39 +404,87 @@ struct ClassRows {
   }
 }
 
+/// The index of the largest element of `row` (ties: lowest index; NaN:
+/// the first NaN, as NumPy's argmax), with a vectorised maximum.
+@inline(__always)
+func argmaxFloat(_ row: UnsafePointer<Float>, _ c: Int) -> Int {
+  var j = 0
+  var best = SIMD16<Float>(repeating: -.infinity)
+  var nans = SIMD16<Int32>(repeating: 0)
+  let zero = SIMD16<Int32>(repeating: 0)
+  let one = SIMD16<Int32>(repeating: 1)
+  let raw = UnsafeRawPointer(row)
+  while j + 16 <= c {
+    let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+    nans &+= zero.replacing(with: one, where: v .!= v)
+    best = best.replacing(with: v, where: v .> best)
+    j += 16
+  }
+  var m = best.max()
+  var anyNaN = nans.wrappedSum() != 0
+  while j < c {
+    let x = row[j]
+    if x.isNaN { anyNaN = true }
+    m = Swift.max(m, x)
+    j += 1
+  }
+  if anyNaN {
+    for k in 0..<c where row[k].isNaN { return k }
+  }
+  for k in 0..<c where row[k] == m { return k }
+  return 0
+}
+
+/// How many elements of `row` are strictly greater than `s`, vectorised.
+@inline(__always)
+func countGreater(_ row: UnsafePointer<Float>, _ c: Int, than s: Float) -> Int {
+  var j = 0
+  var counts = SIMD16<Int32>(repeating: 0)
+  let threshold = SIMD16<Float>(repeating: s)
+  let one = SIMD16<Int32>(repeating: 1)
+  let raw = UnsafeRawPointer(row)
+  while j + 16 <= c {
+    let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+    counts &+= SIMD16<Int32>(repeating: 0).replacing(with: one, where: v .> threshold)
+    j += 16
+  }
+  var n = Int(counts.wrappedSum())
+  while j < c {
+    n &+= row[j] > s ? 1 : 0
+    j += 1
+  }
+  return n
+}
+
 /// Hits of `label == argmax(row)` (ties: lowest index) or, with `k`,
-/// `fewer than k scores > row[label]` (Keras's in_top_k), per chunk.
+/// `fewer than k scores > row[label]` (Keras's in_top_k), per chunk: one
+/// pass per row, no sort.
 func classRowHits(_ f: UnsafeBufferPointer<Float>?, _ d: UnsafeBufferPointer<Double>?, ids: [Int], rows r: Range<Int>, classes c: Int, topK k: Int?) -> Int {
   var hits = 0
   for row in r {
     let base = row * c
     let target = ids[row]
-    if let k {
-      var higher = 0
-      if let f {
-        let s = f[base + target]
-        for j in base..<(base + c) { higher &+= f[j] > s ? 1 : 0 }
-      } else if let d {
+    if let f, let start = f.baseAddress {
+      let p = start + base
+      if let k {
+        hits &+= countGreater(p, c, than: p[target]) < k ? 1 : 0
+      } else {
+        hits &+= argmaxFloat(p, c) == target ? 1 : 0
+      }
+    } else if let d {
+      if let k {
         let s = d[base + target]
+        var higher = 0
         for j in base..<(base + c) { higher &+= d[j] > s ? 1 : 0 }
-      }
-      hits &+= higher < k ? 1 : 0
-    } else {
-      var best = 0
-      if let f {
-        var bv = f[base]
-        for j in 1..<c where f[base + j] > bv || (bv.isNaN && !f[base + j].isNaN) {
-          best = j
-          bv = f[base + j]
+        hits &+= higher < k ? 1 : 0
+      } else {
+        var best = 0
+        for j in 0..<c {
+          if d[base + best].isNaN { break }
+          if d[base + j].isNaN || d[base + j] > d[base + best] { best = j }
         }
-      } else if let d {
-        var bv = d[base]
-        for j in 1..<c where d[base + j] > bv || (bv.isNaN && !d[base + j].isNaN) {
-          best = j
-          bv = d[base + j]
-        }
+        hits &+= best == target ? 1 : 0
       }
-      hits &+= best == target ? 1 : 0
     }
   }
   return hits
