@@ -86,8 +86,8 @@ starts with "error_" (checked).  Optionally add known-good values to
 Tally deliberately differs from Keras get an entry in ``TALLY_DEVIATIONS``
 (see the comment above it); a family listed in ``DEVIATION_REQUIRED`` names a
 predicate, and the build fails unless exactly the cases it selects have one.
-A family in ``OPT_IN_FAMILIES`` ("wrapped") is written only when named with
---family.
+A family in ``OPT_IN_FAMILIES`` (none at present) is written only when named
+with --family.
 
 Determinism: every family uses its own ``np.random.default_rng(seed)``,
 and the Keras session (global name counter) is cleared before each case, so
@@ -2872,8 +2872,7 @@ def correlation_cases() -> list[Case]:
 # have no metric class: huber, log_cosh, binary_focal_crossentropy,
 # categorical_focal_crossentropy)
 #
-# Opt-in (OPT_IN_FAMILIES): written only with --family wrapped, because the
-# Swift MeanMetricWrapper registry does not know these functions yet.
+# (Once opt-in, until Tally's SampleFunction registry knew these functions.)
 # MeanMetricWrapper(fn=keras.metrics.huber, delta=2.0) serializes
 # "fn" as {"module": "builtins", "class_name": "function", "config": "huber",
 # "registered_name": "function"} and the keyword arguments next to it in
@@ -3160,7 +3159,7 @@ LEGACY_FAMILIES = frozenset({"reduction"})
 # plain run: their cases need Swift support that does not exist yet
 # ("wrapped": MeanMetricWrapper around huber, log_cosh and the focal
 # cross-entropies, unknown to Tally's function registry).
-OPT_IN_FAMILIES = frozenset({"wrapped"})
+OPT_IN_FAMILIES: frozenset[str] = frozenset()
 
 
 def _matches(got: dict | None, want: float | list[float], rtol: float) -> bool:

@@ -209,12 +209,124 @@ public struct SampleFunction: Sendable {
     (t: Tensor, p: Tensor) throws(MetricError) -> Tensor in try Tally.meanAbsoluteError(yTrue: t, yPred: p)
   }
 
-  /// The built-in functions by Keras name, for rebuilding a wrapper from its
-  /// config.
-  public static let registry: [String: SampleFunction] = [
-    meanSquaredError.name: meanSquaredError,
-    meanAbsoluteError.name: meanAbsoluteError,
+  /// The built-in functions by Keras name, with their default arguments.
+  public static let registry: [String: SampleFunction] = {
+    var table: [String: SampleFunction] = [:]
+    for name in knownArguments.keys {
+      if let f = try? named(name, arguments: [:]) { table[name] = f }
+    }
+    return table
+  }()
+
+  /// Every per-sample function of `keras.metrics` (and `huber`, `log_cosh`
+  /// of `keras.losses`) with the keyword arguments it takes.
+  public static let knownArguments: [String: Set<String>] = [
+    "mean_squared_error": [], "mean_absolute_error": [], "mean_absolute_percentage_error": [],
+    "mean_squared_logarithmic_error": [], "log_cosh": [], "kl_divergence": [], "poisson": [],
+    "hinge": [], "squared_hinge": [], "categorical_hinge": [], "categorical_accuracy": [],
+    "sparse_categorical_accuracy": [], "binary_accuracy": ["threshold"],
+    "top_k_categorical_accuracy": ["k"], "sparse_top_k_categorical_accuracy": ["k", "from_sorted_ids"],
+    "binary_crossentropy": ["from_logits", "label_smoothing", "axis"],
+    "categorical_crossentropy": ["from_logits", "label_smoothing", "axis"],
+    "sparse_categorical_crossentropy": ["from_logits", "ignore_class", "axis"],
+    "binary_focal_crossentropy": [
+      "apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing", "axis",
+    ],
+    "categorical_focal_crossentropy": ["alpha", "gamma", "from_logits", "label_smoothing", "axis"],
+    "huber": ["delta"], "pearson_correlation": ["axis"], "concordance_correlation": ["axis"],
   ]
+
+  /// The built-in function `name` with Keras keyword `arguments` (as in a
+  /// serialized `MeanMetricWrapper`: `{"fn": "huber", "delta": 0.5}`).
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an unknown
+  ///   function, an argument it does not take, or a value of the wrong type.
+  public static func named(_ name: String, arguments: [String: JSONValue]) throws(MetricError) -> SampleFunction {
+    guard let known = knownArguments[name] else {
+      throw .invalidConfiguration(
+        "unknown metric function \"\(name)\"; known: \(knownArguments.keys.sorted().joined(separator: ", "))")
+    }
+    if let bad = arguments.keys.sorted().first(where: { !known.contains($0) }) {
+      throw .invalidConfiguration("\(name) got an unexpected argument `\(bad)`")
+    }
+    var r = try ConfigReader(KerasConfig(className: name, config: arguments), expecting: name)
+    let b = { (key: String, d: Bool) throws(MetricError) -> Bool in try r.bool(key, default: d) }
+    let x = { (key: String, d: Double) throws(MetricError) -> Double in try r.double(key, default: d) }
+    let i = { (key: String, d: Int) throws(MetricError) -> Int in try r.int(key, default: d) }
+    typealias F = @Sendable (Tensor, Tensor) throws(MetricError) -> Tensor
+    let body: F
+    switch name {
+    case "mean_squared_error": body = { (t, p) throws(MetricError) in try Tally.meanSquaredError(yTrue: t, yPred: p) }
+    case "mean_absolute_error": body = { (t, p) throws(MetricError) in try Tally.meanAbsoluteError(yTrue: t, yPred: p) }
+    case "mean_absolute_percentage_error":
+      body = { (t, p) throws(MetricError) in try meanAbsolutePercentageError(yTrue: t, yPred: p) }
+    case "mean_squared_logarithmic_error":
+      body = { (t, p) throws(MetricError) in try meanSquaredLogarithmicError(yTrue: t, yPred: p) }
+    case "log_cosh": body = { (t, p) throws(MetricError) in try logCosh(yTrue: t, yPred: p) }
+    case "kl_divergence": body = { (t, p) throws(MetricError) in try klDivergence(yTrue: t, yPred: p) }
+    case "poisson": body = { (t, p) throws(MetricError) in try poisson(yTrue: t, yPred: p) }
+    case "hinge": body = { (t, p) throws(MetricError) in try hinge(yTrue: t, yPred: p) }
+    case "squared_hinge": body = { (t, p) throws(MetricError) in try squaredHinge(yTrue: t, yPred: p) }
+    case "categorical_hinge": body = { (t, p) throws(MetricError) in try categoricalHinge(yTrue: t, yPred: p) }
+    case "categorical_accuracy":
+      body = { (t, p) throws(MetricError) in try categoricalAccuracy(yTrue: t, yPred: p) }
+    case "sparse_categorical_accuracy":
+      body = { (t, p) throws(MetricError) in try sparseCategoricalAccuracy(yTrue: t, yPred: p) }
+    case "binary_accuracy":
+      let threshold = try x("threshold", 0.5)
+      body = { (t, p) throws(MetricError) in try binaryAccuracy(yTrue: t, yPred: p, threshold: threshold) }
+    case "top_k_categorical_accuracy":
+      let k = try i("k", 5)
+      body = { (t, p) throws(MetricError) in try topKCategoricalAccuracy(yTrue: t, yPred: p, k: k) }
+    case "sparse_top_k_categorical_accuracy":
+      let k = try i("k", 5)
+      let sorted = try b("from_sorted_ids", false)
+      body = { (t, p) throws(MetricError) in
+        try sparseTopKCategoricalAccuracy(yTrue: t, yPred: p, k: k, fromSortedIds: sorted)
+      }
+    case "binary_crossentropy":
+      let (logits, ls, axis) = (try b("from_logits", false), try x("label_smoothing", 0), try i("axis", -1))
+      body = { (t, p) throws(MetricError) in
+        try binaryCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
+      }
+    case "categorical_crossentropy":
+      let (logits, ls, axis) = (try b("from_logits", false), try x("label_smoothing", 0), try i("axis", -1))
+      body = { (t, p) throws(MetricError) in
+        try categoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
+      }
+    case "sparse_categorical_crossentropy":
+      let (logits, ignore, axis) = (try b("from_logits", false), try r.optionalInt("ignore_class"), try i("axis", -1))
+      body = { (t, p) throws(MetricError) in
+        try sparseCategoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, ignoreClass: ignore, axis: axis)
+      }
+    case "binary_focal_crossentropy":
+      let balance = try b("apply_class_balancing", false)
+      let (alpha, gamma) = (try x("alpha", 0.25), try x("gamma", 2))
+      let (logits, ls, axis) = (try b("from_logits", false), try x("label_smoothing", 0), try i("axis", -1))
+      body = { (t, p) throws(MetricError) in
+        try binaryFocalCrossentropy(
+          yTrue: t, yPred: p, applyClassBalancing: balance, alpha: alpha, gamma: gamma, fromLogits: logits,
+          labelSmoothing: ls, axis: axis)
+      }
+    case "categorical_focal_crossentropy":
+      let (alpha, gamma) = (try x("alpha", 0.25), try x("gamma", 2))
+      let (logits, ls, axis) = (try b("from_logits", false), try x("label_smoothing", 0), try i("axis", -1))
+      body = { (t, p) throws(MetricError) in
+        try categoricalFocalCrossentropy(
+          yTrue: t, yPred: p, alpha: alpha, gamma: gamma, fromLogits: logits, labelSmoothing: ls, axis: axis)
+      }
+    case "huber":
+      let delta = try x("delta", 1)
+      body = { (t, p) throws(MetricError) in try huber(yTrue: t, yPred: p, delta: delta) }
+    case "pearson_correlation":
+      let axis = try i("axis", -1)
+      body = { (t, p) throws(MetricError) in try pearsonCorrelation(yTrue: t, yPred: p, axis: axis) }
+    default:  // "concordance_correlation"
+      let axis = try i("axis", -1)
+      body = { (t, p) throws(MetricError) in try concordanceCorrelation(yTrue: t, yPred: p, axis: axis) }
+    }
+    return SampleFunction(name: name, arguments: arguments, body)
+  }
 }
 
 /// Wraps a per-sample function into a weighted mean metric.
@@ -277,12 +389,10 @@ public struct MeanMetricWrapper: PredictionMetric, KerasSerializable {
       throw .invalidConfiguration(
         "MeanMetricWrapper needs `fn`, a function name; received \(fnValue.map(\.description) ?? "none")")
     }
-    guard let fn = SampleFunction.registry[fnName] else {
-      throw .invalidConfiguration(
-        "MeanMetricWrapper `fn`: unknown function \"\(fnName)\"; known: \(SampleFunction.registry.keys.sorted().joined(separator: ", "))"
-      )
-    }
-    try r.finish()
+    // Keras flattens the function's keyword arguments into the config.
+    var arguments = config.config
+    for key in ["name", "dtype", "fn"] { arguments[key] = nil }
+    let fn = try SampleFunction.named(fnName, arguments: arguments)
     self.init(fn: fn, name: name, dtype: dtype)
   }
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Run Tally's benchmark, the peers and the C floor side by side, and print a table.
+
+Usage (from the repository root):
+
+    python3 Scripts/compare-benchmarks.py [--peers-dir ../shared/bench] [--skip-build]
+
+* Tally: `swift run -c release --package-path Benchmarks tally-bench` (W1-W8,
+  plus W2 with 10,000 thresholds), lines `tally WORKLOAD seconds Mrows/s result peak_MB`.
+* Peers: `python3 peers.py LIB` for each of keras-jax, keras-tensorflow,
+  keras-numpy, torchmetrics, sklearn whose packages are installed.
+* Floor: floor.c compiled with `gcc -O3 -march=native -fopenmp` (W1, W5; 1 and 2 threads).
+
+Prints a Markdown table of Mrows/s per library, Tally's ratio to the best peer
+and to the 2-thread floor, and the machine and date.
+"""
+import argparse
+import datetime
+import importlib.util
+import os
+import platform
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEERS = {
+    "keras-jax": ["keras", "jax"],
+    "keras-tensorflow": ["keras", "tensorflow"],
+    "keras-numpy": ["keras"],
+    "torchmetrics": ["torch", "torchmetrics"],
+    "sklearn": ["sklearn"],
+}
+
+
+def run(cmd, **kw):
+    print("+", " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def parse(text):
+    rows = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 5:
+            try:
+                rows[(parts[0], parts[1])] = (float(parts[2]), float(parts[3]), parts[4], parts[5:] and parts[5])
+            except ValueError:
+                pass
+    return rows
+
+
+def key(workload):
+    """W2_auc_roc_200 / W2_auc_roc_exact -> W2 (exact AUC is scikit-learn's stand-in)."""
+    return workload.split("_")[0] if not workload.endswith("10000") else "W2(10k)"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--peers-dir", default=os.path.join(ROOT, "..", "shared", "bench"))
+    ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--only", help="comma-separated peers to run")
+    args = ap.parse_args()
+
+    results = {}  # lib -> {W: Mrows/s}
+    details = []
+    if not args.skip_build:
+        run(["swift", "build", "-c", "release", "--package-path", os.path.join(ROOT, "Benchmarks")])
+    out = run([os.path.join(ROOT, "Benchmarks", ".build", "release", "tally-bench")])
+    details.append(out)
+    for (lib, w), (secs, rate, res, peak) in parse(out).items():
+        results.setdefault("tally", {})[key(w)] = rate
+
+    peers = [p for p in PEERS if all(importlib.util.find_spec(m) for m in PEERS[p])]
+    if args.only:
+        peers = [p for p in peers if p in args.only.split(",")]
+    for peer in peers:
+        try:
+            out = run([sys.executable, os.path.join(args.peers_dir, "peers.py"), peer])
+        except subprocess.CalledProcessError as e:
+            print(f"{peer} failed: {e.stderr[-500:]}", file=sys.stderr)
+            continue
+        details.append(out)
+        for (lib, w), (secs, rate, res, _) in parse(out).items():
+            results.setdefault(lib, {})[key(w)] = rate
+
+    floor = {}
+    try:
+        binary = "/tmp/tally-floor"
+        run(["gcc", "-O3", "-march=native", "-fopenmp", "-o", binary, os.path.join(args.peers_dir, "floor.c")])
+        out = run([binary])
+        details.append(out)
+        for line in out.splitlines():
+            _, w, threads, secs, rate = line.split()
+            if threads == "2":
+                floor[w.split("_")[0]] = float(rate)
+    except Exception as e:  # noqa: BLE001
+        print(f"floor failed: {e}", file=sys.stderr)
+
+    libs = ["tally"] + [p for p in results if p != "tally"]
+    workloads = ["W1", "W2", "W2(10k)", "W3", "W4", "W5", "W6", "W7", "W8"]
+    print(f"Run {datetime.datetime.now().isoformat(timespec='minutes')} on {platform.node()}: "
+          f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}")
+    print()
+    print("| workload | " + " | ".join(libs) + " | best peer | Tally / best peer | C floor (2 threads) | Tally / floor |")
+    print("| --- " * (len(libs) + 5) + "|")
+    for w in workloads:
+        cells = [f"{results.get(l, {}).get(w, float('nan')):.1f}" if w in results.get(l, {}) else "—" for l in libs]
+        peer_rates = [results[l][w] for l in libs[1:] if w in results.get(l, {})]
+        best = max(peer_rates) if peer_rates else None
+        t = results.get("tally", {}).get(w)
+        ratio = f"{t / best:.2f}×" if best and t else "—"
+        fl = floor.get(w)
+        print(f"| {w} | " + " | ".join(cells) + f" | {best:.1f} | {ratio} | " if best else f"| {w} | " + " | ".join(cells) + " | — | — | ", end="")
+        print(f"{fl:.0f} | {t / fl:.0%} |" if fl and t else "— | — |")
+    print()
+    print("Raw output:")
+    print()
+    print("```")
+    for d in details:
+        print(d.strip())
+    print("```")
+
+
+if __name__ == "__main__":
+    main()
