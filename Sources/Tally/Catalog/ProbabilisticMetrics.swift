@@ -605,6 +605,12 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, KerasSerializable
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    if !fromLogits, ignoreClass == nil, axis == -1 || axis == 1, !isIntegerDType(dtype),
+      let batch = try sparseCrossentropyState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
+    {
+      try state.merge(batch)
+      return
+    }
     let (values, mask) = try sparseCategoricalCrossentropyWithMask(
       yTrue: yTrue, yPred: yPred, fromLogits: fromLogits, ignoreClass: ignoreClass, axis: axis)
     var weight = sampleWeight
