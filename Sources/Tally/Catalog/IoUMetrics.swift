@@ -114,6 +114,7 @@ public struct IoUCore: Sendable, Equatable {
   func batch(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError)
     -> ConfusionMatrixState
   {
+    if let fast = try fastBatch(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { return fast }
     let truth = try classIds(yTrue, sparse: sparseYTrue)
     let pred: [Double]
     if let threshold {
