@@ -792,13 +792,13 @@ public struct R2Score: PredictionMetric, KerasSerializable {
 extension MeanSquaredError {
   /// Flat float inputs: squared errors summed in place, across cores.
   public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
-    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { t, p in (t - p) * (t - p) }
+    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, kind: .squared) { t, p in (t - p) * (t - p) }
   }
 }
 
 extension MeanAbsoluteError {
   /// Flat float inputs: absolute errors summed in place, across cores.
   public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
-    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { t, p in abs(t - p) }
+    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, kind: .absolute) { t, p in abs(t - p) }
   }
 }

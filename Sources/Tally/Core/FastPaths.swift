@@ -288,15 +288,67 @@ func flatSum<T: BinaryFloatingPoint & SendableMetatype>(
   return total
 }
 
+/// The element-wise error of a float32 pair, vectorised.
+enum FlatError: Sendable {
+  case squared, absolute
+}
+
+/// `Σ err(t_i − p_i)` over float32 buffers: eight double-double lanes
+/// (vectorised 2Sum), split across cores, merged in a fixed order. The
+/// same value as ``flatSum(_:_:_:)`` up to the last bit of the double-double.
+func flatErrorSum(_ t: SharedBuffer<Float>, _ p: SharedBuffer<Float>, _ kind: FlatError) -> CompensatedSum {
+  let parts = parallelMap(t.base.count) { r -> CompensatedSum in
+    var hi = SIMD8<Double>(repeating: 0)
+    var lo = SIMD8<Double>(repeating: 0)
+    var i = r.lowerBound
+    let tr = UnsafeRawPointer(t.base.baseAddress!)
+    let pr = UnsafeRawPointer(p.base.baseAddress!)
+    while i + 8 <= r.upperBound {
+      let tv = SIMD8<Double>(tr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+      let pv = SIMD8<Double>(pr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+      let d = tv - pv
+      let v: SIMD8<Double>
+      switch kind {
+      case .squared: v = d * d
+      case .absolute: v = d.replacing(with: -d, where: d .< 0)
+      }
+      let s = hi + v
+      let bb = s - hi
+      lo += (hi - (s - bb)) + (v - bb)
+      hi = s
+      i += 8
+    }
+    var total = CompensatedSum()
+    for k in 0..<8 {
+      var lane = CompensatedSum(hi[k])
+      lane.add(lo[k])
+      total.merge(lane)
+    }
+    while i < r.upperBound {
+      let d = Double(t.base[i]) - Double(p.base[i])
+      total.add(kind == .squared ? d * d : abs(d))
+      i += 1
+    }
+    return total
+  }
+  var total = CompensatedSum()
+  for part in parts { total.merge(part) }
+  return total
+}
+
 /// The mean state of an unweighted batch whose per-sample value is the mean
 /// of `f` over the last axis, for flat float inputs: `(N,)` (one sample:
 /// Keras reduces the only axis) or `(N, 1)` (N samples). `nil` otherwise.
 func flatMeanState(
-  yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, _ f: @escaping @Sendable (Double, Double) -> Double
+  yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, kind: FlatError? = nil,
+  _ f: @escaping @Sendable (Double, Double) -> Double
 ) -> MeanState? {
   guard sampleWeight == nil, yPred.rank == 1 || (yPred.rank == 2 && yPred.shape[1] == 1) else { return nil }
   let sum: CompensatedSum? = FlatPair.withBuffers(yTrue, yPred) { td, tf, pd, pf in
-    if let tf, let pf { return flatSum(tf, pf, f) }
+    if let tf, let pf {
+      if let kind { return flatErrorSum(tf, pf, kind) }
+      return flatSum(tf, pf, f)
+    }
     return flatSum(td!, pd!, f)
   }
   guard let sum else { return nil }
