@@ -381,6 +381,39 @@ func binaryMatches<P: BinaryFloatingPoint & Sendable & SendableMetatype, L: Tens
   }.reduce(0, +)
 }
 
+/// Matches of binary accuracy over float32 labels and scores, vectorised:
+/// a label matches when it is 1 and the score is above the threshold, or 0
+/// and it is not.
+func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, threshold: Double) -> Int {
+  let thr = Float(threshold)
+  return parallelMap(p.base.count) { r -> Int in
+    var i = r.lowerBound
+    var counts = SIMD16<Int32>(repeating: 0)
+    let one = SIMD16<Int32>(repeating: 1)
+    let zero = SIMD16<Int32>(repeating: 0)
+    let threshold = SIMD16<Float>(repeating: thr)
+    let ones = SIMD16<Float>(repeating: 1)
+    let zeros = SIMD16<Float>(repeating: 0)
+    let pr = UnsafeRawPointer(p.base.baseAddress!)
+    let tr = UnsafeRawPointer(t.base.baseAddress!)
+    while i + 16 <= r.upperBound {
+      let pv = pr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+      let tv = tr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+      let above = pv .> threshold
+      let hit = (above .& (tv .== ones)) .| (.!above .& (tv .== zeros))
+      counts &+= zero.replacing(with: one, where: hit)
+      i += 16
+    }
+    var hits = Int(counts.wrappedSum())
+    while i < r.upperBound {
+      let predicted: Float = p.base[i] > thr ? 1 : 0
+      hits &+= t.base[i] == predicted ? 1 : 0
+      i += 1
+    }
+    return hits
+  }.reduce(0, +)
+}
+
 /// The mean state of an unweighted binary-accuracy batch of flat inputs
 /// (`(N,)` or `(N, 1)`, one sample per element), or `nil`.
 func binaryAccuracyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, threshold: Double) -> MeanState? {
@@ -400,9 +433,15 @@ func binaryAccuracyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, th
     }
   }
   let hits: Int
-  switch yPred.storage {
-  case .float32(let b): hits = b.withUnsafeBufferPointer { labels(SharedBuffer(base: $0)) }
-  case .float64(let b): hits = b.withUnsafeBufferPointer { labels(SharedBuffer(base: $0)) }
+  switch (yPred.storage, yTrue.storage) {
+  case (.float32(let b), .float32(let l)):
+    hits = b.withUnsafeBufferPointer { pb in
+      l.withUnsafeBufferPointer { lb in
+        binaryMatchesFloat(SharedBuffer(base: pb), SharedBuffer(base: lb), threshold: threshold)
+      }
+    }
+  case (.float32(let b), _): hits = b.withUnsafeBufferPointer { labels(SharedBuffer(base: $0)) }
+  case (.float64(let b), _): hits = b.withUnsafeBufferPointer { labels(SharedBuffer(base: $0)) }
   default: return nil
   }
   var s = MeanState()
