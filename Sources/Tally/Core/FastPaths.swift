@@ -191,6 +191,15 @@ extension ConfusionUpdate {
   private func withLabels<P: BinaryFloatingPoint & TensorScalar>(_ yTrue: Tensor, _ pb: TensorBuffer<P>)
     throws(MetricError) -> BucketCounts?
   {
+    // One threshold over float32 labels and scores: vectorised counts.
+    if thresholds.count == 1, !thresholds.evenlySpaced, P.self == Float.self, case .float32(let lb) = yTrue.storage {
+      let fb = unsafeBitCast(pb, to: TensorBuffer<Float>.self)
+      return fb.withUnsafeBufferPointer { p in
+        lb.withUnsafeBufferPointer { l in
+          singleThresholdCounts(SharedBuffer(base: p), SharedBuffer(base: l), threshold: thresholds.sorted[0])
+        }
+      }
+    }
     switch yTrue.storage {
     case .float32(let lb): return count(pb, lb)
     case .float64(let lb): return count(pb, lb)
@@ -733,4 +742,65 @@ extension IoUCore {
     }
     return m
   }
+}
+
+/// Bucket counts for one threshold over float32 buffers, vectorised:
+/// positives and negatives above the threshold (bucket 0) and at or below
+/// it (bucket −1), or the first invalid element.
+func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, threshold thr: Float) -> BucketCounts {
+  let parts = parallelMap(p.base.count) { r -> (SIMD4<Int>, Bool) in
+    var i = r.lowerBound
+    var posAbove = SIMD16<Int32>(repeating: 0)
+    var negAbove = SIMD16<Int32>(repeating: 0)
+    var pos = SIMD16<Int32>(repeating: 0)
+    var invalid = SIMD16<Int32>(repeating: 0)
+    let one = SIMD16<Int32>(repeating: 1)
+    let zero = SIMD16<Int32>(repeating: 0)
+    let threshold = SIMD16<Float>(repeating: thr)
+    let ones = SIMD16<Float>(repeating: 1)
+    let zeros = SIMD16<Float>(repeating: 0)
+    let pr = UnsafeRawPointer(p.base.baseAddress!)
+    let tr = UnsafeRawPointer(t.base.baseAddress!)
+    var scalar = SIMD4<Int>(repeating: 0)  // posAbove, negAbove, pos, all
+    var bad = false
+    while i + 16 <= r.upperBound {
+      let pv = pr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+      let tv = tr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+      let above = pv .> threshold
+      let isPos = tv .== ones
+      let isNeg = tv .== zeros
+      posAbove &+= zero.replacing(with: one, where: above .& isPos)
+      negAbove &+= zero.replacing(with: one, where: above .& isNeg)
+      pos &+= zero.replacing(with: one, where: isPos)
+      invalid &+= zero.replacing(with: one, where: .!(isPos .| isNeg) .| (pv .!= pv))
+      i += 16
+    }
+    while i < r.upperBound {
+      let x = p.base[i]
+      let y = t.base[i]
+      if x.isNaN || (y != 0 && y != 1) { bad = true }
+      if x > thr { if y == 1 { scalar[0] += 1 } else if y == 0 { scalar[1] += 1 } }
+      if y == 1 { scalar[2] += 1 }
+      i += 1
+    }
+    scalar[0] += Int(posAbove.wrappedSum())
+    scalar[1] += Int(negAbove.wrappedSum())
+    scalar[2] += Int(pos.wrappedSum())
+    scalar[3] = r.count
+    return (scalar, bad || invalid.wrappedSum() != 0)
+  }
+  var total = SIMD4<Int>(repeating: 0)
+  var bad = false
+  for (c, b) in parts {
+    total &+= c
+    bad = bad || b
+  }
+  if bad {
+    // Find the first invalid element, as the general kernel reports it.
+    let th = Thresholds([Double(thr)], evenlySpaced: false)
+    return th.bucketCounts(p, t, 0..<p.base.count)
+  }
+  let negatives = total[3] - total[2]
+  return BucketCounts(
+    pos: [total[2] - total[0], total[0]], neg: [negatives - total[1], total[1]])
 }
