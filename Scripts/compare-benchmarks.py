@@ -103,15 +103,18 @@ def main():
     print()
     print("| workload | " + " | ".join(libs) + " | best peer | Tally / best peer | C floor (2 threads) | Tally / floor |")
     print("| --- " * (len(libs) + 5) + "|")
+    def fmt(x):
+        return f"{x:,.1f}" if x >= 10 else f"{x:.3g}"
+
     for w in workloads:
-        cells = [f"{results.get(l, {}).get(w, float('nan')):.1f}" if w in results.get(l, {}) else "—" for l in libs]
+        cells = [fmt(results[l][w]) if w in results.get(l, {}) else "—" for l in libs]
         peer_rates = [results[l][w] for l in libs[1:] if w in results.get(l, {})]
         best = max(peer_rates) if peer_rates else None
         t = results.get("tally", {}).get(w)
         ratio = f"{t / best:.2f}×" if best and t else "—"
         fl = floor.get(w)
-        print(f"| {w} | " + " | ".join(cells) + f" | {best:.1f} | {ratio} | " if best else f"| {w} | " + " | ".join(cells) + " | — | — | ", end="")
-        print(f"{fl:.0f} | {t / fl:.0%} |" if fl and t else "— | — |")
+        floor_cells = f"{fl:,.0f} | {t / fl:.0%}" if fl and t else "— | —"
+        print(f"| {w} | " + " | ".join(cells) + f" | {fmt(best) if best else '—'} | {ratio} | {floor_cells} |")
     print()
     print("Raw output:")
     print()
