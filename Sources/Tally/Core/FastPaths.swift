@@ -508,11 +508,15 @@ struct ClassRows {
 }
 
 /// The index of the largest element of `row` (ties: lowest index; NaN:
-/// the first NaN, as NumPy's argmax), with a vectorised maximum.
+/// the first NaN, as NumPy's argmax), in one vectorised pass that carries
+/// each lane's best index.
 @inline(__always)
 func argmaxFloat(_ row: UnsafePointer<Float>, _ c: Int) -> Int {
   var j = 0
   var best = SIMD16<Float>(repeating: -.infinity)
+  var index = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+  var bestIndex = index  // a row of −∞ has its argmax at 0, as NumPy
+  let step = SIMD16<Int32>(repeating: 16)
   var nans = SIMD16<Int32>(repeating: 0)
   let zero = SIMD16<Int32>(repeating: 0)
   let one = SIMD16<Int32>(repeating: 1)
@@ -520,22 +524,31 @@ func argmaxFloat(_ row: UnsafePointer<Float>, _ c: Int) -> Int {
   while j + 16 <= c {
     let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
     nans &+= zero.replacing(with: one, where: v .!= v)
-    best = best.replacing(with: v, where: v .> best)
+    let better = v .> best
+    best = best.replacing(with: v, where: better)
+    bestIndex = bestIndex.replacing(with: index, where: better)
+    index &+= step
     j += 16
   }
-  var m = best.max()
-  var anyNaN = nans.wrappedSum() != 0
-  while j < c {
-    let x = row[j]
-    if x.isNaN { anyNaN = true }
-    m = Swift.max(m, x)
-    j += 1
-  }
-  if anyNaN {
+  if nans.wrappedSum() != 0 {
     for k in 0..<c where row[k].isNaN { return k }
   }
-  for k in 0..<c where row[k] == m { return k }
-  return 0
+  // The maximum over the lanes, then the lowest index holding it.
+  var m = best.max()
+  var at = Int.max
+  if j > 0 {
+    for lane in 0..<16 where best[lane] == m { at = Swift.min(at, Int(bestIndex[lane])) }
+  }
+  while j < c {
+    let x = row[j]
+    if x.isNaN { return j }
+    if x > m || at == Int.max {
+      m = x
+      at = j
+    }
+    j += 1
+  }
+  return at == Int.max ? 0 : at
 }
 
 /// How many elements of `row` are strictly greater than `s`, vectorised.
