@@ -146,7 +146,7 @@ extension TallyCommand {
     @Option(name: .customLong("batch-size"), help: "Rows per chunk.")
     var batchSize = 65_536
 
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(help: "Worker threads (the default is the number of cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Output format: table or json.")
