@@ -301,7 +301,7 @@ public func sparseTopKCategoricalAccuracy(
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct Accuracy: PredictionMetric, KerasSerializable {
+public struct Accuracy: SampleMeanMetric {
   /// `"Accuracy"`.
   public static var className: String { "Accuracy" }
   /// The name in logs; default `"accuracy"`.
@@ -327,15 +327,10 @@ public struct Accuracy: PredictionMetric, KerasSerializable {
   /// `{"name", "dtype"}`.
   public var config: KerasConfig { accuracyConfig(Self.className, name: name, dtype: dtype) }
 
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.add(
-      try accuracy(yTrue: yTrue, yPred: yPred), sampleWeight: sampleWeight,
-      integerDType: isIntegerDType(dtype))
+  /// The per-sample values: ``accuracy(yTrue:yPred:)``.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try accuracy(yTrue: yTrue, yPred: yPred)
   }
-
-  /// The weighted mean accuracy.
-  public func result() -> MetricValue { .scalar(state.mean) }
 }
 
 /// How often predictions, thresholded, match binary labels.
@@ -354,7 +349,7 @@ public struct Accuracy: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct BinaryAccuracy: PredictionMetric, KerasSerializable {
+public struct BinaryAccuracy: SampleMeanMetric {
   /// `"BinaryAccuracy"`.
   public static var className: String { "BinaryAccuracy" }
   /// The name in logs; default `"binary_accuracy"`.
@@ -387,21 +382,15 @@ public struct BinaryAccuracy: PredictionMetric, KerasSerializable {
     accuracyConfig(Self.className, name: name, dtype: dtype, extra: ["threshold": .double(threshold)])
   }
 
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    if !isIntegerDType(dtype),
-      let batch = binaryAccuracyState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, threshold: threshold)
-    {
-      try state.merge(batch)
-      return
-    }
-    try state.add(
-      try binaryAccuracy(yTrue: yTrue, yPred: yPred, threshold: threshold), sampleWeight: sampleWeight,
-      integerDType: isIntegerDType(dtype))
+  /// The per-sample values: ``binaryAccuracy(yTrue:yPred:threshold:)``.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try binaryAccuracy(yTrue: yTrue, yPred: yPred, threshold: threshold)
   }
 
-  /// The weighted mean accuracy.
-  public func result() -> MetricValue { .scalar(state.mean) }
+  /// Flat inputs: matches counted in place, across cores.
+  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    binaryAccuracyState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, threshold: threshold)
+  }
 }
 
 /// How often the argmax of the predictions matches the argmax of one-hot
@@ -419,7 +408,7 @@ public struct BinaryAccuracy: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct CategoricalAccuracy: PredictionMetric, KerasSerializable {
+public struct CategoricalAccuracy: SampleMeanMetric {
   /// `"CategoricalAccuracy"`.
   public static var className: String { "CategoricalAccuracy" }
   /// The name in logs; default `"categorical_accuracy"`.
@@ -445,15 +434,10 @@ public struct CategoricalAccuracy: PredictionMetric, KerasSerializable {
   /// `{"name", "dtype"}`.
   public var config: KerasConfig { accuracyConfig(Self.className, name: name, dtype: dtype) }
 
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.add(
-      try categoricalAccuracy(yTrue: yTrue, yPred: yPred), sampleWeight: sampleWeight,
-      integerDType: isIntegerDType(dtype))
+  /// The per-sample values: ``categoricalAccuracy(yTrue:yPred:)``.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try categoricalAccuracy(yTrue: yTrue, yPred: yPred)
   }
-
-  /// The weighted mean accuracy.
-  public func result() -> MetricValue { .scalar(state.mean) }
 }
 
 /// How often the argmax of the predictions matches integer labels.
@@ -471,7 +455,7 @@ public struct CategoricalAccuracy: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct SparseCategoricalAccuracy: PredictionMetric, KerasSerializable {
+public struct SparseCategoricalAccuracy: SampleMeanMetric {
   /// `"SparseCategoricalAccuracy"`.
   public static var className: String { "SparseCategoricalAccuracy" }
   /// The name in logs; default `"sparse_categorical_accuracy"`.
@@ -497,22 +481,16 @@ public struct SparseCategoricalAccuracy: PredictionMetric, KerasSerializable {
   /// `{"name", "dtype"}`.
   public var config: KerasConfig { accuracyConfig(Self.className, name: name, dtype: dtype) }
 
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    if !isIntegerDType(dtype),
-      let batch = try sparseAccuracyState(
-        yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, topK: nil, function: "sparse_categorical_accuracy")
-    {
-      try state.merge(batch)
-      return
-    }
-    try state.add(
-      try sparseCategoricalAccuracy(yTrue: yTrue, yPred: yPred), sampleWeight: sampleWeight,
-      integerDType: isIntegerDType(dtype))
+  /// The per-sample values: ``sparseCategoricalAccuracy(yTrue:yPred:)``.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try sparseCategoricalAccuracy(yTrue: yTrue, yPred: yPred)
   }
 
-  /// The weighted mean accuracy.
-  public func result() -> MetricValue { .scalar(state.mean) }
+  /// Rows of float scores: one vectorised argmax per row, across cores.
+  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    try sparseAccuracyState(
+      yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, topK: nil, function: "sparse_categorical_accuracy")
+  }
 }
 
 /// How often the one-hot target is among the `k` highest predictions.
@@ -530,7 +508,7 @@ public struct SparseCategoricalAccuracy: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct TopKCategoricalAccuracy: PredictionMetric, KerasSerializable {
+public struct TopKCategoricalAccuracy: SampleMeanMetric {
   /// `"TopKCategoricalAccuracy"`.
   public static var className: String { "TopKCategoricalAccuracy" }
   /// The name in logs; default `"top_k_categorical_accuracy"`.
@@ -567,15 +545,10 @@ public struct TopKCategoricalAccuracy: PredictionMetric, KerasSerializable {
     accuracyConfig(Self.className, name: name, dtype: dtype, extra: ["k": .int(Int64(k))])
   }
 
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.add(
-      try topKCategoricalAccuracy(yTrue: yTrue, yPred: yPred, k: k), sampleWeight: sampleWeight,
-      integerDType: isIntegerDType(dtype))
+  /// The per-sample values: ``topKCategoricalAccuracy(yTrue:yPred:k:)``.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try topKCategoricalAccuracy(yTrue: yTrue, yPred: yPred, k: k)
   }
-
-  /// The weighted mean accuracy.
-  public func result() -> MetricValue { .scalar(state.mean) }
 }
 
 /// How often the integer label is among the `k` highest predictions (or the
@@ -596,7 +569,7 @@ public struct TopKCategoricalAccuracy: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct SparseTopKCategoricalAccuracy: PredictionMetric, KerasSerializable {
+public struct SparseTopKCategoricalAccuracy: SampleMeanMetric {
   /// `"SparseTopKCategoricalAccuracy"`.
   public static var className: String { "SparseTopKCategoricalAccuracy" }
   /// The name in logs; default `"sparse_top_k_categorical_accuracy"`.
@@ -643,21 +616,16 @@ public struct SparseTopKCategoricalAccuracy: PredictionMetric, KerasSerializable
     return accuracyConfig(Self.className, name: name, dtype: dtype, extra: extra)
   }
 
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    if !fromSortedIds, !isIntegerDType(dtype),
-      let batch = try sparseAccuracyState(
-        yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, topK: k,
-        function: "sparse_top_k_categorical_accuracy")
-    {
-      try state.merge(batch)
-      return
-    }
-    try state.add(
-      try sparseTopKCategoricalAccuracy(yTrue: yTrue, yPred: yPred, k: k, fromSortedIds: fromSortedIds),
-      sampleWeight: sampleWeight, integerDType: isIntegerDType(dtype))
+  /// The per-sample values:
+  /// ``sparseTopKCategoricalAccuracy(yTrue:yPred:k:fromSortedIds:)``.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try sparseTopKCategoricalAccuracy(yTrue: yTrue, yPred: yPred, k: k, fromSortedIds: fromSortedIds)
   }
 
-  /// The weighted mean accuracy.
-  public func result() -> MetricValue { .scalar(state.mean) }
+  /// Rows of float scores: one vectorised count per row, across cores.
+  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    guard !fromSortedIds else { return nil }
+    return try sparseAccuracyState(
+      yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, topK: k, function: "sparse_top_k_categorical_accuracy")
+  }
 }
