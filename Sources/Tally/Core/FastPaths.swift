@@ -91,9 +91,12 @@ extension Thresholds {
   ) -> BucketCounts {
     let t = sorted.count
     // counts[lane·stride + 2·(b + 1) + isPositive], four lanes so that
-    // consecutive increments of one bucket do not wait on each other.
+    // consecutive increments of one bucket do not wait on each other; with
+    // many buckets repeats are rare and one lane keeps the histogram in
+    // cache.
     let stride = 2 * (t + 1)
-    var counts = [Int](repeating: 0, count: 4 * stride)
+    let laneMask = t > 256 ? 0 : 3
+    var counts = [Int](repeating: 0, count: (laneMask + 1) * stride)
     let p = pred.base
     let y = truth.base
     let scale = Float(t - 1)
@@ -123,13 +126,13 @@ extension Thresholds {
             b = base &+ (f > th[base] ? 1 : 0) &- 1
           }
           let isPositive = label == 1 ? 1 : 0
-          counts[(i & 3) &* stride &+ 2 &* (b &+ 1) &+ isPositive] &+= 1
+          counts[(i & laneMask) &* stride &+ 2 &* (b &+ 1) &+ isPositive] &+= 1
         }
       }
     }
     var pos = [Int](repeating: 0, count: t + 1)
     var neg = [Int](repeating: 0, count: t + 1)
-    for lane in 0..<4 {
+    for lane in 0...laneMask {
       for k in 0...t {
         neg[k] += counts[lane * stride + 2 * k]
         pos[k] += counts[lane * stride + 2 * k + 1]
