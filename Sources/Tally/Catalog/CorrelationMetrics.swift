@@ -194,14 +194,7 @@ func updateCorrelation(
   guard layout.length > 0 else { throw .emptyBatch("\(function): received shape \(describe(shape))") }
   var w: [Double]? = nil
   if let sampleWeight {
-    let raw = try SampleWeights.checked(sampleWeight)
-    let ws = sampleWeight.shape + [Int](repeating: 1, count: max(0, shape.count - sampleWeight.rank))
-    guard ShapeRules.canBroadcast(ws, to: shape) else {
-      throw .invalidWeights(
-        "\(function): sample_weight cannot be broadcast to the inputs; received sample_weight of shape \(describe(sampleWeight.shape)) and inputs of shape \(describe(shape))"
-      )
-    }
-    w = Elementwise.broadcast(raw, shape: ws, to: shape)
+    w = try SampleWeights.expanded(sampleWeight, to: shape, metric: function)
   }
   var batch: [CorrelationMoments] = []
   layout.forEachLine { _, idx in batch.append(CorrelationMoments(t, p, idx, weights: w)) }

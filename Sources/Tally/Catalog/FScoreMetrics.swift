@@ -307,15 +307,7 @@ func fScoreCounts(
   let pred = cast(yPred.doubles(), to: .float32)
   var w = [Double](repeating: 1, count: n * c)
   if let sampleWeight {
-    let raw = cast(try SampleWeights.checked(sampleWeight), to: .float32)
-    var wShape = sampleWeight.shape
-    while wShape.count < 2 { wShape.append(1) }
-    guard ShapeRules.canBroadcast(wShape, to: yPred.shape) else {
-      throw .invalidWeights(
-        "\(metric): sample_weight cannot be broadcast to y_pred; received sample_weight of shape \(describe(sampleWeight.shape)) and y_pred of shape \(describe(yPred.shape))"
-      )
-    }
-    w = Elementwise.broadcast(raw, shape: wShape, to: yPred.shape)
+    w = cast(try SampleWeights.expanded(sampleWeight, to: yPred.shape, metric: metric), to: .float32)
   }
   // Binarise the predictions.
   var binary = [Double](repeating: 0, count: n * c)

@@ -711,14 +711,7 @@ public struct R2Score: PredictionMetric, KerasSerializable {
     }
     var w = [Double](repeating: 1, count: n * c)
     if let sampleWeight {
-      let raw = try SampleWeights.checked(sampleWeight)
-      let ws = sampleWeight.rank == 1 ? sampleWeight.shape + [1] : sampleWeight.shape
-      guard ShapeRules.canBroadcast(ws, to: t.shape) else {
-        throw .invalidWeights(
-          "R2Score: sample_weight cannot be broadcast to y_true; received sample_weight of shape \(describe(sampleWeight.shape)) and y_true of shape \(describe(t.shape))"
-        )
-      }
-      w = Elementwise.broadcast(raw, shape: ws, to: t.shape)
+      w = try SampleWeights.expanded(sampleWeight, to: t.shape, metric: "R2Score")
     }
     let y = t.doubles()
     let q = p.doubles()

@@ -170,6 +170,24 @@ enum SampleWeights {
     }
     return w
   }
+
+  /// Finite `weights`, given trailing axes of size 1 up to the rank of
+  /// `shape` (a `(N,)` weight weights rows) and broadcast to `shape`: the
+  /// rule of the metrics whose state is per column (F-scores, R², the
+  /// dataset-level correlations).
+  ///
+  /// - Throws: ``MetricError/invalidWeights(_:)`` for a non-finite weight or
+  ///   a shape that does not broadcast, naming both shapes.
+  static func expanded(_ weights: Tensor, to shape: [Int], metric: String) throws(MetricError) -> [Double] {
+    let w = try checked(weights)
+    let padded = weights.shape + [Int](repeating: 1, count: max(0, shape.count - weights.rank))
+    guard ShapeRules.canBroadcast(padded, to: shape) else {
+      throw .invalidWeights(
+        "\(metric): sample_weight cannot be broadcast to the inputs; received sample_weight of shape \(describe(weights.shape)) and inputs of shape \(describe(shape))"
+      )
+    }
+    return Elementwise.broadcast(w, shape: padded, to: shape)
+  }
 }
 
 /// A value carried as an unevaluated sum `head + tail` of two `Double`s

@@ -301,7 +301,9 @@ extension Tensor {
   public func doubles() -> [Double] {
     switch storage {
     case .float32(let b): b.withUnsafeBufferPointer { $0.map(Double.init) }
-    case .float64(let b): b.withUnsafeBufferPointer { Array($0) }
+    case .float64(let b):
+      // An owned array is shared (copy-on-write), not copied.
+      if case .owned(let a) = b { a } else { b.withUnsafeBufferPointer { Array($0) } }
     case .int(let b): b.withUnsafeBufferPointer { $0.map(Double.init) }
     case .int32(let b): b.withUnsafeBufferPointer { $0.map(Double.init) }
     case .int64(let b): b.withUnsafeBufferPointer { $0.map(Double.init) }
