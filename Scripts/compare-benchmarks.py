@@ -49,9 +49,23 @@ def parse(text):
     return rows
 
 
+ROWS = {"W1": 10_000_000, "W2": 10_000_000, "W3": 200_000, "W4": 8 * 512 * 512,
+        "W5": 10_000_000, "W6": 200_000, "W7": 10_000_000, "W8": 200_000}
+
+
+def mrows(workload, secs, rate):
+    """Mrows/s from the seconds (peers.py prints one decimal: 0.0 for W8's slowest)."""
+    n = ROWS.get(workload.split("_")[0])
+    return n / secs / 1e6 if n and secs > 0 else rate
+
+
 def key(workload):
     """W2_auc_roc_200 / W2_auc_roc_exact -> W2 (exact AUC is scikit-learn's stand-in)."""
-    return workload.split("_")[0] if not workload.endswith("10000") else "W2(10k)"
+    if workload.endswith("10000"):
+        return "W2(10k)"
+    if workload.endswith("all_right"):
+        return workload.split("_")[0] + "(all right)"
+    return workload.split("_")[0]
 
 
 def main():
@@ -68,7 +82,7 @@ def main():
     out = run([os.path.join(ROOT, "Benchmarks", ".build", "release", "tally-bench")])
     details.append(out)
     for (lib, w), (secs, rate, res, peak) in parse(out).items():
-        results.setdefault("tally", {})[key(w)] = rate
+        results.setdefault("tally", {})[key(w)] = mrows(w, secs, rate)
 
     peers = [p for p in PEERS if all(importlib.util.find_spec(m) for m in PEERS[p])]
     if args.only:
@@ -81,7 +95,7 @@ def main():
             continue
         details.append(out)
         for (lib, w), (secs, rate, res, _) in parse(out).items():
-            results.setdefault(lib, {})[key(w)] = rate
+            results.setdefault(lib, {})[key(w)] = mrows(w, secs, rate)
 
     floor = {}
     try:
@@ -97,7 +111,8 @@ def main():
         print(f"floor failed: {e}", file=sys.stderr)
 
     libs = ["tally"] + [p for p in results if p != "tally"]
-    workloads = ["W1", "W2", "W2(10k)", "W3", "W4", "W5", "W6", "W7", "W8"]
+    workloads = ["W1", "W2", "W2(10k)", "W3", "W3(all right)", "W4", "W5", "W6", "W7", "W8", "W8(all right)"]
+    floor["W7"] = floor.get("W1")  # W7 reads the same two float arrays as W1
     print(f"Run {datetime.datetime.now().isoformat(timespec='minutes')} on {platform.node()}: "
           f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}")
     print()

@@ -172,7 +172,7 @@ public struct TruePositives: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -228,7 +228,7 @@ public struct FalsePositives: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -284,7 +284,7 @@ public struct TrueNegatives: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -340,7 +340,7 @@ public struct FalseNegatives: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -466,7 +466,7 @@ public struct Precision: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -535,7 +535,7 @@ public struct Recall: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -722,7 +722,7 @@ public struct SensitivityAtSpecificity: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -783,7 +783,7 @@ public struct SpecificityAtSensitivity: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -843,7 +843,7 @@ public struct PrecisionAtRecall: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -905,7 +905,7 @@ public struct RecallAtPrecision: PredictionMetric, KerasSerializable {
 
   /// Accumulates one batch.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
+    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
   }
 
   /// Restores counts saved for the same thresholds.
@@ -1154,9 +1154,13 @@ public struct AUC: PredictionMetric, KerasSerializable {
   ///   `yPred` that is not rank 2 or changes its number of labels; the
   ///   state is then unchanged.
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    let fixed = multiLabel ? (numLabels ?? (state.isEmpty ? nil : state.labelCount)) : nil
+    guard multiLabel else {
+      try update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
+      return
+    }
+    let fixed = numLabels ?? (state.isEmpty ? nil : state.labelCount)
     let batch = try update.counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: fixed)
-    if multiLabel, let lw = labelWeights, lw.count != batch.labelCount {
+    if let lw = labelWeights, lw.count != batch.labelCount {
       throw .shapeMismatch(
         "AUC: label_weights of length \(lw.count) do not match the \(batch.labelCount) labels of y_pred of shape \(describe(yPred.shape))"
       )

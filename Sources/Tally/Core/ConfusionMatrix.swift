@@ -217,12 +217,20 @@ struct ConfusionUpdate: Sendable {
   /// The metric's class name, for messages.
   var metricName: String
 
-  /// The counts of one batch (the whole batch or nothing: throws before any
+  /// Adds the counts of one batch to `state` (the whole batch or nothing:
+  /// throws before any counting if an input is bad).
+  func add(to state: inout ConfusionCounts, yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, labels fixedLabels: Int? = nil)
+    throws(MetricError)
+  {
+    if try addFastCounts(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { return }
+    try state.merge(counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: fixedLabels))
+  }
+
+  /// The counts of one batch by the general path (throws before any
   /// counting if an input is bad).
   func counts(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, labels fixedLabels: Int?)
     throws(MetricError) -> ConfusionCounts
   {
-    if let fast = try fastCounts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { return fast }
     let b = try prepared(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: fixedLabels)
     return accumulate(truth: b.truth, pred: b.pred, weights: b.weights, labels: b.labels)
   }
@@ -422,6 +430,32 @@ struct ConfusionUpdate: Sendable {
 }
 
 extension ConfusionCounts {
+  /// Adds one label's integer counts given per bucket (`pos[b + 1]`,
+  /// `neg[b + 1]`: elements whose score exceeds exactly the sorted
+  /// thresholds `0...b`), as reverse cumulative sums; `order[s]` is the
+  /// given position of sorted threshold `s`. Each count is added as
+  /// ``merge(_:)`` adds a batch's counts, so the result is the same.
+  mutating func addCumulative(pos: [Int], neg: [Int], order: [Int]) throws(MetricError) {
+    let tCount = order.count
+    guard thresholdCount == tCount, labelCount == 1 else {
+      throw .incompatibleMerge(
+        "confusion counts of \(thresholdCount) thresholds × \(labelCount) labels and \(tCount) × 1")
+    }
+    let totalPos = pos.reduce(0, +)
+    let totalNeg = neg.reduce(0, +)
+    var tp = 0
+    var fp = 0
+    for s in stride(from: tCount - 1, through: 0, by: -1) {
+      tp += pos[s + 1]
+      fp += neg[s + 1]
+      let i = order[s]
+      truePositives[i].merge(CompensatedSum(Double(tp)))
+      falsePositives[i].merge(CompensatedSum(Double(fp)))
+      trueNegatives[i].merge(CompensatedSum(Double(totalNeg - fp)))
+      falseNegatives[i].merge(CompensatedSum(Double(totalPos - tp)))
+    }
+  }
+
   mutating func setCounts(
     index i: Int, tp: CompensatedSum, fp: CompensatedSum, tn: CompensatedSum, fn: CompensatedSum
   ) {

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+@testable import Tally
+
+/// The vectorised kernels give exactly what the general paths give: the
+/// float32 bucket histogram (AUC and evenly spaced thresholds), the early-exit
+/// argmax and top-k checks, and the errors for bad elements.
+@Suite struct FastPathTests {
+  /// Float32 scores that hit the grid points of `t` evenly spaced
+  /// thresholds, their neighbours, 0, 1 and values outside [0, 1].
+  static func scores(_ n: Int, grid t: Int, _ g: inout SplitMix64) -> [Float] {
+    (0..<n).map { _ in
+      switch Int.random(in: 0..<6, using: &g) {
+      case 0: return Float(Int.random(in: 0..<t, using: &g)) / Float(t - 1)
+      case 1:
+        let x = Float(Int.random(in: 0..<t, using: &g)) / Float(t - 1)
+        return Bool.random(using: &g) ? x.nextUp : x.nextDown
+      case 2: return [0, 1, -0.0, -0.25, 1.5, .ulpOfOne][Int.random(in: 0..<6, using: &g)]
+      default: return Float.random(in: 0...1, using: &g)
+      }
+    }
+  }
+
+  /// The fast path (unweighted float32) against the general path (the same
+  /// batch with weights of one), for the AUC grid with ε end points and for
+  /// explicitly given evenly spaced thresholds; several batches each, with
+  /// lengths around the kernels' blocks of 4 and 1,024.
+  @Test(arguments: 0..<24)
+  func evenBucketKernelMatchesGeneralPath(seed: Int) throws {
+    var g = SplitMix64(seed: UInt64(9_000 + seed))
+    let t = [3, 5, 200, 257, 1000, 10_000][seed % 6]
+    var fast = try AUC(numThresholds: t)
+    var general = try AUC(numThresholds: t)
+    let explicit = (0..<5).map { Double($0) / 4 }
+    var fastPrecision = try Precision(thresholds: explicit)
+    var generalPrecision = try Precision(thresholds: explicit)
+    for _ in 0..<3 {
+      let n = [1, 3, 4, 5, 1023, 1024, 1025, 4099, Int.random(in: 1...6000, using: &g)][Int.random(in: 0..<9, using: &g)]
+      let p = Self.scores(n, grid: t, &g)
+      let y = (0..<n).map { _ in Float(Int.random(in: 0...1, using: &g)) }
+      let ones = Tensor([Float](repeating: 1, count: n))
+      try fast.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
+      try general.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: ones)
+      try fastPrecision.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
+      try generalPrecision.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: ones)
+    }
+    for (a, b) in [(fast.state, general.state), (fastPrecision.state, generalPrecision.state)] {
+      #expect(a.truePositives.map(\.value) == b.truePositives.map(\.value))
+      #expect(a.falsePositives.map(\.value) == b.falsePositives.map(\.value))
+      #expect(a.trueNegatives.map(\.value) == b.trueNegatives.map(\.value))
+      #expect(a.falseNegatives.map(\.value) == b.falseNegatives.map(\.value))
+    }
+    #expect(fast.result() == general.result())
+  }
+
+  /// A NaN score or a label outside {0, 1} anywhere in a long float32 batch
+  /// (in the vectorised body or the tail) is reported at its flat index,
+  /// and the state is unchanged.
+  @Test(arguments: [0, 3, 1024, 2047, 2049, 2050])
+  func evenBucketKernelReportsFirstBadElement(at index: Int) throws {
+    var g = SplitMix64(seed: 77)
+    let n = 2051
+    var p = Self.scores(n, grid: 200, &g)
+    var y = (0..<n).map { _ in Float(Int.random(in: 0...1, using: &g)) }
+    var m = try AUC()
+    try m.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
+    let before = m.state
+    p[index] = .nan
+    #expect(throws: MetricError.invalidValue("AUC: y_pred holds NaN at flat index \(index)")) {
+      try m.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
+    }
+    p[index] = 0.5
+    y[index] = 0.5
+    if index != n - 1 { y[n - 1] = 2 }  // a later bad label is not the one reported
+    #expect(throws: MetricError.invalidValue(
+      "AUC needs binary labels in {0, 1}; received y_true value 0.5 at flat index \(index)")) {
+      try m.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
+    }
+    #expect(m.state == before)
+  }
+
+  /// NumPy's argmax over float32 (first maximum; the first NaN wins).
+  static func numpyArgmax(_ row: ArraySlice<Float>) -> Int {
+    var best = row.startIndex
+    for j in row.indices {
+      if row[best].isNaN { break }
+      if row[j].isNaN || row[j] > row[best] { best = j }
+    }
+    return best - row.startIndex
+  }
+
+  /// Rows with ties for the maximum, NaN before and after the label, and
+  /// widths around the 16-lane blocks: the early-exit checks count the
+  /// same hits as a full argmax and a full count of larger scores.
+  @Test(arguments: [1, 2, 15, 16, 17, 31, 33, 100])
+  func earlyExitChecksMatchFullScans(classes c: Int) throws {
+    var g = SplitMix64(seed: UInt64(c))
+    let rows = 400
+    var scores = [Float](repeating: 0, count: rows * c)
+    var labels = [Int32](repeating: 0, count: rows)
+    for r in 0..<rows {
+      for j in 0..<c { scores[r * c + j] = Float(Int.random(in: 0...4, using: &g)) }  // many ties
+      if Int.random(in: 0..<8, using: &g) == 0 { scores[r * c + Int.random(in: 0..<c, using: &g)] = .nan }
+      // Half the labels at the row's argmax, so that right rows are common.
+      let row = scores[(r * c)..<((r + 1) * c)]
+      labels[r] = Int32(Bool.random(using: &g) ? Self.numpyArgmax(row) : Int.random(in: 0..<c, using: &g))
+    }
+    var expectedHits = 0
+    var expectedTop3 = 0
+    for r in 0..<rows {
+      let row = scores[(r * c)..<((r + 1) * c)]
+      let label = Int(labels[r])
+      expectedHits += Self.numpyArgmax(row) == label ? 1 : 0
+      let s = row[r * c + label]
+      expectedTop3 += row.filter { $0 > s }.count < 3 ? 1 : 0
+    }
+    let yTrue = try Tensor(labels, shape: [rows])
+    let yPred = try Tensor(scores, shape: [rows, c])
+    var accuracy = SparseCategoricalAccuracy()
+    try accuracy.update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)
+    #expect(accuracy.result() == .scalar(Double(expectedHits) / Double(rows)))
+    var top3 = try SparseTopKCategoricalAccuracy(k: 3)
+    try top3.update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)
+    #expect(top3.result() == .scalar(Double(expectedTop3) / Double(rows)))
+  }
+}
