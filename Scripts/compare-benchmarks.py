@@ -5,8 +5,11 @@ Usage (from the repository root):
 
     python3 Scripts/compare-benchmarks.py [--peers-dir ../shared/bench] [--skip-build]
 
-* Tally: `swift run -c release --package-path Benchmarks tally-bench` (W1-W8,
-  plus W2 with 10,000 thresholds), lines `tally WORKLOAD seconds Mrows/s result peak_MB`.
+* Tally: `Benchmarks/` built in release mode twice, with the default target
+  (`tally`) and with `-Xswiftc -target-cpu -Xswiftc native` (`tally-native`,
+  as floor.c is built with -march=native); W1-W8, W2 with 10,000 thresholds,
+  and W3/W8 with every label right; lines
+  `tally WORKLOAD seconds Mrows/s result peak_MB`.
 * Peers: `python3 peers.py LIB` for each of keras-jax, keras-tensorflow,
   keras-numpy, torchmetrics, sklearn whose packages are installed.
 * Floor: floor.c compiled with `gcc -O3 -march=native -fopenmp` (W1, W5; 1 and 2 threads).
@@ -73,16 +76,26 @@ def main():
     ap.add_argument("--peers-dir", default=os.path.join(ROOT, "..", "shared", "bench"))
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--only", help="comma-separated peers to run")
+    ap.add_argument("--no-native", action="store_true", help="skip the -target-cpu native build")
     args = ap.parse_args()
 
     results = {}  # lib -> {W: Mrows/s}
     details = []
-    if not args.skip_build:
-        run(["swift", "build", "-c", "release", "--package-path", os.path.join(ROOT, "Benchmarks")])
-    out = run([os.path.join(ROOT, "Benchmarks", ".build", "release", "tally-bench")])
-    details.append(out)
-    for (lib, w), (secs, rate, res, peak) in parse(out).items():
-        results.setdefault("tally", {})[key(w)] = mrows(w, secs, rate)
+    # Two builds of the same code: the default one (baseline x86-64, SSE2;
+    # what a package that depends on Tally gets) and one for this machine's
+    # CPU, as floor.c is built (-march=native). Ratios are the default build's.
+    builds = [("tally", ".build", [])]
+    if not args.no_native:
+        builds.append(("tally-native", ".build-native", ["-Xswiftc", "-target-cpu", "-Xswiftc", "native"]))
+    bench = os.path.join(ROOT, "Benchmarks")
+    for name, scratch, flags in builds:
+        if not args.skip_build:
+            run(["swift", "build", "-c", "release", "--package-path", bench,
+                 "--scratch-path", os.path.join(bench, scratch)] + flags)
+        out = run([os.path.join(bench, scratch, "release", "tally-bench")])
+        details.append(out if name == "tally" else out.replace("tally ", "tally-native "))
+        for (lib, w), (secs, rate, res, peak) in parse(out).items():
+            results.setdefault(name, {})[key(w)] = mrows(w, secs, rate)
 
     peers = [p for p in PEERS if all(importlib.util.find_spec(m) for m in PEERS[p])]
     if args.only:
@@ -110,26 +123,31 @@ def main():
     except Exception as e:  # noqa: BLE001
         print(f"floor failed: {e}", file=sys.stderr)
 
-    libs = ["tally"] + [p for p in results if p != "tally"]
+    mine = [l for l in ("tally", "tally-native") if l in results]
+    libs = mine + [p for p in results if p not in mine]
     workloads = ["W1", "W2", "W2(10k)", "W3", "W3(all right)", "W4", "W5", "W6", "W7", "W8", "W8(all right)"]
     floor["W7"] = floor.get("W1")  # W7 reads the same two float arrays as W1
     print(f"Run {datetime.datetime.now().isoformat(timespec='minutes')} on {platform.node()}: "
           f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}")
     print()
-    print("| workload | " + " | ".join(libs) + " | best peer | Tally / best peer | C floor (2 threads) | Tally / floor |")
-    print("| --- " * (len(libs) + 5) + "|")
+    native = "tally-native" in results
+    print("| workload | " + " | ".join(libs) + " | best peer | Tally / best peer | C floor (2 threads) | Tally / floor |"
+          + (" native / floor |" if native else ""))
+    print("| --- " * (len(libs) + 5 + native) + "|")
     def fmt(x):
         return f"{x:,.1f}" if x >= 10 else f"{x:.3g}"
 
     for w in workloads:
         cells = [fmt(results[l][w]) if w in results.get(l, {}) else "—" for l in libs]
-        peer_rates = [results[l][w] for l in libs[1:] if w in results.get(l, {})]
+        peer_rates = [results[l][w] for l in libs if l not in mine and w in results.get(l, {})]
         best = max(peer_rates) if peer_rates else None
         t = results.get("tally", {}).get(w)
         ratio = f"{t / best:.2f}×" if best and t else "—"
         fl = floor.get(w)
         floor_cells = f"{fl:,.0f} | {t / fl:.0%}" if fl and t else "— | —"
-        print(f"| {w} | " + " | ".join(cells) + f" | {fmt(best) if best else '—'} | {ratio} | {floor_cells} |")
+        tn = results.get("tally-native", {}).get(w)
+        native_cell = (f" {tn / fl:.0%} |" if fl and tn else " — |") if native else ""
+        print(f"| {w} | " + " | ".join(cells) + f" | {fmt(best) if best else '—'} | {ratio} | {floor_cells} |" + native_cell)
     print()
     print("Raw output:")
     print()

@@ -35,6 +35,10 @@ import Testing
     let explicit = (0..<5).map { Double($0) / 4 }
     var fastPrecision = try Precision(thresholds: explicit)
     var generalPrecision = try Precision(thresholds: explicit)
+    var fastSingle = try Precision(thresholds: [0.5])
+    var generalSingle = try Precision(thresholds: [0.5])
+    var fastAccuracy = BinaryAccuracy()
+    var doubleAccuracy = BinaryAccuracy()
     for _ in 0..<3 {
       let n = [1, 3, 4, 5, 1023, 1024, 1025, 4099, Int.random(in: 1...6000, using: &g)][Int.random(in: 0..<9, using: &g)]
       let p = Self.scores(n, grid: t, &g)
@@ -44,8 +48,16 @@ import Testing
       try general.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: ones)
       try fastPrecision.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
       try generalPrecision.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: ones)
+      try fastSingle.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
+      try generalSingle.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: ones)
+      try fastAccuracy.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
+      try doubleAccuracy.update(yTrue: Tensor(y.map(Double.init)), yPred: Tensor(p.map(Double.init)), sampleWeight: nil)
     }
-    for (a, b) in [(fast.state, general.state), (fastPrecision.state, generalPrecision.state)] {
+    #expect(fastAccuracy.result() == doubleAccuracy.result())
+    for (a, b) in [
+      (fast.state, general.state), (fastPrecision.state, generalPrecision.state),
+      (fastSingle.state, generalSingle.state),
+    ] {
       #expect(a.truePositives.map(\.value) == b.truePositives.map(\.value))
       #expect(a.falsePositives.map(\.value) == b.falsePositives.map(\.value))
       #expect(a.trueNegatives.map(\.value) == b.trueNegatives.map(\.value))
@@ -78,6 +90,13 @@ import Testing
       try m.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
     }
     #expect(m.state == before)
+    // The single-threshold kernel reports the same way.
+    var precision = try Precision(thresholds: [0.5])
+    p[index] = .nan
+    #expect(throws: MetricError.invalidValue("Precision: y_pred holds NaN at flat index \(index)")) {
+      try precision.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
+    }
+    #expect(precision.state.isEmpty)
   }
 
   /// NumPy's argmax over float32 (first maximum; the first NaN wins).

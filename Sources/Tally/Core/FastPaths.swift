@@ -521,30 +521,41 @@ func binaryMatches<P: BinaryFloatingPoint & Sendable & SendableMetatype, L: Tens
 func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, threshold: Double) -> Int {
   let thr = Float(threshold)
   return parallelMap(p.base.count) { r -> Int in
+    // Four 4-lane accumulators: SIMD4 is one register on baseline x86-64
+    // (SSE2) and arm64, where wider masks are packed and unpacked.
     var i = r.lowerBound
-    var counts = SIMD16<Int32>(repeating: 0)
-    let one = SIMD16<Int32>(repeating: 1)
-    let zero = SIMD16<Int32>(repeating: 0)
-    let threshold = SIMD16<Float>(repeating: thr)
-    let ones = SIMD16<Float>(repeating: 1)
-    let zeros = SIMD16<Float>(repeating: 0)
+    var c0 = SIMD4<Int32>(repeating: 0)
+    var c1 = c0
+    var c2 = c0
+    var c3 = c0
+    let threshold = SIMD4<Float>(repeating: thr)
+    let ones = SIMD4<Float>(repeating: 1)
+    let zeros = SIMD4<Float>(repeating: 0)
+    let one = SIMD4<Int32>(repeating: 1)
+    let zero = SIMD4<Int32>(repeating: 0)
     let pr = UnsafeRawPointer(p.base.baseAddress!)
     let tr = UnsafeRawPointer(t.base.baseAddress!)
-    while i + 16 <= r.upperBound {
-      let pv = pr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-      let tv = tr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-      let above = pv .> threshold
-      let hit = (above .& (tv .== ones)) .| (.!above .& (tv .== zeros))
-      counts &+= zero.replacing(with: one, where: hit)
-      i += 16
+    // A hit: the label equals the prediction, 1 above the threshold, else 0.
+    @inline(__always) func hits(_ k: Int) -> SIMD4<Int32> {
+      let pv = pr.loadUnaligned(fromByteOffset: k &* 4, as: SIMD4<Float>.self)
+      let tv = tr.loadUnaligned(fromByteOffset: k &* 4, as: SIMD4<Float>.self)
+      let predicted = zeros.replacing(with: ones, where: pv .> threshold)
+      return zero.replacing(with: one, where: tv .== predicted)
     }
-    var hits = Int(counts.wrappedSum())
+    while i + 16 <= r.upperBound {
+      c0 &+= hits(i)
+      c1 &+= hits(i &+ 4)
+      c2 &+= hits(i &+ 8)
+      c3 &+= hits(i &+ 12)
+      i &+= 16
+    }
+    var total = Int(((c0 &+ c1) &+ (c2 &+ c3)).wrappedSum())
     while i < r.upperBound {
       let predicted: Float = p.base[i] > thr ? 1 : 0
-      hits &+= t.base[i] == predicted ? 1 : 0
+      total &+= t.base[i] == predicted ? 1 : 0
       i += 1
     }
-    return hits
+    return total
   }.reduce(0, +)
 }
 
@@ -886,32 +897,45 @@ extension IoUCore {
 /// it (bucket −1), or the first invalid element.
 func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, threshold thr: Float) -> BucketCounts {
   let parts = parallelMap(p.base.count) { r -> (SIMD4<Int>, Bool) in
-    var i = r.lowerBound
-    var posAbove = SIMD16<Int32>(repeating: 0)
-    var negAbove = SIMD16<Int32>(repeating: 0)
-    var pos = SIMD16<Int32>(repeating: 0)
-    var invalid = SIMD16<Int32>(repeating: 0)
-    let one = SIMD16<Int32>(repeating: 1)
-    let zero = SIMD16<Int32>(repeating: 0)
-    let threshold = SIMD16<Float>(repeating: thr)
-    let ones = SIMD16<Float>(repeating: 1)
-    let zeros = SIMD16<Float>(repeating: 0)
+    // Per 4-lane step: positives above, all above, positives, negatives
+    // and NaN scores, each a subtraction of a comparison mask (−1 or 0).
+    // Negatives above = above − positives above once every label is 0 or
+    // 1 (positives + negatives = count), which the caller checks.
+    struct Counts {
+      var posAbove = SIMD4<Int32>(repeating: 0)
+      var above = SIMD4<Int32>(repeating: 0)
+      var pos = SIMD4<Int32>(repeating: 0)
+      var neg = SIMD4<Int32>(repeating: 0)
+      var nan = SIMD4<Int32>(repeating: 0)
+    }
+    var c0 = Counts()
+    var c1 = Counts()
+    let threshold = SIMD4<Float>(repeating: thr)
+    let ones = SIMD4<Float>(repeating: 1)
+    let zeros = SIMD4<Float>(repeating: 0)
+    let one = SIMD4<Int32>(repeating: 1)
+    let zero = SIMD4<Int32>(repeating: 0)
     let pr = UnsafeRawPointer(p.base.baseAddress!)
     let tr = UnsafeRawPointer(t.base.baseAddress!)
-    var scalar = SIMD4<Int>(repeating: 0)  // posAbove, negAbove, pos, all
-    var bad = false
-    while i + 16 <= r.upperBound {
-      let pv = pr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-      let tv = tr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+    @inline(__always) func step(_ k: Int, _ c: inout Counts) {
+      let pv = pr.loadUnaligned(fromByteOffset: k &* 4, as: SIMD4<Float>.self)
+      let tv = tr.loadUnaligned(fromByteOffset: k &* 4, as: SIMD4<Float>.self)
       let above = pv .> threshold
       let isPos = tv .== ones
-      let isNeg = tv .== zeros
-      posAbove &+= zero.replacing(with: one, where: above .& isPos)
-      negAbove &+= zero.replacing(with: one, where: above .& isNeg)
-      pos &+= zero.replacing(with: one, where: isPos)
-      invalid &+= zero.replacing(with: one, where: .!(isPos .| isNeg) .| (pv .!= pv))
-      i += 16
+      c.above &+= zero.replacing(with: one, where: above)
+      c.posAbove &+= zero.replacing(with: one, where: above .& isPos)
+      c.pos &+= zero.replacing(with: one, where: isPos)
+      c.neg &+= zero.replacing(with: one, where: tv .== zeros)
+      c.nan &+= zero.replacing(with: one, where: pv .!= pv)
     }
+    var i = r.lowerBound
+    while i + 8 <= r.upperBound {
+      step(i, &c0)
+      step(i &+ 4, &c1)
+      i &+= 8
+    }
+    var scalar = SIMD4<Int>(repeating: 0)  // posAbove, negAbove, pos, all
+    var bad = false
     while i < r.upperBound {
       let x = p.base[i]
       let y = t.base[i]
@@ -920,11 +944,17 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
       if y == 1 { scalar[2] += 1 }
       i += 1
     }
-    scalar[0] += Int(posAbove.wrappedSum())
-    scalar[1] += Int(negAbove.wrappedSum())
-    scalar[2] += Int(pos.wrappedSum())
+    let vectorised = (r.upperBound - r.lowerBound) / 8 * 8
+    let pos = Int((c0.pos &+ c1.pos).wrappedSum())
+    let neg = Int((c0.neg &+ c1.neg).wrappedSum())
+    let posAbove = Int((c0.posAbove &+ c1.posAbove).wrappedSum())
+    let above = Int((c0.above &+ c1.above).wrappedSum())
+    if pos + neg != vectorised || (c0.nan &+ c1.nan) != zero { bad = true }
+    scalar[0] += posAbove
+    scalar[1] += above - posAbove
+    scalar[2] += pos
     scalar[3] = r.count
-    return (scalar, bad || invalid.wrappedSum() != 0)
+    return (scalar, bad)
   }
   var total = SIMD4<Int>(repeating: 0)
   var bad = false
