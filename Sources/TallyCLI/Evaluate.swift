@@ -173,6 +173,9 @@ extension TallyCommand {
     @Flag(help: "No progress display.")
     var quiet = false
 
+    @Flag(inversion: .prefixedNo, help: "npy: map the files into memory and read rows in place (default), or read them with read(2). Map only files that no other program changes while tally reads them.")
+    var map: Bool = true
+
     func validate() throws {
       guard !metrics.isEmpty else { throw ValidationError("give at least one --metric") }
       guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1; received \(batchSize)") }
@@ -201,7 +204,7 @@ extension TallyCommand {
 
     func open(_ path: String, _ columns: String?, default d: Int) throws -> any RowSource {
       try openSource(
-        path, columns: columns, defaultColumns: [d], separator: separator.first!, header: header)
+        path, columns: columns, defaultColumns: [d], separator: separator.first!, header: header, map: map)
     }
 
     func evaluate() throws {

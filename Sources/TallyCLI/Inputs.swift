@@ -14,16 +14,19 @@ protocol RowSource {
   mutating func next(_ n: Int) throws(FileInputError) -> Tensor?
 }
 
-/// Rows of a `.npy` file, read on demand.
+/// Rows of a `.npy` file: borrowed from a memory mapping when the layout
+/// allows (no copy), else read on demand.
 struct NPYSource: RowSource {
   let reader: NPYReader
+  let mapping: MappedNPY?
   var position = 0
   var path: String { reader.path }
   var knownRows: Int? { reader.rows }
   var rank: Int { reader.shape.count }
 
-  init(path: String) throws(FileInputError) {
+  init(path: String, map: Bool) throws(FileInputError) {
     reader = try NPYReader(path: path)
+    mapping = map ? try reader.mapped() : nil
   }
 
   mutating func next(_ n: Int) throws(FileInputError) -> Tensor? {
@@ -35,7 +38,12 @@ struct NPYSource: RowSource {
     }
     guard position < reader.rows else { return nil }
     let end = min(reader.rows, position + n)
-    let t = try reader.readRows(position..<end)
+    let t: Tensor
+    if let mapping {
+      t = try mapping.rows(position..<end)
+    } else {
+      t = try reader.readRows(position..<end)
+    }
     position = end
     return t
   }
@@ -88,10 +96,10 @@ struct CSVSource: RowSource {
 
 /// Opens an input by extension: `.npy`, else CSV.
 func openSource(
-  _ path: String, columns: String?, defaultColumns: [Int], separator: Character, header: Bool?
+  _ path: String, columns: String?, defaultColumns: [Int], separator: Character, header: Bool?, map: Bool = true
 ) throws(FileInputError) -> any RowSource {
   if path.lowercased().hasSuffix(".npy") {
-    return try NPYSource(path: path)
+    return try NPYSource(path: path, map: map)
   }
   return try CSVSource(
     path: path, columns: columns, defaultColumns: defaultColumns, separator: separator, header: header)

@@ -90,6 +90,51 @@ struct JSONResults: Decodable {
     #expect(json.results["mse"] != nil)
   }
 
+  /// Mapped npy files (the default) and `--no-map` reads give the same
+  /// output, for float64 scores with int32 labels and for class scores;
+  /// a Fortran-ordered file is read, not mapped.
+  @Test func mappedAndReadInputsAgree() throws {
+    let dir = CLI.directory()
+    func path(_ s: String) -> String { dir.appendingPathComponent(s).path }
+    let (t, p, _) = Self.data(20_000, seed: 3)
+    try NPYReader.write(t.map { Int32($0) }, shape: [t.count], to: path("t.npy"))
+    try NPYReader.write(p.map(Double.init), shape: [p.count], to: path("p.npy"))
+    var g = SplitMix64(seed: 4)
+    let scores = (0..<(5_000 * 7)).map { _ in Float.random(in: 0..<1, using: &g) }
+    let labels = (0..<5_000).map { _ in UInt8.random(in: 0..<7, using: &g) }
+    try NPYReader.write(scores, shape: [5_000, 7], to: path("s.npy"))
+    try NPYReader.write(labels, shape: [5_000], to: path("l.npy"))
+    // The class scores again, Fortran-ordered: the same rows, another layout.
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("s.npy"))))
+    let headerEnd = bytes.firstIndex(of: 0x0A)! + 1
+    var header = Array(bytes[0..<headerEnd])
+    let from = Array("'fortran_order': False".utf8)
+    let to = Array("'fortran_order': True ".utf8)  // same length: the data stays aligned
+    let at = try #require((0...(header.count - from.count)).first { Array(header[$0..<($0 + from.count)]) == from })
+    header.replaceSubrange(at..<(at + from.count), with: to)
+    var body = [Float](repeating: 0, count: scores.count)
+    for r in 0..<5_000 { for c in 0..<7 { body[c * 5_000 + r] = scores[r * 7 + c] } }
+    let fortran = header + body.withUnsafeBytes { Array($0) }
+    try Data(fortran).write(to: URL(fileURLWithPath: path("f.npy")))
+    #expect(try NPYReader(path: path("f.npy")).fortranOrder)
+    let runs: [(String, String, [String])] = [
+      ("t.npy", "p.npy", ["auc", "binary_accuracy", "mse"]),
+      ("l.npy", "s.npy", ["sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"]),
+      ("l.npy", "f.npy", ["sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"]),
+    ]
+    var outputs: [String] = []
+    for (yt, yp, metrics) in runs {
+      let common = ["evaluate", "--y-true", path(yt), "--y-pred", path(yp), "--format", "json", "--batch-size", "999"]
+        + metrics.flatMap { ["--metric", $0] }
+      let mapped = try CLI.run(common)
+      let read = try CLI.run(common + ["--no-map"])
+      #expect(mapped.status == 0 && read.status == 0, "\(mapped.stderr) \(read.stderr)")
+      #expect(mapped.stdout == read.stdout)
+      outputs.append(mapped.stdout)
+    }
+    #expect(outputs[1] == outputs[2])
+  }
+
   @Test func shardedMergeEqualsOneRun() throws {
     let dir = CLI.directory()
     let (t, p, _) = Self.data(30_000, seed: 2)

@@ -147,6 +147,49 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     #expect(try copy.readRows(2..<3).doubles() == [6, 7, 8])
   }
 
+  /// A mapped file gives the same rows as reading, borrowing the mapping
+  /// (no copy); layouts that need decoding are not mapped.
+  @Test func mappedRowsEqualReadRows() throws {
+    let shapes: [[Int]] = [[7], [6, 3], [2, 3, 4], [0], [4, 0]]
+    for shape in shapes {
+      let n = shape.reduce(1, *)
+      let ints = (0..<n).map { $0 * 7 - 20 }
+      func check<T: TensorScalar>(_ values: [T]) throws {
+        let path = npyTempPath("map")
+        defer { removeNPY(path) }
+        try NPYReader.write(values, shape: shape, to: path)
+        let r = try NPYReader(path: path)
+        let m = try #require(try r.mapped())
+        for range in [0..<r.rows, 0..<min(1, r.rows), (r.rows / 2)..<r.rows, r.rows..<r.rows] {
+          let a = try m.rows(range)
+          let b = try r.readRows(range)
+          #expect(a.shape == b.shape && a.dtype == b.dtype)
+          #expect(a.doubles() == b.doubles(), "shape \(shape), rows \(range)")
+        }
+        #expect(throws: FileInputError.rowsOutOfRange(path: path, requested: 0..<(r.rows + 1), rows: r.rows)) {
+          try m.rows(0..<(r.rows + 1))
+        }
+      }
+      try check(ints.map { Float($0) / 4 })
+      try check(ints.map { Double($0) / 3 })
+      try check(ints.map { Int32($0) })
+      try check(ints.map { Int64($0) << 40 })
+      try check(ints.map { UInt8(truncatingIfNeeded: $0) })
+    }
+    // Bool and big-endian files are decoded, not mapped.
+    let path = npyTempPath("map")
+    defer { removeNPY(path) }
+    try NPYReader.write([true, false], shape: [2], to: path)
+    #expect(try NPYReader(path: path).mapped() == nil)
+    let (fPath, cPath) = try fortranAndCFiles((0..<6).map(Double.init), shape: [3, 2])
+    defer {
+      removeNPY(fPath)
+      removeNPY(cPath)
+    }
+    #expect(try NPYReader(path: fPath).mapped() == nil)
+    #expect(try NPYReader(path: cPath).mapped() != nil)
+  }
+
   @Test func writeRejectsAMismatchedShape() {
     let path = npyTempPath()
     defer { removeNPY(path) }

@@ -50,7 +50,9 @@ var g = SplitMix64(seed: 7)
 
 let only = CommandLine.arguments.dropFirst().first  // optional workload filter, e.g. W2
 
-func wants(_ w: String) -> Bool { only == nil || w.hasPrefix(only!) }
+/// Whether the filter (a workload's name or a prefix of it: `W2`,
+/// `W2_auc_roc_10000`) selects workload `w` or a group it belongs to.
+func wants(_ w: String) -> Bool { only.map { w.hasPrefix($0) || $0.hasPrefix(w) } ?? true }
 
 let N = 10_000_000
 let B = 1_000_000
@@ -82,8 +84,8 @@ func stream<M: PredictionMetric>(_ make: () throws -> M, _ t: [Float], _ p: [Flo
 }
 
 if wants("W1") { try run("W1_binary_accuracy", rows: N) { try stream({ BinaryAccuracy() }, yt, yp, batch: B) } }
-if wants("W2") { try run("W2_auc_roc_200", rows: N) { try stream({ try AUC(numThresholds: 200) }, yt, yp, batch: B) } }
-if wants("W2") {
+if wants("W2_auc_roc_200") { try run("W2_auc_roc_200", rows: N) { try stream({ try AUC(numThresholds: 200) }, yt, yp, batch: B) } }
+if wants("W2_auc_roc_10000") {
   try run("W2_auc_roc_10000", rows: N) { try stream({ try AUC(numThresholds: 10_000) }, yt, yp, batch: B) }
 }
 if wants("W7") { try run("W7_precision_0.5", rows: N) { try stream({ try Precision(thresholds: [0.5]) }, yt, yp, batch: B) } }
