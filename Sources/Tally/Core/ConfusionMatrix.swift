@@ -433,26 +433,44 @@ extension ConfusionCounts {
   /// Adds one label's integer counts given per bucket (`pos[b + 1]`,
   /// `neg[b + 1]`: elements whose score exceeds exactly the sorted
   /// thresholds `0...b`), as reverse cumulative sums; `order[s]` is the
-  /// given position of sorted threshold `s`. Each count is added as
-  /// ``merge(_:)`` adds a batch's counts, so the result is the same.
+  /// given position of sorted threshold `s`. Counts are integers: added to
+  /// totals that are integers below 2⁵³ (every unweighted history) they are
+  /// exact, as a ``merge(_:)`` of the batch's counts would be; after weighted
+  /// updates both are double-double sums of the same terms.
   mutating func addCumulative(pos: [Int], neg: [Int], order: [Int]) throws(MetricError) {
     let tCount = order.count
-    guard thresholdCount == tCount, labelCount == 1 else {
+    guard thresholdCount == tCount, labelCount == 1, pos.count == tCount + 1, neg.count == tCount + 1 else {
       throw .incompatibleMerge(
         "confusion counts of \(thresholdCount) thresholds × \(labelCount) labels and \(tCount) × 1")
     }
-    let totalPos = pos.reduce(0, +)
-    let totalNeg = neg.reduce(0, +)
-    var tp = 0
-    var fp = 0
-    for s in stride(from: tCount - 1, through: 0, by: -1) {
-      tp += pos[s + 1]
-      fp += neg[s + 1]
-      let i = order[s]
-      truePositives[i].merge(CompensatedSum(Double(tp)))
-      falsePositives[i].merge(CompensatedSum(Double(fp)))
-      trueNegatives[i].merge(CompensatedSum(Double(totalNeg - fp)))
-      falseNegatives[i].merge(CompensatedSum(Double(totalPos - tp)))
+    var totalPos = 0
+    var totalNeg = 0
+    for k in 0...tCount {
+      totalPos &+= pos[k]
+      totalNeg &+= neg[k]
+    }
+    // One pass over the four arrays through pointers; each count is added
+    // with one 2Sum (`CompensatedSum.add`).
+    truePositives.withUnsafeMutableBufferPointer { tpOut in
+      falsePositives.withUnsafeMutableBufferPointer { fpOut in
+        trueNegatives.withUnsafeMutableBufferPointer { tnOut in
+          falseNegatives.withUnsafeMutableBufferPointer { fnOut in
+            var tp = 0
+            var fp = 0
+            var s = tCount - 1
+            while s >= 0 {
+              tp &+= pos[s &+ 1]
+              fp &+= neg[s &+ 1]
+              let i = order[s]
+              tpOut[i].add(Double(tp))
+              fpOut[i].add(Double(fp))
+              tnOut[i].add(Double(totalNeg &- fp))
+              fnOut[i].add(Double(totalPos &- tp))
+              s &-= 1
+            }
+          }
+        }
+      }
     }
   }
 
