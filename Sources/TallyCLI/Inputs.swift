@@ -26,7 +26,9 @@ struct NPYSource: RowSource {
 
   init(path: String, map: Bool) throws(FileInputError) {
     reader = try NPYReader(path: path)
-    mapping = map ? try reader.mapped() : nil
+    // A file that cannot be mapped is read instead (errors, if any, come
+    // from the reads).
+    mapping = map ? (try? reader.mapped()) ?? nil : nil
   }
 
   mutating func next(_ n: Int) throws(FileInputError) -> Tensor? {

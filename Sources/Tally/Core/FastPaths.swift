@@ -311,7 +311,11 @@ extension ConfusionUpdate {
         }
       }
     }
-    if thresholds.evenlySpaced, P.self == Float.self, case .float32(let lb) = yTrue.storage {
+    // The vector kernel's rounding trick holds for p·(T−1) < 2²²: up to
+    // about four million thresholds.
+    if thresholds.evenlySpaced, thresholds.count - 1 < 1 << 22, P.self == Float.self,
+      case .float32(let lb) = yTrue.storage
+    {
       let fb = unsafeBitCast(pb, to: TensorBuffer<Float>.self)
       return fb.withUnsafeBufferPointer { p in
         lb.withUnsafeBufferPointer { l in
