@@ -217,13 +217,13 @@ struct ConfusionUpdate: Sendable {
   /// The metric's class name, for messages.
   var metricName: String
 
-  /// Adds the counts of one batch to `state` (the whole batch or nothing:
-  /// throws before any counting if an input is bad).
-  func add(to state: inout ConfusionCounts, yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, labels fixedLabels: Int? = nil)
+  /// Adds the counts of one single-label batch to `state` (the whole batch
+  /// or nothing: throws before any counting if an input is bad).
+  func add(to state: inout ConfusionCounts, yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?)
     throws(MetricError)
   {
     if try addFastCounts(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight) { return }
-    try state.merge(counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: fixedLabels))
+    try state.merge(counts(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, labels: nil))
   }
 
   /// The counts of one batch by the general path (throws before any
