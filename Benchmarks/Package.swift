@@ -10,7 +10,7 @@ let package = Package(
   targets: [
     .executableTarget(
       name: "tally-bench",
-      dependencies: [.product(name: "Tally", package: "main")],
+      dependencies: [.product(name: "Tally", package: "Tally")],
       path: "Sources/TallyBench"
     )
   ],

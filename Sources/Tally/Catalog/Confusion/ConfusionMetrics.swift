@@ -2,7 +2,7 @@
 //
 // Keras's `confusion_metrics.py`: TruePositives, FalsePositives,
 // TrueNegatives, FalseNegatives, Precision, Recall, the four at-X metrics,
-// and AUC. All share one confusion-matrix update (Core/ConfusionMatrix.swift).
+// and AUC. All share one confusion-matrix update (ConfusionMatrix.swift).
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,4 +1,4 @@
-//===--- ExactCurves.swift ------------------------------------------------===//
+//===--- ExactAUC.swift ---------------------------------------------------===//
 //
 // Beyond Keras: exact ROC AUC and average precision, equal to scikit-learn's
 // `roc_auc_score` and `average_precision_score`, from a mergeable state that
