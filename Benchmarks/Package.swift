@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
   name: "TallyBenchmarks",
-  dependencies: [.package(path: "..")],
+  dependencies: [.package(name: "Tally", path: "..")],
   targets: [
     .executableTarget(
       name: "tally-bench",
