@@ -8,22 +8,13 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
   case table, json
 }
 
-/// Metrics whose per-sample value is the mean over the last axis of an
-/// element-wise function: for a rank-1 file Keras reduces the whole array to
-/// one sample, which equals the mean over its elements, so rows can be
-/// streamed as `(rows, 1)`.
-let elementwiseMeanClasses: Set<String> = [
-  "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
-  "LogCoshError", "BinaryCrossentropy", "Hinge", "SquaredHinge", "Poisson", "MeanMetricWrapper",
-]
-
-/// Metrics that reduce the last axis of `y_pred` as classes: a rank-1
-/// `y_pred` would be one sample of N classes, which cannot be streamed.
-let classAxisClasses: Set<String> = [
-  "CategoricalAccuracy", "TopKCategoricalAccuracy", "SparseCategoricalAccuracy",
-  "SparseTopKCategoricalAccuracy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-  "KLDivergence", "CosineSimilarity", "CategoricalHinge",
-]
+/// How a metric reads a rank-1 file, from its declaration: an element-wise
+/// mean streams rows as `(rows, 1)` (for a rank-1 file Keras reduces the
+/// whole array to one sample, which equals the mean over its elements); a
+/// class axis needs `y_pred` of rank 2.
+func declaredInput(_ className: String) -> MetricInput {
+  MetricRegistry.declaration(for: className)?.input ?? .samples
+}
 
 /// The file format of `--save-state` and `tally merge`.
 struct EvaluationState: Codable {
@@ -286,12 +277,12 @@ extension TallyCommand {
           for spec in specs {
             let m = try CompileMetrics.resolve(spec, yTrue: yt, yPred: yp)
             let className = type(of: m).className
-            if p.rank == 1 && classAxisClasses.contains(className) {
+            if p.rank == 1 && declaredInput(className) == .classAxis {
               throw CommandError(
                 "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes).")
             }
             built.append(m)
-            reshape.append(p.rank == 1 && t.rank == 1 && elementwiseMeanClasses.contains(className))
+            reshape.append(p.rank == 1 && t.rank == 1 && declaredInput(className) == .elementwise)
           }
           names = uniqueNames(built.map(\.name))
           workers = Array(repeating: built, count: workerCount)

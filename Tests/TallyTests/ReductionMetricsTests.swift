@@ -150,12 +150,14 @@ import Tally
 /// Keras's `BinaryTruePositives` subclass example, in Swift.
 struct BinaryTruePositives: PredictionMetric {
   var name = "binary_true_positives"
-  var state = CompensatedSum()
+  private(set) var state = CompensatedSum()
 
   mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
     let hits = try Tensor.map(yTrue, yPred) { t, p in t != 0 && p != 0 ? 1 : 0 }
     try state.add(hits, sampleWeight: sampleWeight)
   }
+
+  mutating func restore(_ s: CompensatedSum) throws(MetricError) { state = s }
 
   func result() -> MetricValue { .scalar(state.value) }
 }

@@ -71,11 +71,11 @@ public enum MetricValue: Sendable, Equatable, Codable, CustomStringConvertible {
 /// | `m.name` | `m.name` |
 /// | `keras.metrics.serialize(m)` | `m.config` |
 /// | `tf.keras` `m.merge_state([other])` | `try m.merge(other)` (checks configs) |
-/// | variables | `m.state` (`Codable`) |
+/// | variables | `m.state` (`Codable`, read-only; `try m.restore(s)` sets it) |
 ///
-/// Conformances get ``reset()``, ``merge(_:)``, ``restore(_:)``, and state
-/// saving and loading from default implementations; a custom metric writes
-/// its update and result, as in Keras.
+/// Conformances get ``reset()``, ``merge(_:)``, and state saving and loading
+/// from default implementations; a custom metric writes its update, its
+/// result and ``restore(_:)`` (one line when any state is valid).
 public protocol Metric: Sendable {
   /// The accumulated statistics: a `Codable`, mergeable value.
   associatedtype State: Accumulator
@@ -87,9 +87,10 @@ public protocol Metric: Sendable {
   /// The metric's name, as it appears in logs (Keras's `name`).
   var name: String { get set }
 
-  /// The accumulated state. Prefer ``restore(_:)`` to assigning it: restore
-  /// checks the state against the configuration.
-  var state: State { get set }
+  /// The accumulated state. It is read-only through the protocol: a new
+  /// state goes through ``restore(_:)``, which checks it against the
+  /// configuration, so no state can make ``result()`` fail.
+  var state: State { get }
 
   /// The configuration in Keras's serialized form. Two metrics can merge only
   /// if their configurations are equal apart from `name`.
@@ -116,8 +117,15 @@ public protocol Metric: Sendable {
   /// Replaces the state with `state`, after checking that it fits this
   /// metric's configuration (array lengths, for instance).
   ///
+  /// This is the only way to set a state from outside: a custom metric
+  /// writes it in one line (`mutating func restore(_ s: State) throws(MetricError) { state = s }`)
+  /// when every value of its state is valid.
+  ///
   /// - Throws: ``MetricError/invalidState(_:)``, leaving the state unchanged.
   mutating func restore(_ state: State) throws(MetricError)
+
+  /// The state of a metric that has seen nothing. Defaults to `State()`.
+  var emptyState: State { get }
 }
 
 extension Metric {
@@ -132,9 +140,16 @@ extension Metric {
       module: nil)
   }
 
+  /// `State()`.
+  public var emptyState: State { State() }
+
   /// Replaces the state with the empty state.
   public mutating func reset() {
-    state = State()
+    do {
+      try restore(emptyState)
+    } catch {
+      preconditionFailure("\(Self.className) rejects its own empty state: \(error)")
+    }
   }
 
   /// Checks that the configurations match (apart from `name`), then merges
@@ -143,13 +158,7 @@ extension Metric {
     try Self.checkMergeable(config, other.config)
     var merged = state
     try merged.merge(other.state)
-    state = merged
-  }
-
-  /// Assigns `state` (states without configuration-dependent shapes need no
-  /// check).
-  public mutating func restore(_ state: State) throws(MetricError) {
-    self.state = state
+    try restore(merged)
   }
 
   /// Throws unless the two configurations are equal apart from `name`.
@@ -177,7 +186,7 @@ extension Metric {
 /// ```swift
 /// struct BinaryTruePositives: PredictionMetric {
 ///   var name = "binary_true_positives"
-///   var state = CompensatedSum()
+///   private(set) var state = CompensatedSum()
 ///
 ///   mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?)
 ///     throws(MetricError)
@@ -186,12 +195,14 @@ extension Metric {
 ///     try state.add(hits, sampleWeight: sampleWeight)
 ///   }
 ///
+///   mutating func restore(_ s: CompensatedSum) throws(MetricError) { state = s }
+///
 ///   func result() -> MetricValue { .scalar(state.value) }
 /// }
 /// ```
 ///
-/// `reset()`, `merge(_:)`, `restore(_:)`, `savedState()` and
-/// `init(savedState:)`-style loading come from the protocol.
+/// `reset()`, `merge(_:)`, `savedState()` and `load(savedState:)` come from
+/// the protocol.
 public protocol PredictionMetric: Metric {
   /// Accumulates one batch of labels and predictions.
   ///

@@ -1,6 +1,8 @@
 //===--- Registry.swift ---------------------------------------------------===//
 //
-// Metrics by Keras class name: `keras.metrics.deserialize`.
+// Metrics by Keras class name and by string identifier
+// (`keras.metrics.deserialize`, `keras.metrics.get`), derived from the
+// families' declarations.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,69 +13,104 @@ public protocol ValueMetric: Metric {
   mutating func update(_ values: Tensor, sampleWeight: Tensor?) throws(MetricError)
 }
 
-extension Sum: ValueMetric {}
-extension Mean: ValueMetric {}
+extension ValueMetric {
+  /// Adds unweighted `values`.
+  public mutating func update(_ values: Tensor) throws(MetricError) {
+    try update(values, sampleWeight: nil)
+  }
 
-/// The built-in metric classes, by Keras class name.
+  /// Adds `values` given as a scalar or nested arrays.
+  public mutating func update<V: TensorConvertible>(_ values: V) throws(MetricError) {
+    try update(try Tensor(values), sampleWeight: nil)
+  }
+
+  /// Adds weighted `values` given as scalars or nested arrays.
+  public mutating func update<V: TensorConvertible, W: TensorConvertible>(
+    _ values: V, sampleWeight: W
+  ) throws(MetricError) {
+    try update(try Tensor(values), sampleWeight: try Tensor(sampleWeight))
+  }
+}
+
+/// A family of metrics: the declarations of one catalog file or folder, and
+/// the per-sample functions it defines that no class wraps (`huber`).
+public struct MetricFamily: Sendable {
+  /// The family's title, as its heading in the documentation's topics.
+  public let title: String
+  /// Its metrics, in documentation order.
+  public let metrics: [MetricDeclaration]
+  /// Per-sample functions of the family that no metric class declares.
+  public let functions: [FunctionDeclaration]
+
+  /// A family of `metrics`.
+  public init(_ title: String, _ metrics: [MetricDeclaration], functions: [FunctionDeclaration] = []) {
+    self.title = title
+    self.metrics = metrics
+    self.functions = functions
+  }
+}
+
+/// The built-in metric classes, by Keras class name and identifier, derived
+/// from the families' declarations.
 public enum MetricRegistry {
-  /// Every class Tally implements, by Keras class name.
-  public static let classes: [String: any KerasSerializable.Type] = [
-    Sum.className: Sum.self,
-    Mean.className: Mean.self,
-    MeanMetricWrapper.className: MeanMetricWrapper.self,
-    // Accuracy
-    Accuracy.className: Accuracy.self,
-    BinaryAccuracy.className: BinaryAccuracy.self,
-    CategoricalAccuracy.className: CategoricalAccuracy.self,
-    SparseCategoricalAccuracy.className: SparseCategoricalAccuracy.self,
-    TopKCategoricalAccuracy.className: TopKCategoricalAccuracy.self,
-    SparseTopKCategoricalAccuracy.className: SparseTopKCategoricalAccuracy.self,
-    // Confusion matrix
-    TruePositives.className: TruePositives.self,
-    FalsePositives.className: FalsePositives.self,
-    TrueNegatives.className: TrueNegatives.self,
-    FalseNegatives.className: FalseNegatives.self,
-    Precision.className: Precision.self,
-    Recall.className: Recall.self,
-    SensitivityAtSpecificity.className: SensitivityAtSpecificity.self,
-    SpecificityAtSensitivity.className: SpecificityAtSensitivity.self,
-    PrecisionAtRecall.className: PrecisionAtRecall.self,
-    RecallAtPrecision.className: RecallAtPrecision.self,
-    AUC.className: AUC.self,
-    // F-scores
-    FBetaScore.className: FBetaScore.self,
-    F1Score.className: F1Score.self,
-    // IoU
-    IoU.className: IoU.self,
-    MeanIoU.className: MeanIoU.self,
-    BinaryIoU.className: BinaryIoU.self,
-    OneHotIoU.className: OneHotIoU.self,
-    OneHotMeanIoU.className: OneHotMeanIoU.self,
-    // Probabilistic
-    BinaryCrossentropy.className: BinaryCrossentropy.self,
-    CategoricalCrossentropy.className: CategoricalCrossentropy.self,
-    SparseCategoricalCrossentropy.className: SparseCategoricalCrossentropy.self,
-    KLDivergence.className: KLDivergence.self,
-    Poisson.className: Poisson.self,
-    // Regression
-    MeanSquaredError.className: MeanSquaredError.self,
-    MeanAbsoluteError.className: MeanAbsoluteError.self,
-    MeanAbsolutePercentageError.className: MeanAbsolutePercentageError.self,
-    MeanSquaredLogarithmicError.className: MeanSquaredLogarithmicError.self,
-    RootMeanSquaredError.className: RootMeanSquaredError.self,
-    CosineSimilarity.className: CosineSimilarity.self,
-    LogCoshError.className: LogCoshError.self,
-    R2Score.className: R2Score.self,
-    // Hinge
-    Hinge.className: Hinge.self,
-    SquaredHinge.className: SquaredHinge.self,
-    CategoricalHinge.className: CategoricalHinge.self,
-    // Correlation
-    PearsonCorrelation.className: PearsonCorrelation.self,
-    ConcordanceCorrelation.className: ConcordanceCorrelation.self,
-    // Beyond Keras
-    ExactAUC.className: ExactAUC.self,
+  /// Every family, in documentation order.
+  public static let families: [MetricFamily] = [
+    .reduction, .accuracy, .confusion, .exact, .fScore, .iou, .agreement, .probabilistic, .calibration,
+    .regression, .hinge, .correlation,
   ]
+
+  /// Every declared metric.
+  public static let declarations: [MetricDeclaration] = families.flatMap(\.metrics)
+
+  /// Declarations by class name.
+  static let byClassName: [String: MetricDeclaration] = Dictionary(
+    declarations.map { ($0.className, $0) }, uniquingKeysWith: { a, _ in
+      preconditionFailure("two declarations of \(a.className)")
+    })
+
+  /// Every class Tally implements, by Keras class name.
+  public static let classes: [String: any KerasSerializable.Type] = byClassName.mapValues { $0.type }
+
+  /// Every per-sample function ``MeanMetricWrapper`` can wrap by name: the
+  /// functions the declared metrics average, and the families' others.
+  public static let functions: [String: FunctionDeclaration] = Dictionary(
+    (declarations.compactMap(\.function) + families.flatMap(\.functions)).map { ($0.name, $0) },
+    uniquingKeysWith: { a, _ in preconditionFailure("two declarations of the function \(a.name)") })
+
+  /// Keras's abstract base class, which `keras.metrics.get("Metric")`
+  /// instantiates; it measures nothing, and Tally refuses it.
+  public static let abstractKerasClasses: [String] = ["Metric"]
+
+  /// Keras's short aliases (`"mse"` → `"MeanSquaredError"`).
+  public static let aliases: [String: String] = Dictionary(
+    declarations.flatMap { d in d.aliases.map { ($0, d.className) } }, uniquingKeysWith: { a, _ in a })
+
+  /// Keras's `ALL_OBJECTS`: every class name `keras.metrics.get` knows.
+  public static let kerasClassNames: [String] =
+    abstractKerasClasses + declarations.filter { $0.origin == .keras }.map(\.className)
+
+  /// Every string identifier `keras.metrics.get` accepts (102 in Keras 3),
+  /// and Tally's own classes', mapped to the class name.
+  public static let identifiers: [String: String] = {
+    var table: [String: String] = [:]
+    for name in abstractKerasClasses {
+      table[name] = name
+      table[snakeCase(name)] = name
+    }
+    for d in declarations {
+      for id in d.identifiers {
+        precondition(table[id] == nil || table[id] == d.className, "identifier \(id) names two classes")
+        table[id] = d.className
+      }
+    }
+    return table
+  }()
+
+  /// The declaration `identifier` names (a class name, its snake case or an
+  /// alias), or `nil`.
+  public static func declaration(for identifier: String) -> MetricDeclaration? {
+    identifiers[identifier].flatMap { byClassName[$0] }
+  }
 
   /// Builds a metric from its Keras serialized form, as
   /// `keras.metrics.deserialize` does.
@@ -87,11 +124,92 @@ public enum MetricRegistry {
   /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an unknown class
   ///   or a configuration the class rejects.
   public static func deserialize(_ config: KerasConfig) throws(MetricError) -> any KerasSerializable {
-    guard let type = classes[config.className] else {
+    guard let d = byClassName[config.className] else {
       throw .invalidConfiguration(
-        "unknown metric class \"\(config.className)\"; known classes: \(classes.keys.sorted().joined(separator: ", "))"
+        "unknown metric class \"\(config.className)\"; known classes: \(byClassName.keys.sorted().joined(separator: ", "))"
       )
     }
-    return try type.init(config: config)
+    return try d.type.init(config: config)
+  }
+
+  /// Keras's `keras.metrics.get` for a string: the metric with its default
+  /// arguments and default name (`get("mse").name` is
+  /// `"mean_squared_error"`; the compiled-metrics container renames it).
+  ///
+  /// ```swift
+  /// let m = try MetricRegistry.get("sparse_top_k_categorical_accuracy")
+  /// m.name   // "sparse_top_k_categorical_accuracy"
+  /// ```
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an unknown name
+  ///   (listing the closest known ones), an abstract class, or a class that
+  ///   needs arguments (`"mean_io_u"` needs `num_classes`, as Keras raises
+  ///   `TypeError`).
+  public static func get(_ identifier: String) throws(MetricError) -> any KerasSerializable {
+    guard let className = identifiers[identifier] else {
+      let close = closeMatches(identifier, in: Array(identifiers.keys))
+      throw .invalidConfiguration(
+        "Could not interpret metric identifier: \"\(identifier)\""
+          + (close.isEmpty ? "" : "; did you mean \(close.map { "\"\($0)\"" }.joined(separator: ", "))?"))
+    }
+    guard let d = byClassName[className] else {
+      throw .invalidConfiguration("\"\(identifier)\" names Keras's abstract \(className) class, which measures nothing")
+    }
+    do {
+      return try d.type.init(config: KerasConfig(className: className, config: [:]))
+    } catch {
+      throw .invalidConfiguration("\"\(identifier)\" names \(className), which needs arguments: \(error.message)")
+    }
+  }
+
+  /// Keras's `to_snake_case`: `MeanIoU` → `mean_io_u`, `AUC` → `auc`,
+  /// `R2Score` → `r2_score`.
+  public static func snakeCase(_ name: String) -> String {
+    // Insert "_" before an upper-case letter that starts a capitalised
+    // word, then between a lower-case letter or digit and an upper-case one.
+    var s = ""
+    let chars = Array(name)
+    for (i, c) in chars.enumerated() {
+      if i > 0, c.isUppercase, i + 1 < chars.count, chars[i + 1].isLowercase {
+        s.append("_")
+      }
+      s.append(c)
+    }
+    var out = ""
+    let t = Array(s)
+    for (i, c) in t.enumerated() {
+      if i > 0, c.isUppercase, t[i - 1].isLowercase || t[i - 1].isNumber { out.append("_") }
+      out.append(c)
+    }
+    var lowered = out.lowercased()
+    while lowered.hasPrefix("_") { lowered.removeFirst() }
+    return lowered.replacingOccurrences(of: "__", with: "_")
+  }
+
+  /// The known identifiers nearest to `s` (small edit distance, or sharing
+  /// a case-insensitive prefix), best first.
+  static func closeMatches(_ s: String, in candidates: [String], limit: Int = 3) -> [String] {
+    let lower = s.lowercased()
+    let scored = candidates.map { c -> (String, Int) in
+      (c, editDistance(lower, c.lowercased()))
+    }
+    return scored.filter { $0.1 <= max(2, lower.count / 3) || $0.0.lowercased().hasPrefix(lower) }
+      .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+      .prefix(limit).map(\.0)
+  }
+
+  static func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a)
+    let b = Array(b)
+    if a.isEmpty { return b.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+      var current = [i] + [Int](repeating: 0, count: b.count)
+      for j in 1...max(b.count, 1) where j <= b.count {
+        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+      }
+      previous = current
+    }
+    return previous[b.count]
   }
 }

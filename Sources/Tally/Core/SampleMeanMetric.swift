@@ -10,11 +10,13 @@
 /// `MeanMetricWrapper` subclasses (`MeanSquaredError`, `Hinge`,
 /// `BinaryCrossentropy`, ...).
 ///
-/// A conformance supplies ``values(yTrue:yPred:)``; `update` and `result`
-/// come from the protocol: values are accumulated with ``Mean``'s rules
-/// (per-sample means, `sampleWeight` rank-aligned and broadcast, counts per
-/// sample) into a ``MeanState``.
+/// A conformance supplies ``values(yTrue:yPred:)``; `update`, `result` and
+/// `restore` come from the protocol: values are accumulated with ``Mean``'s
+/// rules (per-sample means, `sampleWeight` rank-aligned and broadcast, counts
+/// per sample) into a ``MeanState``, any value of which is valid.
 public protocol SampleMeanMetric: PredictionMetric, KerasSerializable where State == MeanState {
+  /// The accumulated weighted mean.
+  var state: MeanState { get set }
   /// The Keras dtype name; an integer dtype truncates the values, as Keras.
   var dtype: String { get }
   /// The per-sample values of one batch.
@@ -44,18 +46,82 @@ extension SampleMeanMetric {
     nil
   }
 
+  /// Assigns `state`: every weighted mean is a valid state.
+  public mutating func restore(_ state: MeanState) throws(MetricError) {
+    self.state = state
+  }
+
   /// The weighted mean of the per-sample values, or 0 before any update.
   public func result() -> MetricValue { .scalar(state.mean) }
 }
 
-/// Reads the `{"name", "dtype"}` config that most wrappers have.
-func readNameAndDType(_ config: KerasConfig, _ className: String, defaultName: String)
-  throws(MetricError) -> (name: String, dtype: String, reader: ConfigReader)
-{
-  var r = try ConfigReader(config, expecting: className)
-  let name = try r.string("name", default: defaultName)
-  let dtype = try r.dtype()
-  return (name, dtype, r)
+/// What distinguishes one argument-free mean metric from another: its
+/// declaration and its per-sample function (and optionally a fast path).
+///
+/// ```swift
+/// public enum MeanAbsoluteErrorDefinition: SampleMeanDefinition {
+///   public static let declaration = MetricDeclaration(
+///     MeanAbsoluteError.self, className: "MeanAbsoluteError", defaultName: "mean_absolute_error",
+///     aliases: ["mae", "MAE"], input: .elementwise,
+///     function: FunctionDeclaration("mean_absolute_error", meanAbsoluteError))
+/// }
+/// public typealias MeanAbsoluteError = SampleMean<MeanAbsoluteErrorDefinition>
+/// ```
+public protocol SampleMeanDefinition: Sendable {
+  /// The metric's declaration; its `function` is the per-sample function.
+  static var declaration: MetricDeclaration { get }
+  /// The state of one batch without materialising the per-sample values,
+  /// or `nil` for the general path. Defaults to `nil`.
+  static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState?
+}
+
+extension SampleMeanDefinition {
+  /// No fast path.
+  public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError)
+    -> MeanState?
+  { nil }
+}
+
+/// The weighted mean of a per-sample function without arguments: the
+/// generic type behind ``MeanSquaredError``, ``MeanAbsoluteError``,
+/// ``Hinge`` and the other argument-free wrappers of Keras, which are
+/// typealiases of it.
+///
+/// - Complexity: `update` is the function's cost plus O(*n*).
+public struct SampleMean<Definition: SampleMeanDefinition>: SampleMeanMetric, DeclaredMetric {
+  /// The name in logs; the declaration's default name unless given.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The weighted mean's state.
+  public var state = MeanState()
+
+  /// The metric named `name` (default: Keras's default name).
+  public init(name: String? = nil, dtype: String = "float32") {
+    self.name = name ?? Definition.declaration.defaultName
+    self.dtype = dtype
+  }
+
+  /// The declaration.
+  public static var declaration: MetricDeclaration { Definition.declaration }
+
+  /// `{"name", "dtype"}`.
+  public init(arguments: MetricArguments) {
+    self.init(name: arguments.name, dtype: arguments.dtype)
+  }
+
+  /// The per-sample function's values.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    guard let f = Definition.declaration.function else {
+      preconditionFailure("\(Self.className) declares no per-sample function")
+    }
+    return try f.make(MetricArguments.none)(yTrue, yPred)
+  }
+
+  /// The definition's fast path.
+  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    try Definition.batchState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
+  }
 }
 
 /// A row-major layout seen along one axis: `outer × length × inner`.

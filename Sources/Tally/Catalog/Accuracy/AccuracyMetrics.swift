@@ -51,15 +51,11 @@ func inTopK(_ row: ArraySlice<Double>, target: Int, k: Int) -> Bool {
   return higher < k
 }
 
-/// The shared state and configuration of the accuracy metrics (all Keras
-/// `MeanMetricWrapper`s).
-func accuracyConfig(_ className: String, name: String, dtype: String, extra: [String: JSONValue] = [:])
-  -> KerasConfig
-{
-  var c: [String: JSONValue] = ["name": .string(name), "dtype": .string(dtype)]
-  for (k, v) in extra { c[k] = v }
-  return KerasConfig(className: className, config: c)
-}
+/// The arguments of `sparse_top_k_categorical_accuracy` and its class;
+/// Keras writes `from_sorted_ids` only when it is set.
+let sparseTopKArguments = [
+  MetricArgument("k", .integer, default: 5), MetricArgument("from_sorted_ids", .bool, default: false, omittedAtDefault: true),
+]
 
 //===--- Per-sample functions ---------------------------------------------===//
 
@@ -287,6 +283,19 @@ public func sparseTopKCategoricalAccuracy(
 
 //===--- The accuracy metrics ---------------------------------------------===//
 
+//===--- Metric classes ---------------------------------------------------===//
+
+extension MetricFamily {
+  /// Keras's accuracy metrics.
+  public static let accuracy = MetricFamily(
+    "Accuracy metrics",
+    [
+      Accuracy.declaration, BinaryAccuracy.declaration, CategoricalAccuracy.declaration,
+      SparseCategoricalAccuracy.declaration, TopKCategoricalAccuracy.declaration,
+      SparseTopKCategoricalAccuracy.declaration,
+    ])
+}
+
 /// How often predictions equal labels exactly.
 ///
 /// Formula: the weighted mean over samples of ``accuracy(yTrue:yPred:)``
@@ -301,36 +310,13 @@ public func sparseTopKCategoricalAccuracy(
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct Accuracy: SampleMeanMetric {
-  /// `"Accuracy"`.
-  public static var className: String { "Accuracy" }
-  /// The name in logs; default `"accuracy"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias Accuracy = SampleMean<AccuracyDefinition>
 
-  /// An accuracy named `name`.
-  public init(name: String = "accuracy", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    self.init(name: try r.string("name", default: "accuracy"), dtype: try r.dtype())
-    try r.finish()
-  }
-
-  /// `{"name", "dtype"}`.
-  public var config: KerasConfig { accuracyConfig(Self.className, name: name, dtype: dtype) }
-
-  /// The per-sample values: ``accuracy(yTrue:yPred:)``.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try accuracy(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``Accuracy``: the weighted mean of `accuracy`.
+public enum AccuracyDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    Accuracy.self, className: "Accuracy", defaultName: "accuracy", input: .samples,
+    function: FunctionDeclaration("accuracy") { (t, p) throws(MetricError) in try accuracy(yTrue: t, yPred: p) })
 }
 
 /// How often predictions, thresholded, match binary labels.
@@ -349,9 +335,16 @@ public struct Accuracy: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct BinaryAccuracy: SampleMeanMetric {
-  /// `"BinaryAccuracy"`.
-  public static var className: String { "BinaryAccuracy" }
+public struct BinaryAccuracy: SampleMeanMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    BinaryAccuracy.self, className: "BinaryAccuracy", defaultName: "binary_accuracy",
+    arguments: [MetricArgument("threshold", .number, default: 0.5)], input: .samples,
+    function: FunctionDeclaration("binary_accuracy", arguments: [MetricArgument("threshold", .number, default: 0.5)]) {
+      a in
+      let threshold = a.double("threshold")
+      return { (t, p) throws(MetricError) in try binaryAccuracy(yTrue: t, yPred: p, threshold: threshold) }
+    })
   /// The name in logs; default `"binary_accuracy"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -368,18 +361,14 @@ public struct BinaryAccuracy: SampleMeanMetric {
     self.threshold = threshold
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "threshold"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    self.init(
-      name: try r.string("name", default: "binary_accuracy"), dtype: try r.dtype(),
-      threshold: try r.double("threshold", default: 0.5))
-    try r.finish()
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(name: a.name, dtype: a.dtype, threshold: a.double("threshold"))
   }
 
-  /// `{"name", "dtype", "threshold"}`.
-  public var config: KerasConfig {
-    accuracyConfig(Self.className, name: name, dtype: dtype, extra: ["threshold": .double(threshold)])
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    ["threshold": .double(threshold)]
   }
 
   /// The per-sample values: ``binaryAccuracy(yTrue:yPred:threshold:)``.
@@ -408,36 +397,13 @@ public struct BinaryAccuracy: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct CategoricalAccuracy: SampleMeanMetric {
-  /// `"CategoricalAccuracy"`.
-  public static var className: String { "CategoricalAccuracy" }
-  /// The name in logs; default `"categorical_accuracy"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias CategoricalAccuracy = SampleMean<CategoricalAccuracyDefinition>
 
-  /// A categorical accuracy named `name`.
-  public init(name: String = "categorical_accuracy", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    self.init(name: try r.string("name", default: "categorical_accuracy"), dtype: try r.dtype())
-    try r.finish()
-  }
-
-  /// `{"name", "dtype"}`.
-  public var config: KerasConfig { accuracyConfig(Self.className, name: name, dtype: dtype) }
-
-  /// The per-sample values: ``categoricalAccuracy(yTrue:yPred:)``.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try categoricalAccuracy(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``CategoricalAccuracy``: the weighted mean of `categorical_accuracy`.
+public enum CategoricalAccuracyDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    CategoricalAccuracy.self, className: "CategoricalAccuracy", defaultName: "categorical_accuracy", input: .classAxis,
+    function: FunctionDeclaration("categorical_accuracy") { (t, p) throws(MetricError) in try categoricalAccuracy(yTrue: t, yPred: p) })
 }
 
 /// How often the argmax of the predictions matches integer labels.
@@ -455,39 +421,16 @@ public struct CategoricalAccuracy: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct SparseCategoricalAccuracy: SampleMeanMetric {
-  /// `"SparseCategoricalAccuracy"`.
-  public static var className: String { "SparseCategoricalAccuracy" }
-  /// The name in logs; default `"sparse_categorical_accuracy"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias SparseCategoricalAccuracy = SampleMean<SparseCategoricalAccuracyDefinition>
 
-  /// A sparse categorical accuracy named `name`.
-  public init(name: String = "sparse_categorical_accuracy", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    self.init(name: try r.string("name", default: "sparse_categorical_accuracy"), dtype: try r.dtype())
-    try r.finish()
-  }
-
-  /// `{"name", "dtype"}`.
-  public var config: KerasConfig { accuracyConfig(Self.className, name: name, dtype: dtype) }
-
-  /// The per-sample values: ``sparseCategoricalAccuracy(yTrue:yPred:)``.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try sparseCategoricalAccuracy(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration and fast path of ``SparseCategoricalAccuracy``: the weighted mean of `sparse_categorical_accuracy`.
+public enum SparseCategoricalAccuracyDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    SparseCategoricalAccuracy.self, className: "SparseCategoricalAccuracy", defaultName: "sparse_categorical_accuracy", input: .classAxis,
+    function: FunctionDeclaration("sparse_categorical_accuracy") { (t, p) throws(MetricError) in try sparseCategoricalAccuracy(yTrue: t, yPred: p) })
 
   /// Rows of float scores: one vectorised argmax per row, across cores.
-  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+  public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
     try sparseAccuracyState(
       yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, topK: nil, function: "sparse_categorical_accuracy")
   }
@@ -508,9 +451,16 @@ public struct SparseCategoricalAccuracy: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct TopKCategoricalAccuracy: SampleMeanMetric {
-  /// `"TopKCategoricalAccuracy"`.
-  public static var className: String { "TopKCategoricalAccuracy" }
+public struct TopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    TopKCategoricalAccuracy.self, className: "TopKCategoricalAccuracy", defaultName: "top_k_categorical_accuracy",
+    arguments: [MetricArgument("k", .integer, default: 5)], input: .classAxis,
+    function: FunctionDeclaration("top_k_categorical_accuracy", arguments: [MetricArgument("k", .integer, default: 5)]) {
+      a in
+      let k = a.int("k")
+      return { (t, p) throws(MetricError) in try topKCategoricalAccuracy(yTrue: t, yPred: p, k: k) }
+    })
   /// The name in logs; default `"top_k_categorical_accuracy"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -530,19 +480,14 @@ public struct TopKCategoricalAccuracy: SampleMeanMetric {
     self.dtype = dtype
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "k"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    let name = try r.string("name", default: "top_k_categorical_accuracy")
-    let dtype = try r.dtype()
-    let k = try r.int("k", default: 5)
-    try r.finish()
-    try self.init(k: k, name: name, dtype: dtype)
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    try self.init(k: a.int("k"), name: a.name, dtype: a.dtype)
   }
 
-  /// `{"name", "dtype", "k"}`.
-  public var config: KerasConfig {
-    accuracyConfig(Self.className, name: name, dtype: dtype, extra: ["k": .int(Int64(k))])
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    ["k": .int(Int64(k))]
   }
 
   /// The per-sample values: ``topKCategoricalAccuracy(yTrue:yPred:k:)``.
@@ -569,9 +514,18 @@ public struct TopKCategoricalAccuracy: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct SparseTopKCategoricalAccuracy: SampleMeanMetric {
-  /// `"SparseTopKCategoricalAccuracy"`.
-  public static var className: String { "SparseTopKCategoricalAccuracy" }
+public struct SparseTopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    SparseTopKCategoricalAccuracy.self, className: "SparseTopKCategoricalAccuracy",
+    defaultName: "sparse_top_k_categorical_accuracy",
+    arguments: sparseTopKArguments, input: .classAxis,
+    function: FunctionDeclaration("sparse_top_k_categorical_accuracy", arguments: sparseTopKArguments) { a in
+      let (k, sorted) = (a.int("k"), a.bool("from_sorted_ids"))
+      return { (t, p) throws(MetricError) in
+        try sparseTopKCategoricalAccuracy(yTrue: t, yPred: p, k: k, fromSortedIds: sorted)
+      }
+    })
   /// The name in logs; default `"sparse_top_k_categorical_accuracy"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -597,23 +551,14 @@ public struct SparseTopKCategoricalAccuracy: SampleMeanMetric {
     self.fromSortedIds = fromSortedIds
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "k", "from_sorted_ids"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    let name = try r.string("name", default: "sparse_top_k_categorical_accuracy")
-    let dtype = try r.dtype()
-    let k = try r.int("k", default: 5)
-    let sorted = try r.bool("from_sorted_ids", default: false)
-    try r.finish()
-    try self.init(k: k, name: name, dtype: dtype, fromSortedIds: sorted)
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    try self.init(k: a.int("k"), name: a.name, dtype: a.dtype, fromSortedIds: a.bool("from_sorted_ids"))
   }
 
-  /// `{"name", "dtype", "k"}`, plus `"from_sorted_ids": true` when set (as
-  /// Keras).
-  public var config: KerasConfig {
-    var extra: [String: JSONValue] = ["k": .int(Int64(k))]
-    if fromSortedIds { extra["from_sorted_ids"] = true }
-    return accuracyConfig(Self.className, name: name, dtype: dtype, extra: extra)
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    ["k": .int(Int64(k)), "from_sorted_ids": .bool(fromSortedIds)]
   }
 
   /// The per-sample values:

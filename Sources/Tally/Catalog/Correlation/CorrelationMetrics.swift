@@ -218,6 +218,81 @@ func correlationResult(_ s: CorrelationState, _ value: (CorrelationMoments) -> D
 
 //===--- Metric classes ---------------------------------------------------===//
 
+extension MetricFamily {
+  /// Keras's correlation metrics.
+  public static let correlation = MetricFamily(
+    "Correlation metrics", [PearsonCorrelation.declaration, ConcordanceCorrelation.declaration])
+}
+
+/// The choice that distinguishes ``PearsonCorrelation`` from
+/// ``ConcordanceCorrelation``: the coefficient, per sample and from moments.
+public protocol CorrelationCoefficient: Sendable {
+  /// The metric's declaration.
+  static var declaration: MetricDeclaration { get }
+  /// The per-sample coefficient along `axis` (Keras's function).
+  static func perSample(yTrue: Tensor, yPred: Tensor, axis: Int) throws(MetricError) -> Tensor
+  /// The coefficient of dataset-level moments.
+  static func value(_ moments: CorrelationMoments) -> Double
+}
+
+/// A correlation metric: ``PearsonCorrelation`` or
+/// ``ConcordanceCorrelation``, which are typealiases of it.
+///
+/// - Complexity: `update` is O(*n*).
+public struct Correlation<Coefficient: CorrelationCoefficient>: PredictionMetric, DeclaredMetric {
+  /// The declaration.
+  public static var declaration: MetricDeclaration { Coefficient.declaration }
+  /// The name in logs.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The correlation axis.
+  public let axis: Int
+  /// Per-sample means or dataset-level moments.
+  public private(set) var state = CorrelationState()
+
+  /// A correlation along `axis`, named `name` (default: Keras's).
+  public init(name: String? = nil, dtype: String = "float32", axis: Int = -1) {
+    self.name = name ?? Coefficient.declaration.defaultName
+    self.dtype = dtype
+    self.axis = axis
+  }
+
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) {
+    self.init(name: a.name, dtype: a.dtype, axis: a.int("axis"))
+  }
+
+  /// `axis`.
+  public var arguments: [String: JSONValue] { ["axis": .int(Int64(axis))] }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    let axis = axis
+    var s = state
+    try updateCorrelation(
+      &s, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, axis: axis,
+      function: Coefficient.declaration.function?.name ?? name
+    ) { (t: Tensor, p: Tensor) throws(MetricError) -> Tensor in
+      try Coefficient.perSample(yTrue: t, yPred: p, axis: axis)
+    }
+    state = s
+  }
+
+  /// Assigns `state`: any mix of per-sample means and column moments reads
+  /// as a number.
+  public mutating func restore(_ state: CorrelationState) throws(MetricError) {
+    self.state = state
+  }
+
+  /// The correlation (0 before any update).
+  public func result() -> MetricValue { correlationResult(state, Coefficient.value) }
+}
+
+/// The correlation axis: the one argument of both correlations and their
+/// functions.
+let correlationArguments = [MetricArgument("axis", .integer, default: -1)]
+
 /// The Pearson correlation between labels and predictions.
 ///
 /// Formula: when the correlation axis is a feature axis (rank-2 inputs with
@@ -241,56 +316,25 @@ func correlationResult(_ s: CorrelationState, _ value: (CorrelationMoments) -> D
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct PearsonCorrelation: PredictionMetric, KerasSerializable {
-  /// `"PearsonCorrelation"`.
-  public static var className: String { "PearsonCorrelation" }
-  /// The name in logs; default `"pearson_correlation"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The correlation axis.
-  public let axis: Int
-  /// Per-sample means or dataset-level moments.
-  public var state = CorrelationState()
+public typealias PearsonCorrelation = Correlation<PearsonCoefficient>
 
-  /// A Pearson correlation along `axis`.
-  public init(name: String = "pearson_correlation", dtype: String = "float32", axis: Int = -1) {
-    self.name = name
-    self.dtype = dtype
-    self.axis = axis
+/// The declaration of ``PearsonCorrelation``.
+public enum PearsonCoefficient: CorrelationCoefficient {
+  public static let declaration = MetricDeclaration(
+    PearsonCorrelation.self, className: "PearsonCorrelation", defaultName: "pearson_correlation",
+    arguments: correlationArguments, input: .samples,
+    function: FunctionDeclaration("pearson_correlation", arguments: correlationArguments) { a in
+      let axis = a.int("axis")
+      return { (t, p) throws(MetricError) in try pearsonCorrelation(yTrue: t, yPred: p, axis: axis) }
+    })
+
+  /// ``pearsonCorrelation(yTrue:yPred:axis:)``.
+  public static func perSample(yTrue: Tensor, yPred: Tensor, axis: Int) throws(MetricError) -> Tensor {
+    try pearsonCorrelation(yTrue: yTrue, yPred: yPred, axis: axis)
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "axis"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "pearson_correlation")
-    var r = reader
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    self.init(name: name, dtype: dtype, axis: axis)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: ["name": .string(name), "dtype": .string(dtype), "axis": .int(Int64(axis))])
-  }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    let axis = axis
-    var s = state
-    try updateCorrelation(
-      &s, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, axis: axis,
-      function: "pearson_correlation"
-    ) { (t: Tensor, p: Tensor) throws(MetricError) -> Tensor in
-      try pearsonCorrelation(yTrue: t, yPred: p, axis: axis)
-    }
-    state = s
-  }
-
-  /// The correlation (0 before any update).
-  public func result() -> MetricValue { correlationResult(state) { $0.pearson } }
+  /// `C_xy / sqrt(M2_x · M2_y)`.
+  public static func value(_ moments: CorrelationMoments) -> Double { moments.pearson }
 }
 
 /// Lin's concordance correlation coefficient between labels and
@@ -312,55 +356,23 @@ public struct PearsonCorrelation: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct ConcordanceCorrelation: PredictionMetric, KerasSerializable {
-  /// `"ConcordanceCorrelation"`.
-  public static var className: String { "ConcordanceCorrelation" }
-  /// The name in logs; default `"concordance_correlation"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The correlation axis.
-  public let axis: Int
-  /// Per-sample means or dataset-level moments.
-  public var state = CorrelationState()
+public typealias ConcordanceCorrelation = Correlation<ConcordanceCoefficient>
 
-  /// A concordance correlation along `axis`.
-  public init(name: String = "concordance_correlation", dtype: String = "float32", axis: Int = -1) {
-    self.name = name
-    self.dtype = dtype
-    self.axis = axis
+/// The declaration of ``ConcordanceCorrelation``.
+public enum ConcordanceCoefficient: CorrelationCoefficient {
+  public static let declaration = MetricDeclaration(
+    ConcordanceCorrelation.self, className: "ConcordanceCorrelation", defaultName: "concordance_correlation",
+    arguments: correlationArguments, input: .samples,
+    function: FunctionDeclaration("concordance_correlation", arguments: correlationArguments) { a in
+      let axis = a.int("axis")
+      return { (t, p) throws(MetricError) in try concordanceCorrelation(yTrue: t, yPred: p, axis: axis) }
+    })
+
+  /// ``concordanceCorrelation(yTrue:yPred:axis:)``.
+  public static func perSample(yTrue: Tensor, yPred: Tensor, axis: Int) throws(MetricError) -> Tensor {
+    try concordanceCorrelation(yTrue: yTrue, yPred: yPred, axis: axis)
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "axis"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(
-      config, Self.className, defaultName: "concordance_correlation")
-    var r = reader
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    self.init(name: name, dtype: dtype, axis: axis)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: ["name": .string(name), "dtype": .string(dtype), "axis": .int(Int64(axis))])
-  }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    let axis = axis
-    var s = state
-    try updateCorrelation(
-      &s, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, axis: axis,
-      function: "concordance_correlation"
-    ) { (t: Tensor, p: Tensor) throws(MetricError) -> Tensor in
-      try concordanceCorrelation(yTrue: t, yPred: p, axis: axis)
-    }
-    state = s
-  }
-
-  /// The concordance correlation (0 before any update).
-  public func result() -> MetricValue { correlationResult(state) { $0.concordance } }
+  /// Lin's coefficient from moments.
+  public static func value(_ moments: CorrelationMoments) -> Double { moments.concordance }
 }

@@ -79,6 +79,12 @@ public func categoricalHinge(yTrue: Tensor, yPred: Tensor) throws(MetricError) -
 
 //===--- Metric classes ---------------------------------------------------===//
 
+extension MetricFamily {
+  /// Keras's hinge metrics.
+  public static let hinge = MetricFamily(
+    "Hinge metrics", [Hinge.declaration, SquaredHinge.declaration, CategoricalHinge.declaration])
+}
+
 /// The mean hinge loss.
 ///
 /// Formula: the weighted mean of ``hinge(yTrue:yPred:)``.
@@ -92,39 +98,13 @@ public func categoricalHinge(yTrue: Tensor, yPred: Tensor) throws(MetricError) -
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct Hinge: SampleMeanMetric {
-  /// `"Hinge"`.
-  public static var className: String { "Hinge" }
-  /// The name in logs; default `"hinge"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias Hinge = SampleMean<HingeDefinition>
 
-  /// A `Hinge` metric.
-  public init(name: String = "hinge", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "hinge")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: hinge.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try hinge(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``Hinge``: the weighted mean of `hinge`.
+public enum HingeDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    Hinge.self, className: "Hinge", defaultName: "hinge", input: .elementwise,
+    function: FunctionDeclaration("hinge") { (t, p) throws(MetricError) in try hinge(yTrue: t, yPred: p) })
 }
 
 /// The mean squared hinge loss.
@@ -140,39 +120,13 @@ public struct Hinge: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct SquaredHinge: SampleMeanMetric {
-  /// `"SquaredHinge"`.
-  public static var className: String { "SquaredHinge" }
-  /// The name in logs; default `"squared_hinge"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias SquaredHinge = SampleMean<SquaredHingeDefinition>
 
-  /// A `SquaredHinge` metric.
-  public init(name: String = "squared_hinge", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "squared_hinge")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: squaredHinge.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try squaredHinge(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``SquaredHinge``: the weighted mean of `squared_hinge`.
+public enum SquaredHingeDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    SquaredHinge.self, className: "SquaredHinge", defaultName: "squared_hinge", input: .elementwise,
+    function: FunctionDeclaration("squared_hinge") { (t, p) throws(MetricError) in try squaredHinge(yTrue: t, yPred: p) })
 }
 
 /// The mean categorical hinge loss.
@@ -188,37 +142,11 @@ public struct SquaredHinge: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct CategoricalHinge: SampleMeanMetric {
-  /// `"CategoricalHinge"`.
-  public static var className: String { "CategoricalHinge" }
-  /// The name in logs; default `"categorical_hinge"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias CategoricalHinge = SampleMean<CategoricalHingeDefinition>
 
-  /// A `CategoricalHinge` metric.
-  public init(name: String = "categorical_hinge", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "categorical_hinge")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: categoricalHinge.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try categoricalHinge(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``CategoricalHinge``: the weighted mean of `categorical_hinge`.
+public enum CategoricalHingeDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    CategoricalHinge.self, className: "CategoricalHinge", defaultName: "categorical_hinge", input: .classAxis,
+    function: FunctionDeclaration("categorical_hinge") { (t, p) throws(MetricError) in try categoricalHinge(yTrue: t, yPred: p) })
 }

@@ -321,6 +321,54 @@ func reduceLast(_ shape: [Int], _ function: String, sum: Bool, _ f: (Int) -> Dou
 
 //===--- Metric classes ---------------------------------------------------===//
 
+extension MetricFamily {
+  /// Keras's probabilistic metrics, and the focal cross-entropies of
+  /// `keras.losses`, which ``MeanMetricWrapper`` can wrap by name.
+  public static let probabilistic = MetricFamily(
+    "Probabilistic metrics",
+    [
+      BinaryCrossentropy.declaration, CategoricalCrossentropy.declaration,
+      SparseCategoricalCrossentropy.declaration, KLDivergence.declaration, Poisson.declaration,
+    ],
+    functions: [
+      FunctionDeclaration("binary_focal_crossentropy", arguments: [MetricArgument("apply_class_balancing", .bool, default: false)] + focalArguments) { a in
+        let (balance, alpha, gamma) = (a.bool("apply_class_balancing"), a.double("alpha"), a.double("gamma"))
+        let (logits, ls, axis) = (a.bool("from_logits"), a.double("label_smoothing"), a.int("axis"))
+        return { (t, p) throws(MetricError) in
+          try binaryFocalCrossentropy(
+            yTrue: t, yPred: p, applyClassBalancing: balance, alpha: alpha, gamma: gamma, fromLogits: logits,
+            labelSmoothing: ls, axis: axis)
+        }
+      },
+      FunctionDeclaration("categorical_focal_crossentropy", arguments: focalArguments) { a in
+        let (alpha, gamma) = (a.double("alpha"), a.double("gamma"))
+        let (logits, ls, axis) = (a.bool("from_logits"), a.double("label_smoothing"), a.int("axis"))
+        return { (t, p) throws(MetricError) in
+          try categoricalFocalCrossentropy(
+            yTrue: t, yPred: p, alpha: alpha, gamma: gamma, fromLogits: logits, labelSmoothing: ls, axis: axis)
+        }
+      },
+    ])
+}
+
+/// `from_logits`, `label_smoothing`, `axis`: the cross-entropies' arguments.
+let crossentropyArguments = [
+  MetricArgument("from_logits", .bool, default: false), MetricArgument("label_smoothing", .number, default: 0),
+  MetricArgument("axis", .integer, default: -1),
+]
+
+/// `from_logits`, `ignore_class`, `axis`.
+let sparseCrossentropyArguments = [
+  MetricArgument("from_logits", .bool, default: false), MetricArgument("ignore_class", .integer, default: .null),
+  MetricArgument("axis", .integer, default: -1),
+]
+
+/// The focal cross-entropies' `alpha` and `gamma`, then the cross-entropy
+/// arguments.
+let focalArguments =
+  [MetricArgument("alpha", .number, default: 0.25), MetricArgument("gamma", .number, default: 2)]
+  + crossentropyArguments
+
 /// The mean binary cross-entropy between labels and predicted probabilities (or logits).
 ///
 /// Formula: the weighted mean of ``binaryCrossentropy(yTrue:yPred:fromLogits:labelSmoothing:axis:)``. Logits use the stable log-sigmoid form.
@@ -334,9 +382,19 @@ func reduceLast(_ shape: [Int], _ function: String, sum: Bool, _ f: (Int) -> Dou
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct BinaryCrossentropy: SampleMeanMetric {
-  /// `"BinaryCrossentropy"`.
-  public static var className: String { "BinaryCrossentropy" }
+public struct BinaryCrossentropy: SampleMeanMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    BinaryCrossentropy.self, className: "BinaryCrossentropy", defaultName: "binary_crossentropy",
+    arguments: [
+      MetricArgument("from_logits", .bool, default: false), MetricArgument("label_smoothing", .number, default: 0),
+    ], aliases: ["bce", "BCE"], input: .elementwise,
+    function: FunctionDeclaration("binary_crossentropy", arguments: crossentropyArguments) { a in
+      let (logits, ls, axis) = (a.bool("from_logits"), a.double("label_smoothing"), a.int("axis"))
+      return { (t, p) throws(MetricError) in
+        try binaryCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
+      }
+    })
   /// The name in logs; default `"binary_crossentropy"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -356,19 +414,15 @@ public struct BinaryCrossentropy: SampleMeanMetric {
     self.labelSmoothing = labelSmoothing
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "from_logits", "label_smoothing"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "binary_crossentropy")
-    var r = reader
-    let fromLogits = try r.bool("from_logits", default: false)
-    let labelSmoothing = try r.double("label_smoothing", default: 0)
-    try r.finish()
-    self.init(name: name, dtype: dtype, fromLogits: fromLogits, labelSmoothing: labelSmoothing)
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(
+      name: a.name, dtype: a.dtype, fromLogits: a.bool("from_logits"), labelSmoothing: a.double("label_smoothing"))
   }
 
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype), "from_logits": .bool(fromLogits), "label_smoothing": .double(labelSmoothing)])
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    ["from_logits": .bool(fromLogits), "label_smoothing": .double(labelSmoothing)]
   }
 
   /// The per-sample values: binaryCrossentropy.
@@ -390,9 +444,17 @@ public struct BinaryCrossentropy: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct CategoricalCrossentropy: SampleMeanMetric {
-  /// `"CategoricalCrossentropy"`.
-  public static var className: String { "CategoricalCrossentropy" }
+public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    CategoricalCrossentropy.self, className: "CategoricalCrossentropy", defaultName: "categorical_crossentropy",
+    arguments: crossentropyArguments, input: .classAxis,
+    function: FunctionDeclaration("categorical_crossentropy", arguments: crossentropyArguments) { a in
+      let (logits, ls, axis) = (a.bool("from_logits"), a.double("label_smoothing"), a.int("axis"))
+      return { (t, p) throws(MetricError) in
+        try categoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
+      }
+    })
   /// The name in logs; default `"categorical_crossentropy"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -415,20 +477,18 @@ public struct CategoricalCrossentropy: SampleMeanMetric {
     self.axis = axis
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "from_logits", "label_smoothing", "axis"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "categorical_crossentropy")
-    var r = reader
-    let fromLogits = try r.bool("from_logits", default: false)
-    let labelSmoothing = try r.double("label_smoothing", default: 0)
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    self.init(name: name, dtype: dtype, fromLogits: fromLogits, labelSmoothing: labelSmoothing, axis: axis)
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(
+      name: a.name, dtype: a.dtype, fromLogits: a.bool("from_logits"), labelSmoothing: a.double("label_smoothing"),
+      axis: a.int("axis"))
   }
 
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype), "from_logits": .bool(fromLogits), "label_smoothing": .double(labelSmoothing), "axis": .int(Int64(axis))])
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    [
+      "from_logits": .bool(fromLogits), "label_smoothing": .double(labelSmoothing), "axis": .int(Int64(axis)),
+    ]
   }
 
   /// The per-sample values: categoricalCrossentropy.
@@ -450,39 +510,13 @@ public struct CategoricalCrossentropy: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct KLDivergence: SampleMeanMetric {
-  /// `"KLDivergence"`.
-  public static var className: String { "KLDivergence" }
-  /// The name in logs; default `"kl_divergence"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias KLDivergence = SampleMean<KLDivergenceDefinition>
 
-  /// A `KLDivergence` metric.
-  public init(name: String = "kl_divergence", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "kl_divergence")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: klDivergence.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try klDivergence(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``KLDivergence``: the weighted mean of `kl_divergence`.
+public enum KLDivergenceDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    KLDivergence.self, className: "KLDivergence", defaultName: "kl_divergence", input: .classAxis,
+    function: FunctionDeclaration("kl_divergence") { (t, p) throws(MetricError) in try klDivergence(yTrue: t, yPred: p) })
 }
 
 /// The mean Poisson loss.
@@ -498,39 +532,13 @@ public struct KLDivergence: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct Poisson: SampleMeanMetric {
-  /// `"Poisson"`.
-  public static var className: String { "Poisson" }
-  /// The name in logs; default `"poisson"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias Poisson = SampleMean<PoissonDefinition>
 
-  /// A `Poisson` metric.
-  public init(name: String = "poisson", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "poisson")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: poisson.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try poisson(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``Poisson``: the weighted mean of `poisson`.
+public enum PoissonDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    Poisson.self, className: "Poisson", defaultName: "poisson", input: .elementwise,
+    function: FunctionDeclaration("poisson") { (t, p) throws(MetricError) in try poisson(yTrue: t, yPred: p) })
 }
 
 /// The mean sparse categorical cross-entropy between integer labels and
@@ -553,9 +561,17 @@ public struct Poisson: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct SparseCategoricalCrossentropy: PredictionMetric, KerasSerializable {
-  /// `"SparseCategoricalCrossentropy"`.
-  public static var className: String { "SparseCategoricalCrossentropy" }
+public struct SparseCategoricalCrossentropy: PredictionMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    SparseCategoricalCrossentropy.self, className: "SparseCategoricalCrossentropy",
+    defaultName: "sparse_categorical_crossentropy", arguments: sparseCrossentropyArguments, input: .classAxis,
+    function: FunctionDeclaration("sparse_categorical_crossentropy", arguments: sparseCrossentropyArguments) { a in
+      let (logits, ignore, axis) = (a.bool("from_logits"), a.optionalInt("ignore_class"), a.int("axis"))
+      return { (t, p) throws(MetricError) in
+        try sparseCategoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, ignoreClass: ignore, axis: axis)
+      }
+    })
   /// The name in logs; default `"sparse_categorical_crossentropy"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -567,7 +583,7 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, KerasSerializable
   /// The class axis.
   public let axis: Int
   /// The weighted mean's state.
-  public var state = MeanState()
+  public private(set) var state = MeanState()
 
   /// A sparse categorical cross-entropy.
   public init(
@@ -581,26 +597,16 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, KerasSerializable
     self.axis = axis
   }
 
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(
-      config, Self.className, defaultName: "sparse_categorical_crossentropy")
-    var r = reader
-    let fromLogits = try r.bool("from_logits", default: false)
-    let ignoreClass = try r.optionalInt("ignore_class")
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    self.init(name: name, dtype: dtype, fromLogits: fromLogits, ignoreClass: ignoreClass, axis: axis)
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(
+      name: a.name, dtype: a.dtype, fromLogits: a.bool("from_logits"), ignoreClass: a.optionalInt("ignore_class"),
+      axis: a.int("axis"))
   }
 
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype), "from_logits": .bool(fromLogits),
-        "ignore_class": optionalIntJSON(ignoreClass), "axis": .int(Int64(axis)),
-      ])
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    ["from_logits": .bool(fromLogits), "ignore_class": JSONValue(ignoreClass), "axis": .int(Int64(axis))]
   }
 
   /// Accumulates one batch.
@@ -626,6 +632,11 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, KerasSerializable
       weight = .float64(product, shape: shape)
     }
     try state.add(values, sampleWeight: weight, integerDType: isIntegerDType(dtype))
+  }
+
+  /// Assigns `state`: every weighted mean is a valid state.
+  public mutating func restore(_ state: MeanState) throws(MetricError) {
+    self.state = state
   }
 
   /// The weighted mean cross-entropy.

@@ -28,15 +28,16 @@
 /// ```
 ///
 /// - Complexity: `update` is O(*n*) in the number of elements.
-public struct Sum: KerasSerializable {
-  /// `"Sum"`.
-  public static var className: String { "Sum" }
+public struct Sum: ValueMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    Sum.self, className: "Sum", defaultName: "sum", input: .samples)
   /// The name in logs; default `"sum"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
   public var dtype: String
   /// The compensated total.
-  public var state = CompensatedSum()
+  public private(set) var state = CompensatedSum()
 
   /// A sum named `name`.
   public init(name: String = "sum", dtype: String = "float32") {
@@ -44,38 +45,24 @@ public struct Sum: KerasSerializable {
     self.dtype = dtype
   }
 
-  /// Rebuilds a `Sum` from `{"class_name": "Sum", "config": {"name", "dtype"}}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    self.init(name: try r.string("name", default: "sum"), dtype: try r.dtype())
-    try r.finish()
+  /// `{"name", "dtype"}`.
+  public init(arguments a: MetricArguments) {
+    self.init(name: a.name, dtype: a.dtype)
   }
 
-  /// `{"name": name, "dtype": dtype}`, as Keras's `get_config()`.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  /// Assigns `state`: every total is a valid state.
+  public mutating func restore(_ state: CompensatedSum) throws(MetricError) {
+    self.state = state
   }
 
   /// Adds `values` (weighted by `sampleWeight`).
   ///
   /// - Throws: ``MetricError/emptyBatch(_:)``, ``MetricError/invalidWeights(_:)``;
   ///   the state is then unchanged.
-  public mutating func update(_ values: Tensor, sampleWeight: Tensor? = nil) throws(MetricError) {
+  public mutating func update(_ values: Tensor, sampleWeight: Tensor?) throws(MetricError) {
     let s = try reduceToSamplewise(
       values, sampleWeight: sampleWeight, .sum, integerDType: isIntegerDType(dtype))
     state.add(contentsOf: s.values)
-  }
-
-  /// Adds `values` given as a scalar or nested arrays.
-  public mutating func update<V: TensorConvertible>(_ values: V) throws(MetricError) {
-    try update(try Tensor(values), sampleWeight: nil)
-  }
-
-  /// Adds weighted `values` given as scalars or nested arrays.
-  public mutating func update<V: TensorConvertible, W: TensorConvertible>(
-    _ values: V, sampleWeight: W
-  ) throws(MetricError) {
-    try update(try Tensor(values), sampleWeight: try Tensor(sampleWeight))
   }
 
   /// The total.
@@ -114,15 +101,16 @@ public struct Sum: KerasSerializable {
 /// and non-broadcasting weights throw.
 ///
 /// - Complexity: `update` is O(*n*) in the number of elements.
-public struct Mean: KerasSerializable {
-  /// `"Mean"`.
-  public static var className: String { "Mean" }
+public struct Mean: ValueMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    Mean.self, className: "Mean", defaultName: "mean", input: .samples)
   /// The name in logs; default `"mean"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
   public var dtype: String
   /// The total, sample count and weight total.
-  public var state = MeanState()
+  public private(set) var state = MeanState()
 
   /// A mean named `name`.
   public init(name: String = "mean", dtype: String = "float32") {
@@ -130,36 +118,22 @@ public struct Mean: KerasSerializable {
     self.dtype = dtype
   }
 
-  /// Rebuilds a `Mean` from `{"class_name": "Mean", "config": {"name", "dtype"}}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    self.init(name: try r.string("name", default: "mean"), dtype: try r.dtype())
-    try r.finish()
+  /// `{"name", "dtype"}`.
+  public init(arguments a: MetricArguments) {
+    self.init(name: a.name, dtype: a.dtype)
   }
 
-  /// `{"name": name, "dtype": dtype}`, as Keras's `get_config()`.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  /// Assigns `state`: every weighted mean is a valid state.
+  public mutating func restore(_ state: MeanState) throws(MetricError) {
+    self.state = state
   }
 
   /// Adds `values` (weighted by `sampleWeight`).
   ///
   /// - Throws: ``MetricError/emptyBatch(_:)``, ``MetricError/invalidWeights(_:)``;
   ///   the state is then unchanged.
-  public mutating func update(_ values: Tensor, sampleWeight: Tensor? = nil) throws(MetricError) {
+  public mutating func update(_ values: Tensor, sampleWeight: Tensor?) throws(MetricError) {
     try state.add(values, sampleWeight: sampleWeight, integerDType: isIntegerDType(dtype))
-  }
-
-  /// Adds `values` given as a scalar or nested arrays.
-  public mutating func update<V: TensorConvertible>(_ values: V) throws(MetricError) {
-    try update(try Tensor(values), sampleWeight: nil)
-  }
-
-  /// Adds weighted `values` given as scalars or nested arrays.
-  public mutating func update<V: TensorConvertible, W: TensorConvertible>(
-    _ values: V, sampleWeight: W
-  ) throws(MetricError) {
-    try update(try Tensor(values), sampleWeight: try Tensor(sampleWeight))
   }
 
   /// The mean, or 0 before any update.
@@ -200,41 +174,28 @@ public struct SampleFunction: Sendable {
   }
 
   /// Keras's `mean_squared_error`.
-  public static let meanSquaredError = SampleFunction(name: "mean_squared_error") {
-    (t: Tensor, p: Tensor) throws(MetricError) -> Tensor in try Tally.meanSquaredError(yTrue: t, yPred: p)
-  }
+  public static var meanSquaredError: SampleFunction { builtIn("mean_squared_error") }
 
   /// Keras's `mean_absolute_error`.
-  public static let meanAbsoluteError = SampleFunction(name: "mean_absolute_error") {
-    (t: Tensor, p: Tensor) throws(MetricError) -> Tensor in try Tally.meanAbsoluteError(yTrue: t, yPred: p)
+  public static var meanAbsoluteError: SampleFunction { builtIn("mean_absolute_error") }
+
+  /// A declared function that takes no arguments.
+  static func builtIn(_ name: String) -> SampleFunction {
+    guard let f = try? named(name, arguments: [:]) else { preconditionFailure("\(name) is not declared") }
+    return f
   }
 
-  /// The built-in functions by Keras name, with their default arguments.
-  public static let registry: [String: SampleFunction] = {
-    var table: [String: SampleFunction] = [:]
-    for name in knownArguments.keys {
-      if let f = try? named(name, arguments: [:]) { table[name] = f }
-    }
-    return table
-  }()
+  /// The built-in functions by Keras name, with their default arguments:
+  /// every ``FunctionDeclaration`` of the catalog
+  /// (``MetricRegistry/functions``).
+  public static var registry: [String: SampleFunction] {
+    MetricRegistry.functions.compactMapValues { try? $0(arguments: [:]) }
+  }
 
-  /// Every per-sample function of `keras.metrics` (and `huber`, `log_cosh`
-  /// of `keras.losses`) with the keyword arguments it takes.
-  public static let knownArguments: [String: Set<String>] = [
-    "mean_squared_error": [], "mean_absolute_error": [], "mean_absolute_percentage_error": [],
-    "mean_squared_logarithmic_error": [], "log_cosh": [], "kl_divergence": [], "poisson": [],
-    "hinge": [], "squared_hinge": [], "categorical_hinge": [], "categorical_accuracy": [],
-    "sparse_categorical_accuracy": [], "binary_accuracy": ["threshold"],
-    "top_k_categorical_accuracy": ["k"], "sparse_top_k_categorical_accuracy": ["k", "from_sorted_ids"],
-    "binary_crossentropy": ["from_logits", "label_smoothing", "axis"],
-    "categorical_crossentropy": ["from_logits", "label_smoothing", "axis"],
-    "sparse_categorical_crossentropy": ["from_logits", "ignore_class", "axis"],
-    "binary_focal_crossentropy": [
-      "apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing", "axis",
-    ],
-    "categorical_focal_crossentropy": ["alpha", "gamma", "from_logits", "label_smoothing", "axis"],
-    "huber": ["delta"], "pearson_correlation": ["axis"], "concordance_correlation": ["axis"],
-  ]
+  /// Every declared per-sample function with the keyword arguments it takes.
+  public static var knownArguments: [String: Set<String>] {
+    MetricRegistry.functions.mapValues { Set($0.arguments.map(\.key)) }
+  }
 
   /// The built-in function `name` with Keras keyword `arguments` (as in a
   /// serialized `MeanMetricWrapper`: `{"fn": "huber", "delta": 0.5}`).
@@ -242,90 +203,11 @@ public struct SampleFunction: Sendable {
   /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an unknown
   ///   function, an argument it does not take, or a value of the wrong type.
   public static func named(_ name: String, arguments: [String: JSONValue]) throws(MetricError) -> SampleFunction {
-    guard let known = knownArguments[name] else {
+    guard let declaration = MetricRegistry.functions[name] else {
       throw .invalidConfiguration(
-        "unknown metric function \"\(name)\"; known: \(knownArguments.keys.sorted().joined(separator: ", "))")
+        "unknown metric function \"\(name)\"; known: \(MetricRegistry.functions.keys.sorted().joined(separator: ", "))")
     }
-    if let bad = arguments.keys.sorted().first(where: { !known.contains($0) }) {
-      throw .invalidConfiguration("\(name) got an unexpected argument `\(bad)`")
-    }
-    var r = try ConfigReader(KerasConfig(className: name, config: arguments), expecting: name)
-    let b = { (key: String, d: Bool) throws(MetricError) -> Bool in try r.bool(key, default: d) }
-    let x = { (key: String, d: Double) throws(MetricError) -> Double in try r.double(key, default: d) }
-    let i = { (key: String, d: Int) throws(MetricError) -> Int in try r.int(key, default: d) }
-    typealias F = @Sendable (Tensor, Tensor) throws(MetricError) -> Tensor
-    let body: F
-    switch name {
-    case "mean_squared_error": body = { (t, p) throws(MetricError) in try Tally.meanSquaredError(yTrue: t, yPred: p) }
-    case "mean_absolute_error": body = { (t, p) throws(MetricError) in try Tally.meanAbsoluteError(yTrue: t, yPred: p) }
-    case "mean_absolute_percentage_error":
-      body = { (t, p) throws(MetricError) in try meanAbsolutePercentageError(yTrue: t, yPred: p) }
-    case "mean_squared_logarithmic_error":
-      body = { (t, p) throws(MetricError) in try meanSquaredLogarithmicError(yTrue: t, yPred: p) }
-    case "log_cosh": body = { (t, p) throws(MetricError) in try logCosh(yTrue: t, yPred: p) }
-    case "kl_divergence": body = { (t, p) throws(MetricError) in try klDivergence(yTrue: t, yPred: p) }
-    case "poisson": body = { (t, p) throws(MetricError) in try poisson(yTrue: t, yPred: p) }
-    case "hinge": body = { (t, p) throws(MetricError) in try hinge(yTrue: t, yPred: p) }
-    case "squared_hinge": body = { (t, p) throws(MetricError) in try squaredHinge(yTrue: t, yPred: p) }
-    case "categorical_hinge": body = { (t, p) throws(MetricError) in try categoricalHinge(yTrue: t, yPred: p) }
-    case "categorical_accuracy":
-      body = { (t, p) throws(MetricError) in try categoricalAccuracy(yTrue: t, yPred: p) }
-    case "sparse_categorical_accuracy":
-      body = { (t, p) throws(MetricError) in try sparseCategoricalAccuracy(yTrue: t, yPred: p) }
-    case "binary_accuracy":
-      let threshold = try x("threshold", 0.5)
-      body = { (t, p) throws(MetricError) in try binaryAccuracy(yTrue: t, yPred: p, threshold: threshold) }
-    case "top_k_categorical_accuracy":
-      let k = try i("k", 5)
-      body = { (t, p) throws(MetricError) in try topKCategoricalAccuracy(yTrue: t, yPred: p, k: k) }
-    case "sparse_top_k_categorical_accuracy":
-      let k = try i("k", 5)
-      let sorted = try b("from_sorted_ids", false)
-      body = { (t, p) throws(MetricError) in
-        try sparseTopKCategoricalAccuracy(yTrue: t, yPred: p, k: k, fromSortedIds: sorted)
-      }
-    case "binary_crossentropy":
-      let (logits, ls, axis) = (try b("from_logits", false), try x("label_smoothing", 0), try i("axis", -1))
-      body = { (t, p) throws(MetricError) in
-        try binaryCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
-      }
-    case "categorical_crossentropy":
-      let (logits, ls, axis) = (try b("from_logits", false), try x("label_smoothing", 0), try i("axis", -1))
-      body = { (t, p) throws(MetricError) in
-        try categoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
-      }
-    case "sparse_categorical_crossentropy":
-      let (logits, ignore, axis) = (try b("from_logits", false), try r.optionalInt("ignore_class"), try i("axis", -1))
-      body = { (t, p) throws(MetricError) in
-        try sparseCategoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, ignoreClass: ignore, axis: axis)
-      }
-    case "binary_focal_crossentropy":
-      let balance = try b("apply_class_balancing", false)
-      let (alpha, gamma) = (try x("alpha", 0.25), try x("gamma", 2))
-      let (logits, ls, axis) = (try b("from_logits", false), try x("label_smoothing", 0), try i("axis", -1))
-      body = { (t, p) throws(MetricError) in
-        try binaryFocalCrossentropy(
-          yTrue: t, yPred: p, applyClassBalancing: balance, alpha: alpha, gamma: gamma, fromLogits: logits,
-          labelSmoothing: ls, axis: axis)
-      }
-    case "categorical_focal_crossentropy":
-      let (alpha, gamma) = (try x("alpha", 0.25), try x("gamma", 2))
-      let (logits, ls, axis) = (try b("from_logits", false), try x("label_smoothing", 0), try i("axis", -1))
-      body = { (t, p) throws(MetricError) in
-        try categoricalFocalCrossentropy(
-          yTrue: t, yPred: p, alpha: alpha, gamma: gamma, fromLogits: logits, labelSmoothing: ls, axis: axis)
-      }
-    case "huber":
-      let delta = try x("delta", 1)
-      body = { (t, p) throws(MetricError) in try huber(yTrue: t, yPred: p, delta: delta) }
-    case "pearson_correlation":
-      let axis = try i("axis", -1)
-      body = { (t, p) throws(MetricError) in try pearsonCorrelation(yTrue: t, yPred: p, axis: axis) }
-    default:  // "concordance_correlation"
-      let axis = try i("axis", -1)
-      body = { (t, p) throws(MetricError) in try concordanceCorrelation(yTrue: t, yPred: p, axis: axis) }
-    }
-    return SampleFunction(name: name, arguments: arguments, body)
+    return try declaration(arguments: arguments)
   }
 }
 
@@ -348,9 +230,14 @@ public struct SampleFunction: Sendable {
 /// ```
 ///
 /// - Complexity: `update` is the function's cost plus O(*n*).
-public struct MeanMetricWrapper: PredictionMetric, KerasSerializable {
+public struct MeanMetricWrapper: SampleMeanMetric {
+  /// The declaration: `fn` names a declared per-sample function, whose
+  /// keyword arguments Keras flattens into the configuration.
+  public static let declaration = MetricDeclaration(
+    MeanMetricWrapper.self, className: "MeanMetricWrapper", defaultName: "mean_metric_wrapper",
+    arguments: [MetricArgument(required: "fn", .string)], input: .elementwise)
   /// `"MeanMetricWrapper"`.
-  public static var className: String { "MeanMetricWrapper" }
+  public static var className: String { declaration.className }
   /// The name in logs; default `"mean_metric_wrapper"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -408,17 +295,14 @@ public struct MeanMetricWrapper: PredictionMetric, KerasSerializable {
     return KerasConfig(className: Self.className, config: c)
   }
 
-  /// Applies the function, then accumulates its values as ``Mean`` does.
-  ///
-  /// - Throws: the function's errors, ``MetricError/emptyBatch(_:)``,
-  ///   ``MetricError/invalidWeights(_:)``; the state is then unchanged.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?)
-    throws(MetricError)
-  {
-    let values = try fn(yTrue, yPred)
-    try state.add(values, sampleWeight: sampleWeight, integerDType: isIntegerDType(dtype))
+  /// The function's values; they are accumulated as ``Mean`` does.
+  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+    try fn(yTrue, yPred)
   }
+}
 
-  /// The weighted mean of the function's values, or 0 before any update.
-  public func result() -> MetricValue { .scalar(state.mean) }
+extension MetricFamily {
+  /// Keras's reduction metrics.
+  public static let reduction = MetricFamily(
+    "Reduction metrics", [Sum.declaration, Mean.declaration, MeanMetricWrapper.declaration])
 }

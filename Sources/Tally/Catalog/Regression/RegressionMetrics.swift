@@ -155,6 +155,24 @@ func softplus(_ x: Double) -> Double {
 
 //===--- Metric classes ---------------------------------------------------===//
 
+extension MetricFamily {
+  /// Keras's regression metrics, and `huber` of `keras.losses`, which
+  /// ``MeanMetricWrapper`` can wrap by name.
+  public static let regression = MetricFamily(
+    "Regression metrics",
+    [
+      MeanSquaredError.declaration, MeanAbsoluteError.declaration, MeanAbsolutePercentageError.declaration,
+      MeanSquaredLogarithmicError.declaration, RootMeanSquaredError.declaration, CosineSimilarity.declaration,
+      LogCoshError.declaration, R2Score.declaration,
+    ],
+    functions: [
+      FunctionDeclaration("huber", arguments: [MetricArgument("delta", .number, default: 1)]) { a in
+        let delta = a.double("delta")
+        return { (t, p) throws(MetricError) in try huber(yTrue: t, yPred: p, delta: delta) }
+      }
+    ])
+}
+
 /// The mean squared error.
 ///
 /// Formula: the weighted mean over samples of ``meanSquaredError(yTrue:yPred:)``.
@@ -168,38 +186,17 @@ func softplus(_ x: Double) -> Double {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct MeanSquaredError: SampleMeanMetric {
-  /// `"MeanSquaredError"`.
-  public static var className: String { "MeanSquaredError" }
-  /// The name in logs; default `"mean_squared_error"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias MeanSquaredError = SampleMean<MeanSquaredErrorDefinition>
 
-  /// A `MeanSquaredError` metric.
-  public init(name: String = "mean_squared_error", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
+/// The declaration and fast path of ``MeanSquaredError``: the weighted mean of `mean_squared_error`.
+public enum MeanSquaredErrorDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    MeanSquaredError.self, className: "MeanSquaredError", defaultName: "mean_squared_error", aliases: ["mse", "MSE"], input: .elementwise,
+    function: FunctionDeclaration("mean_squared_error") { (t, p) throws(MetricError) in try meanSquaredError(yTrue: t, yPred: p) })
 
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_squared_error")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: meanSquaredError.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try meanSquaredError(yTrue: yTrue, yPred: yPred)
+  /// Flat float inputs: squared errors summed in place, across cores.
+  public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, kind: .squared) { t, p in (t - p) * (t - p) }
   }
 }
 
@@ -216,38 +213,17 @@ public struct MeanSquaredError: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct MeanAbsoluteError: SampleMeanMetric {
-  /// `"MeanAbsoluteError"`.
-  public static var className: String { "MeanAbsoluteError" }
-  /// The name in logs; default `"mean_absolute_error"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias MeanAbsoluteError = SampleMean<MeanAbsoluteErrorDefinition>
 
-  /// A `MeanAbsoluteError` metric.
-  public init(name: String = "mean_absolute_error", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
+/// The declaration and fast path of ``MeanAbsoluteError``: the weighted mean of `mean_absolute_error`.
+public enum MeanAbsoluteErrorDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    MeanAbsoluteError.self, className: "MeanAbsoluteError", defaultName: "mean_absolute_error", aliases: ["mae", "MAE"], input: .elementwise,
+    function: FunctionDeclaration("mean_absolute_error") { (t, p) throws(MetricError) in try meanAbsoluteError(yTrue: t, yPred: p) })
 
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_absolute_error")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: meanAbsoluteError.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try meanAbsoluteError(yTrue: yTrue, yPred: yPred)
+  /// Flat float inputs: absolute errors summed in place, across cores.
+  public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
+    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, kind: .absolute) { t, p in abs(t - p) }
   }
 }
 
@@ -264,39 +240,13 @@ public struct MeanAbsoluteError: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct MeanAbsolutePercentageError: SampleMeanMetric {
-  /// `"MeanAbsolutePercentageError"`.
-  public static var className: String { "MeanAbsolutePercentageError" }
-  /// The name in logs; default `"mean_absolute_percentage_error"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias MeanAbsolutePercentageError = SampleMean<MeanAbsolutePercentageErrorDefinition>
 
-  /// A `MeanAbsolutePercentageError` metric.
-  public init(name: String = "mean_absolute_percentage_error", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_absolute_percentage_error")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: meanAbsolutePercentageError.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try meanAbsolutePercentageError(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``MeanAbsolutePercentageError``: the weighted mean of `mean_absolute_percentage_error`.
+public enum MeanAbsolutePercentageErrorDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    MeanAbsolutePercentageError.self, className: "MeanAbsolutePercentageError", defaultName: "mean_absolute_percentage_error", aliases: ["mape", "MAPE"], input: .elementwise,
+    function: FunctionDeclaration("mean_absolute_percentage_error") { (t, p) throws(MetricError) in try meanAbsolutePercentageError(yTrue: t, yPred: p) })
 }
 
 /// The mean squared logarithmic error.
@@ -312,39 +262,13 @@ public struct MeanAbsolutePercentageError: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct MeanSquaredLogarithmicError: SampleMeanMetric {
-  /// `"MeanSquaredLogarithmicError"`.
-  public static var className: String { "MeanSquaredLogarithmicError" }
-  /// The name in logs; default `"mean_squared_logarithmic_error"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias MeanSquaredLogarithmicError = SampleMean<MeanSquaredLogarithmicErrorDefinition>
 
-  /// A `MeanSquaredLogarithmicError` metric.
-  public init(name: String = "mean_squared_logarithmic_error", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_squared_logarithmic_error")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: meanSquaredLogarithmicError.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try meanSquaredLogarithmicError(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``MeanSquaredLogarithmicError``: the weighted mean of `mean_squared_logarithmic_error`.
+public enum MeanSquaredLogarithmicErrorDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    MeanSquaredLogarithmicError.self, className: "MeanSquaredLogarithmicError", defaultName: "mean_squared_logarithmic_error", aliases: ["msle", "MSLE"], input: .elementwise,
+    function: FunctionDeclaration("mean_squared_logarithmic_error") { (t, p) throws(MetricError) in try meanSquaredLogarithmicError(yTrue: t, yPred: p) })
 }
 
 /// The mean logarithm of the hyperbolic cosine of the error.
@@ -360,39 +284,13 @@ public struct MeanSquaredLogarithmicError: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct LogCoshError: SampleMeanMetric {
-  /// `"LogCoshError"`.
-  public static var className: String { "LogCoshError" }
-  /// The name in logs; default `"logcosh"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The weighted mean's state.
-  public var state = MeanState()
+public typealias LogCoshError = SampleMean<LogCoshErrorDefinition>
 
-  /// A `LogCoshError` metric.
-  public init(name: String = "logcosh", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "logcosh")
-    let r = reader
-    try r.finish()
-    self.init(name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
-  }
-
-  /// The per-sample values: logCosh.
-  public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try logCosh(yTrue: yTrue, yPred: yPred)
-  }
+/// The declaration of ``LogCoshError``: the weighted mean of `log_cosh`.
+public enum LogCoshErrorDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    LogCoshError.self, className: "LogCoshError", defaultName: "logcosh", input: .elementwise,
+    function: FunctionDeclaration("log_cosh") { (t, p) throws(MetricError) in try logCosh(yTrue: t, yPred: p) })
 }
 
 /// The mean cosine similarity between labels and predictions.
@@ -408,9 +306,11 @@ public struct LogCoshError: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct CosineSimilarity: SampleMeanMetric {
-  /// `"CosineSimilarity"`.
-  public static var className: String { "CosineSimilarity" }
+public struct CosineSimilarity: SampleMeanMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    CosineSimilarity.self, className: "CosineSimilarity", defaultName: "cosine_similarity",
+    arguments: [MetricArgument("axis", .integer, default: -1, omittedAtDefault: true)], input: .classAxis)
   /// The name in logs; default `"cosine_similarity"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -427,20 +327,14 @@ public struct CosineSimilarity: SampleMeanMetric {
     self.axis = axis
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "axis"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "cosine_similarity")
-    var r = reader
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    self.init(name: name, dtype: dtype, axis: axis)
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(name: a.name, dtype: a.dtype, axis: a.int("axis"))
   }
 
-  /// Keras's config.
-  public var config: KerasConfig {
-    var c: [String: JSONValue] = ["name": .string(name), "dtype": .string(dtype)]
-    if axis != -1 { c["axis"] = .int(Int64(axis)) }
-    return KerasConfig(className: Self.className, config: c)
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    ["axis": .int(Int64(axis))]
   }
 
   /// The per-sample values: cosineSimilarity.
@@ -466,15 +360,17 @@ public struct CosineSimilarity: SampleMeanMetric {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct RootMeanSquaredError: PredictionMetric, KerasSerializable {
-  /// `"RootMeanSquaredError"`.
-  public static var className: String { "RootMeanSquaredError" }
+public struct RootMeanSquaredError: PredictionMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    RootMeanSquaredError.self, className: "RootMeanSquaredError", defaultName: "root_mean_squared_error",
+    input: .elementwise)
   /// The name in logs; default `"root_mean_squared_error"`.
   public var name: String
   /// The Keras dtype name: inputs are cast to it.
   public var dtype: String
   /// The weighted mean of squared errors.
-  public var state = MeanState()
+  public private(set) var state = MeanState()
 
   /// A root mean squared error.
   public init(name: String = "root_mean_squared_error", dtype: String = "float32") {
@@ -482,16 +378,14 @@ public struct RootMeanSquaredError: PredictionMetric, KerasSerializable {
     self.dtype = dtype
   }
 
-  /// Rebuilds the metric from `{"name", "dtype"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, r) = try readNameAndDType(config, Self.className, defaultName: "root_mean_squared_error")
-    try r.finish()
-    self.init(name: name, dtype: dtype)
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(name: a.name, dtype: a.dtype)
   }
 
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(className: Self.className, config: ["name": .string(name), "dtype": .string(dtype)])
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    [:]
   }
 
   /// Accumulates the squared errors of one batch.
@@ -508,6 +402,11 @@ public struct RootMeanSquaredError: PredictionMetric, KerasSerializable {
       )
     }
     try state.add(.float64(sq, shape: shape), sampleWeight: sampleWeight)
+  }
+
+  /// Assigns `state`: every weighted mean is a valid state.
+  public mutating func restore(_ state: MeanState) throws(MetricError) {
+    self.state = state
   }
 
   /// `sqrt` of the weighted mean squared error.
@@ -626,9 +525,16 @@ public struct R2State: Accumulator {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct R2Score: PredictionMetric, KerasSerializable {
-  /// `"R2Score"`.
-  public static var className: String { "R2Score" }
+public struct R2Score: PredictionMetric, DeclaredMetric {
+  /// The declaration.
+  public static let declaration = MetricDeclaration(
+    R2Score.self, className: "R2Score", defaultName: "r2_score",
+    arguments: [
+      MetricArgument(
+        "class_aggregation", .choice(R2ClassAggregation.allCases.map(\.rawValue)), default: "uniform_average",
+        nullable: true),
+      MetricArgument("num_regressors", .integer, default: 0),
+    ], input: .samples)
   /// The name in logs; default `"r2_score"`.
   public var name: String
   /// The Keras dtype name, kept for the configuration.
@@ -638,7 +544,7 @@ public struct R2Score: PredictionMetric, KerasSerializable {
   /// The number of regressors for the adjusted score (0: unadjusted).
   public let numRegressors: Int
   /// The moments.
-  public var state = R2State()
+  public private(set) var state = R2State()
 
   /// An R² score.
   ///
@@ -658,35 +564,18 @@ public struct R2Score: PredictionMetric, KerasSerializable {
     self.dtype = dtype
   }
 
-  /// Rebuilds the metric from `{"name", "dtype", "class_aggregation",
-  /// "num_regressors"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "r2_score")
-    var r = reader
-    var aggregation: R2ClassAggregation? = .uniformAverage
-    if let v = r.value("class_aggregation") {
-      guard case .string(let s) = v, let a = R2ClassAggregation(rawValue: s) else {
-        throw .invalidConfiguration(
-          "Invalid value for argument `class_aggregation`. Expected one of (None, 'uniform_average', 'variance_weighted_average'). Received: class_aggregation=\(v)")
-      }
-      aggregation = a
-    } else if config.config["class_aggregation"] != nil {
-      aggregation = nil  // an explicit null
-    }
-    let p = try r.int("num_regressors", default: 0)
-    try r.finish()
-    try self.init(classAggregation: aggregation, numRegressors: p, name: name, dtype: dtype)
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    try self.init(
+      classAggregation: a.optionalString("class_aggregation").flatMap(R2ClassAggregation.init(rawValue:)),
+      numRegressors: a.int("num_regressors"), name: a.name, dtype: a.dtype)
   }
 
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype),
-        "class_aggregation": classAggregation.map { .string($0.rawValue) } ?? .null,
-        "num_regressors": .int(Int64(numRegressors)),
-      ])
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] {
+    [
+      "class_aggregation": JSONValue(classAggregation?.rawValue), "num_regressors": .int(Int64(numRegressors)),
+    ]
   }
 
   /// Accumulates one batch of `(N, C)` targets and predictions.
@@ -777,21 +666,5 @@ public struct R2Score: PredictionMetric, KerasSerializable {
       }
     }
     return classAggregation == nil ? .vector(scores) : .scalar(scores[0])
-  }
-}
-
-//===--- Fast paths -------------------------------------------------------===//
-
-extension MeanSquaredError {
-  /// Flat float inputs: squared errors summed in place, across cores.
-  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
-    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, kind: .squared) { t, p in (t - p) * (t - p) }
-  }
-}
-
-extension MeanAbsoluteError {
-  /// Flat float inputs: absolute errors summed in place, across cores.
-  public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
-    flatMeanState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, kind: .absolute) { t, p in abs(t - p) }
   }
 }
