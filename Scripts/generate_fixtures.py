@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Generate Keras reference fixtures for Tally's Swift tests.
+"""Generate reference fixtures (Keras; scikit-learn, TorchMetrics) for Tally's Swift tests.
 
 Usage (from the repository root):
 
     KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py               # all families
     KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py --family reduction
-    KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py --family wrapped  # opt-in family
+    KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py --family agreement --family calibration
     KERAS_BACKEND=numpy python3 Scripts/generate_fixtures.py --compare-backend jax  # no output;
                                      # lists the cases whose Keras outcome differs on JAX
 
@@ -29,7 +29,7 @@ Each case replays a fresh metric instance through a sequence of
       "updates": [{"values": T, "sample_weight": T|null}, ...]            # call == "values"
                  [{"y_true": T, "y_pred": T, "sample_weight": T|null}, ...]  # call == "labels"
       "expected": T | null,        # null when Keras raised
-      "error":    null | "<ExceptionClass>: <message>",
+      "error":    null | "<ExceptionClass>: <message>",  # free text; only "an error" counts
       "error_at": "construction" | "update" | "result",  # only with an error, and
                                   # not in reduction.json (written before this key)
       "rtol":     1e-6,
@@ -69,20 +69,39 @@ average_precision_score on all updates concatenated), the file adds
 warning text where the value is undefined) and "keras_auc_200"
 (keras.metrics.AUC(curve=<curve>) on the same updates, for comparison).
 
+The "agreement" (MatthewsCorrelationCoefficient, CohenKappa) and
+"calibration" (BrierScore, ExpectedCalibrationError) families are not Keras
+either (Keras 3 has none of the four).  "metric" is Tally's config,
+{"class_name": ..., "config": {<every key>}} (no module keys, also on
+construction errors); "expected" is the float64 value of scikit-learn
+(matthews_corrcoef, cohen_kappa_score, brier_score_loss) or of TorchMetrics'
+BinaryCalibrationError definition on all accepted updates concatenated.
+The input rules (which inputs Tally refuses, how class ids are derived) are
+Tally's own and written out in this script (see "Families: agreement and
+calibration"); "error" is then "TallyInputError: <the rule broken>", and a
+case may list "tally_rejects" without a "deviation" (the reference itself
+has no such rule).  The files add "sklearn_version" (calibration also
+"torch_version", "torchmetrics_version") and "reference" (the source of
+"expected" per metric); cases may add "note", "sklearn_warning" (sklearn's
+UndefinedMetricWarning text), "reference" (ExpectedCalibrationError: which
+of TorchMetrics or the exact evaluation gave "expected"), and, where sklearn
+gives NaN for an undefined kappa, "deviation" with "tally_expected" 0.
+
 T (a tensor) is ``{"dtype": ..., "shape": [...], "data": [row-major flat list]}``
 with dtype one of float32/float64/int32/int64/uint8/bool.  Floats are written
 as ``repr(float(x))`` (round-trips exactly; a float32 value is widened to the
 Python float holding exactly the same value).  Non-finite floats are the
 strings "nan", "inf", "-inf", so the files are strict JSON.
 
-Adding a family: write a function ``<family>_cases() -> list[Case]`` and
+Adding a family: write a function ``<family>_cases() -> list[Case]`` (or
+``list[RefCase]`` for a reference other than Keras, see above) and
 register it in ``FAMILIES`` at the bottom of this file.  Use the ``Case`` /
 ``V`` / ``L`` helpers and the array constructors (``f32``, ``i32``, ...) so
 that every input has an explicit numpy dtype, and ``mk(cls, **kwargs)`` as
 ``make_metric`` (needed for configurations Keras rejects).  Outside the
 reduction family a case expects an error iff the last component of its id
-starts with "error_" (checked).  Optionally add known-good values to
-``SPEC_CHECKS`` (verified against the spec) to guard the output.  Cases where
+starts with "error_" (checked).  Optionally add known-good values (by hand,
+or from a library's docstring) to ``KNOWN_VALUES`` to guard the output.  Cases where
 Tally deliberately differs from Keras get an entry in ``TALLY_DEVIATIONS``
 (see the comment above it); a family listed in ``DEVIATION_REQUIRED`` names a
 predicate, and the build fails unless exactly the cases it selects have one.
@@ -92,7 +111,8 @@ with --family.
 Determinism: every family uses its own ``np.random.default_rng(seed)``,
 and the Keras session (global name counter) is cleared before each case, so
 auto-generated metric names (e.g. "mean_metric_wrapper") do not depend on
-which other cases or families ran in the same process.
+which other cases or families ran in the same process.  The "calibration"
+family needs torch and torchmetrics (a CPU build of torch is enough).
 """
 
 from __future__ import annotations
@@ -104,6 +124,7 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
@@ -401,7 +422,7 @@ def execute_case(case: Case, legacy: bool = False) -> dict:
     return {"metric": serialized, "expected": expected, "error": error, "stage": stage}
 
 
-def run_case(case: Case | ExactCase, legacy: bool = False, outcome: dict | None = None) -> dict:
+def run_case(case: Case | ExactCase | RefCase, legacy: bool = False, outcome: dict | None = None) -> dict:
     """Execute ``case`` with a fresh metric and return its JSON dict.
 
     ``legacy`` keeps the original format of the first family (no
@@ -411,6 +432,8 @@ def run_case(case: Case | ExactCase, legacy: bool = False, outcome: dict | None 
     """
     if isinstance(case, ExactCase):
         return run_exact_case(case)
+    if isinstance(case, RefCase):
+        return run_reference_case(case)
     if outcome is None:
         outcome = execute_case(case, legacy)
     if "construction_error" in outcome:
@@ -447,8 +470,9 @@ def run_case(case: Case | ExactCase, legacy: bool = False, outcome: dict | None 
 # Family: reduction  (Sum, Mean, MeanMetricWrapper)
 #
 # Keras source: keras/src/metrics/reduction_metrics.py.  Sum and Mean share
-# reduce_to_samplewise_values (spec §3.2): weights are rank-aligned with
-# squeeze_or_expand_to_same_rank (§3.1), the values' extra trailing axes are
+# reduce_to_samplewise_values: weights are rank-aligned with
+# squeeze_or_expand_to_same_rank (keras/src/losses/loss.py: a trailing axis
+# of size 1 is squeezed, or one added), the values' extra trailing axes are
 # reduced (sum for Sum, mean for Mean), weights are broadcast and multiplied
 # in, and Mean counts samples (first axis) or the summed per-sample weight.
 # ==========================================================================
@@ -494,7 +518,7 @@ def _sum_mean_common_cases(prefix: str, make: Callable[..., keras.metrics.Metric
         # --- rank-3 weights ------------------------------------------------------
         Case(f"{prefix}/rank3_w_rank3_same_shape", m(), "values",
              [V(v223, f32(np.array([1, 0, 2, 0.5, 1, 1, 0, 0, 3, 1, 1, 0.25]).reshape(2, 2, 3)))]),
-        # --- rank mismatches fixed by squeeze_or_expand_to_same_rank (§3.1) -----
+        # --- rank mismatches fixed by squeeze_or_expand_to_same_rank ------------
         Case(f"{prefix}/values_n1_w_n", m(), "values", [V(f32([[1], [3]]), f32([2, 1]))]),
         Case(f"{prefix}/values_n_w_n1", m(), "values", [V(f32([1, 3]), f32([[2], [1]]))]),
         # --- weight signs and magnitudes ---------------------------------------
@@ -697,9 +721,10 @@ def reduction_cases() -> list[Case]:
 # SparseCategoricalAccuracy, TopKCategoricalAccuracy,
 # SparseTopKCategoricalAccuracy)
 #
-# Keras source: keras/src/metrics/accuracy_metrics.py (spec §2.2).  All are
+# Keras source: keras/src/metrics/accuracy_metrics.py.  All are
 # MeanMetricWrappers: a per-sample function (reduced over the last axis for
-# element-wise ones), then Mean with the weight rules of spec §3.2.
+# element-wise ones), then Mean with the weight rules of the reduction
+# family above.
 # Tie rules: argmax takes the lowest index; in_top_k counts a target as a hit
 # iff fewer than k classes score strictly higher (boundary ties are hits).
 # ==========================================================================
@@ -1005,7 +1030,7 @@ def accuracy_cases() -> list[Case]:
 # SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision)
 #
 # Keras sources: keras/src/metrics/confusion_metrics.py and metrics_utils.py
-# (spec §2.3, §3.3-§3.6).  Prediction positive iff y_pred > threshold
+# (update_confusion_matrix_variables).  Prediction positive iff y_pred > threshold
 # (strict); evenly spaced threshold lists (>= 3 points, [0, ..., 1]) take the
 # bucketed fast path, which clips y_pred to [0, 1]; other lists do not clip.
 # Errors Keras raises in __init__ are recorded with "error_at":
@@ -1014,16 +1039,17 @@ def accuracy_cases() -> list[Case]:
 # Not covered on purpose: Precision/Recall(top_k) with a tie at the k-th
 # largest score.  The numpy backend's top_k is a reversed np.argsort, whose
 # order among equal values depends on the CPU's sort kernel (the TF and JAX
-# backends keep the lowest index, spec §2.3); such a fixture would not be
+# backends keep the lowest index); such a fixture would not be
 # reproducible.  Every top_k case below has distinct k-th/(k+1)-th scores.
 # ==========================================================================
 
 CONFUSION_SEED = 20240613
 
-# Shared probe data.
-_YT6, _YP6 = f32([0, 0, 1, 1, 1, 0]), f32([0.1, 0.6, 0.35, 0.8, 0.7, 0.2])  # spec §3.5 table
-_YT4, _YP4 = f32([0, 0, 1, 1]), f32([0, 0.5, 0.3, 0.9])                    # spec §3.5 / §3.6
-_YT5, _YP5 = f32([0, 0, 0, 1, 1]), f32([0, 0.3, 0.8, 0.3, 0.8])            # spec §3.6
+# Shared probe data, small enough to check by hand (the values are in
+# KNOWN_VALUES below).
+_YT6, _YP6 = f32([0, 0, 1, 1, 1, 0]), f32([0.1, 0.6, 0.35, 0.8, 0.7, 0.2])  # AUC curve x summation table
+_YT4, _YP4 = f32([0, 0, 1, 1]), f32([0, 0.5, 0.3, 0.9])                    # AUC 0.75
+_YT5, _YP5 = f32([0, 0, 0, 1, 1]), f32([0, 0.3, 0.8, 0.3, 0.8])            # the *_at_* metrics
 # Rank-2 data (N=3, C=3) without ties in any row.
 _YT33 = f32([[0, 1, 1], [1, 0, 0], [0, 0, 1]])
 _YP33 = f32([[0.2, 0.7, 0.4], [0.9, 0.55, 0.1], [0.3, 0.6, 0.45]])
@@ -1104,7 +1130,7 @@ def _precision_recall_cases(p: str, M: type, rng: np.random.Generator) -> list[C
     rp = lambda *s: f32(rng.uniform(0.0, 1.0, size=s))  # noqa: E731
     rb = lambda *s: f32(rng.integers(0, 2, size=s))  # noqa: E731
     yt_doc, yp_doc = f32([0, 1, 1, 1]), f32([1, 0, 1, 1])
-    yt_cls, yp_cls = f32([[0, 0, 1], [0, 1, 0]]), f32([[0.1, 0.2, 0.9], [0.2, 0.1, 0.7]])  # spec §2.3
+    yt_cls, yp_cls = f32([[0, 0, 1], [0, 1, 0]]), f32([[0.1, 0.2, 0.9], [0.2, 0.1, 0.7]])  # class_id=2: 0.5
     return [
         # Docstring examples (binary 0/1 predictions).
         Case(f"{p}/docstring_unweighted", mk(M), "labels", [L(yt_doc, yp_doc)]),
@@ -1379,20 +1405,21 @@ def confusion_cases() -> list[Case]:
 # ==========================================================================
 # Family: fscore  (FBetaScore, F1Score)
 #
-# Keras source: keras/src/metrics/f_score_metrics.py (spec §2.8).  Inputs are
+# Keras source: keras/src/metrics/f_score_metrics.py.  Inputs are
 # (N, C); state is built lazily from the first batch.  threshold=None marks
 # the row maximum (all tied maxima, and only if |max| > 1e-9); a float
 # threshold uses strict ">".  P, R and F carry +epsilon (1e-7) in their
 # denominators, so even a perfect score is slightly below 1.
 #
 # Weights: only rank-1 (N,) sample weights are recorded.  Keras 3.15.1 does
-# expand_dims(w, 1) whatever the weight's rank (spec §2.8), which crashes on
+# expand_dims(w, 1) whatever the weight's rank, which crashes on
 # a scalar weight and mis-shapes a (N, C) weight (fixed after 3.15.1).
 # ==========================================================================
 
 FSCORE_SEED = 20240614
 
-_YF = f32([[1, 1, 1], [1, 0, 0], [1, 1, 0]])                      # spec §2.8
+# Hand-checked probe: per-class F1 [0.5, 0.8, 0.667] at threshold 0.5.
+_YF = f32([[1, 1, 1], [1, 0, 0], [1, 1, 0]])
 _PF = f32([[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]])
 
 
@@ -1410,7 +1437,7 @@ def fscore_cases() -> list[Case]:
     eye3 = f32(np.eye(3))
     p_ties = f32([[0.4, 0.4, 0.2], [0.1, 0.3, 0.3], [0.3, 0.3, 0.3]])
     cases: list[Case] = []
-    # Spec vectors (threshold 0.5), all averages, for F1Score and FBetaScore(beta=1).
+    # The probe _YF/_PF (threshold 0.5), all averages, for F1Score and FBetaScore(beta=1).
     for a in averages:
         cases.append(Case(f"f1_score/spec_threshold_0_5_average_{avg_name(a)}",
                           mk(F1, average=a, threshold=0.5), "labels", [L(_YF, _PF)]))
@@ -1418,7 +1445,7 @@ def fscore_cases() -> list[Case]:
     for a in ("micro", "macro", "weighted"):
         cases.append(Case(f"f1_score/spec_data_threshold_none_average_{a}", mk(F1, average=a), "labels",
                           [L(_YF, _PF)]))
-    # FBetaScore: beta x average on the spec data.
+    # FBetaScore: beta x average on the same probe.
     for beta in (0.5, 1.0, 2.0):
         for a in averages:
             cases.append(Case(f"fbeta_score/beta_{str(beta).replace('.', '_')}_average_{avg_name(a)}",
@@ -1656,9 +1683,9 @@ def exact_cases() -> list[ExactCase]:
     y = labels(2000, 0.1)
     add("large_n2000_4_batches_weighted",
         batches(y, scores(y), (700, 300, 600, 400), f32(rng.uniform(0, 1, size=2000))))
-    # prior-art.md appendix example, scaled down to N = 5,000: imbalanced and
-    # scores squeezed near 0, where Keras's 200 evenly spaced thresholds are
-    # too coarse.
+    # Imbalanced (2 % positives) with every score squeezed near 0, where
+    # Keras's 200 evenly spaced thresholds are too coarse (see keras_auc_200;
+    # the id's "appendix" is historical).
     y = f32(rng.uniform(size=5000) < 0.02)
     s = f32(sigmoid(rng.normal(-6.0, 1.0, size=5000) + 1.5 * y))
     add("appendix_imbalanced_n5000", batches(y, s, (1000,) * 5), keras_auc_200=True)
@@ -1719,7 +1746,7 @@ def _kept(case: Case, rejects: list[int]) -> list[Update]:
 # ==========================================================================
 # Family: iou  (IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU)
 #
-# Keras source: keras/src/metrics/iou_metrics.py (spec §2.4).  Labels are
+# Keras source: keras/src/metrics/iou_metrics.py.  Labels are
 # class ids (truncated to the metric's int dtype) or, with
 # sparse_y_true/sparse_y_pred=False, the argmax along `axis`; inputs are
 # flattened; weights are flattened and broadcast to the labels and cast to
@@ -1973,7 +2000,7 @@ def iou_cases() -> list[Case]:
         Case(f"{p}/docstring_weighted_int_dtype", mk(MI, num_classes=2), "labels", [L(yt_doc, yp_doc, w_doc)]),
         Case(f"{p}/docstring_weighted_float32", mk(MI, num_classes=2, dtype="float32"), "labels",
              [L(yt_doc, yp_doc, w_doc)]),
-        # spec §2.4 ✓: labels 5 and -1 are dropped (only the first two pairs count).
+        # Labels 5 and -1 are dropped (only the first two pairs count).
         Case(f"{p}/spec_out_of_range_dropped", mk(MI, num_classes=2), "labels",
              [L(i32([0, 1, 5, -1]), i32([0, 1, 1, 1]))]),
         Case(f"{p}/spec_out_of_range_dropped_then_valid", mk(MI, num_classes=2), "labels",
@@ -2078,8 +2105,8 @@ def iou_cases() -> list[Case]:
 # SparseCategoricalCrossentropy, KLDivergence, Poisson)
 #
 # Keras sources: keras/src/metrics/probabilistic_metrics.py,
-# keras/src/losses/losses.py, keras/src/backend/*/nn.py (spec §2.5).  All are
-# MeanMetricWrappers (per-sample loss, then Mean, spec §3.2).
+# keras/src/losses/losses.py, keras/src/backend/*/nn.py.  All are
+# MeanMetricWrappers (per-sample loss, then Mean as in the reduction family).
 #
 # Every from_logits=True case runs on the JAX backend ("backend": "jax"):
 # the numpy backend computes binary_crossentropy from logits as sigmoid +
@@ -2093,7 +2120,7 @@ def iou_cases() -> list[Case]:
 # the update.  A label >= C makes the numpy backend raise (IndexError), so
 # those cases are error_ cases (Tally throws too); JAX returns a 0 loss.
 #
-# Keras quirks recorded as they are (spec §2.5 and below):
+# Keras quirks recorded as they are:
 #  * SparseCategoricalCrossentropy(ignore_class): the mask only reduces the
 #    count when a sample_weight is passed; with sequences (N, T) and an
 #    (N,) weight Keras raises (mask (N, T) times weight (N,)).
@@ -2283,7 +2310,7 @@ def probabilistic_cases() -> list[Case]:
     cases += [
         Case(f"{p}/docstring_unweighted", mk(SCCE), "labels", [L(i32([1, 2]), yp_s)]),
         Case(f"{p}/docstring_weighted", mk(SCCE), "labels", [L(i32([1, 2]), yp_s, f32([0.3, 0.7]))]),
-        # spec §2.5 ✓: ignored positions count as 0-loss samples unless weighted.
+        # Ignored positions count as 0-loss samples unless weighted.
         Case(f"{p}/ignore_class_spec_unweighted", mk(SCCE, ignore_class=2), "labels", [L(i32([1, 2]), yp_s)]),
         Case(f"{p}/ignore_class_spec_weighted", mk(SCCE, ignore_class=2), "labels",
              [L(i32([1, 2]), yp_s, f32([1, 1]))]),
@@ -2390,7 +2417,7 @@ def probabilistic_cases() -> list[Case]:
 # MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
 # RootMeanSquaredError, CosineSimilarity, LogCoshError, R2Score)
 #
-# Keras source: keras/src/metrics/regression_metrics.py (spec §2.6).
+# Keras source: keras/src/metrics/regression_metrics.py.
 #
 # Tally deviations (TALLY_DEVIATIONS["regression"], required by
 # _regression_needs_deviation):
@@ -2405,7 +2432,8 @@ def probabilistic_cases() -> list[Case]:
 #    keras.utils.normalize's numpy path (x / ||x||, no eps floor), and that
 #    path turns axis=0 into -1 (`axis or -1`): axis=0 fails or is wrong.  The
 #    TF/JAX backends use x * min(rsqrt(sum x^2), 1/eps).  The affected cases
-#    carry a "note" with the JAX value.
+#    carry a "note" with the JAX value, which KERAS_BUGS turns into their
+#    tally_expected.
 #  * R2Score sums raw moments in float32 (squared_sum - sum * mean), which
 #    cancels when the targets share a large offset (r2_score/large_offset).
 # ==========================================================================
@@ -2538,7 +2566,7 @@ def regression_cases() -> list[Case]:
     ]
     p = "mean_absolute_percentage_error"
     cases += [
-        # spec §2.6 ✓: |0 - 1| / max(|0|, eps) * 100 = 1e9.
+        # |0 - 1| / max(|0|, eps) * 100 = 1e9.
         Case(f"{p}/spec_zero_target", mk(MAPE), "labels", [L(f32([[0.0]]), f32([[1.0]]))]),
         Case(f"{p}/zero_target_mixed", mk(MAPE), "labels",
              [L(f32([[0, 2], [1, 4]]), f32([[0.5, 1], [1, 5]])), L(f32([[3, 0]]), f32([[3, 0]]))]),
@@ -2579,7 +2607,7 @@ def regression_cases() -> list[Case]:
         Case(f"{p}/default_axis", mk(COS), "labels", [L(yt_cd, yp_cd)]),
         Case(f"{p}/opposite_and_orthogonal", mk(COS), "labels",
              [L(f32([[1, 2, 3], [1, 0, 0]]), f32([[-2, -4, -6], [0, 5, 0]]))]),
-        # A zero vector gives 0 (spec ✓).
+        # A zero vector gives 0.
         Case(f"{p}/zero_vectors", mk(COS), "labels", [L(f32([[0, 0], [1, 1], [0, 0]]), f32([[1, 0], [0, 0], [0, 0]]))]),
         Case(f"{p}/rank1_single_vector", mk(COS), "labels", [L(f32([1, 2, 3]), f32([2, 1, 3]))]),
         Case(f"{p}/rank3_w_rank2", mk(COS), "labels", [L(v, near(v), rw(2, 3))]),
@@ -2629,7 +2657,7 @@ def regression_cases() -> list[Case]:
         # (N,) against (N, 1): both become (N, 1).
         Case(f"{p}/y_true_n_y_pred_n1", mk(R2), "labels", [L(f32([1, 2, 3]), f32([[1], [2], [4]]))]),
         Case(f"{p}/int32_inputs", mk(R2), "labels", [L(i32([[1], [4], [3]]), i32([[2], [4], [4]]))]),
-        # Constant target: imperfect fit -inf -> 0, perfect fit 0/0 = NaN (spec ✓).
+        # Constant target: imperfect fit -inf -> 0, perfect fit 0/0 = NaN.
         Case(f"{p}/constant_target_imperfect", mk(R2), "labels", [L(f32([[2], [2], [2]]), f32([[2], [4], [4]]))]),
         Case(f"{p}/constant_target_perfect", mk(R2), "labels", [L(f32([[2], [2], [2]]), f32([[2], [2], [2]]))]),
         Case(f"{p}/constant_column_none", mk(R2, class_aggregation=None), "labels",
@@ -2679,7 +2707,7 @@ def regression_cases() -> list[Case]:
 # Family: hinge  (Hinge, SquaredHinge, CategoricalHinge)
 #
 # Keras sources: keras/src/metrics/hinge_metrics.py, keras/src/losses/
-# losses.py (spec §2.7).  Hinge/SquaredHinge map labels to 2y - 1 iff every
+# losses.py.  Hinge/SquaredHinge map labels to 2y - 1 iff every
 # label of the *batch* (the update's y_true) is 0 or 1; CategoricalHinge
 # never converts.
 # ==========================================================================
@@ -2749,7 +2777,7 @@ def hinge_cases() -> list[Case]:
 # ==========================================================================
 # Family: correlation  (PearsonCorrelation, ConcordanceCorrelation)
 #
-# Keras source: keras/src/metrics/correlation_metrics.py (spec §2.9).  The
+# Keras source: keras/src/metrics/correlation_metrics.py.  The
 # per-sample function correlates along `axis`; Mean averages the results.
 # With rank-2 (N, D) inputs and axis=-1 that is a per-sample correlation
 # averaged over samples (independent of batching).  When the correlation
@@ -2872,7 +2900,6 @@ def correlation_cases() -> list[Case]:
 # have no metric class: huber, log_cosh, binary_focal_crossentropy,
 # categorical_focal_crossentropy)
 #
-# (Once opt-in, until Tally's SampleFunction registry knew these functions.)
 # MeanMetricWrapper(fn=keras.metrics.huber, delta=2.0) serializes
 # "fn" as {"module": "builtins", "class_name": "function", "config": "huber",
 # "registered_name": "function"} and the keyword arguments next to it in
@@ -2946,12 +2973,897 @@ def wrapped_cases() -> list[Case]:
     return cases
 
 
-# Values checked by hand / taken from the spec (§2.1, §2.2, §2.3, §2.8, §3.2,
-# §3.5, §3.6) and the Keras docstrings.  build_family() refuses to write a
-# family whose output disagrees.  id -> (expected value, relative tolerance);
-# the value is a float (scalar result) or a list (the flat data of a vector
-# result); NaN matches NaN.
-SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
+# ==========================================================================
+# Families: agreement (MatthewsCorrelationCoefficient, CohenKappa) and
+# calibration (BrierScore, ExpectedCalibrationError)
+#
+# Keras 3 has none of these four metrics, so, as in "exact", the reference
+# is not Keras: scikit-learn's matthews_corrcoef / cohen_kappa_score /
+# brier_score_loss, and TorchMetrics' BinaryCalibrationError (norm="l1")
+# for the calibration error.  "metric" is Tally's serialized config,
+# {"class_name": C, "config": {...}} (no module keys), the full key set
+# with TensorFlow Addons' names and defaults for the first two.
+#
+# How Tally reads the inputs is Tally's own decision (the libraries above
+# take class ids or flat probabilities), so it is written out here: each
+# class (REFERENCE_METRICS) has a `prepare` function that turns one update
+# into the arrays the reference needs or raises TallyInputError, and a
+# `check_config` that raises TallyInputError for a configuration Tally
+# refuses.  A case whose update is refused records the error ("error_at":
+# "update"; it must be the last update) unless the update is listed in the
+# case's tally_rejects (the update is refused, the state kept, the later
+# updates proceed).  The reference then runs on the concatenation of the
+# accepted updates, with every input widened exactly to float64 (so the
+# expected values are float64 arithmetic on the exact input values: rtol
+# 1e-9).  An input whose treatment Tally's rules leave open raises
+# Unspecified: the generator stops instead of guessing (keep such inputs
+# out of the cases).
+#
+# Class ids (both agreement metrics; K = num_classes >= 2):
+#   y_true [N, K] -> argmax over the last axis (one-hot labels; for
+#     CohenKappa only with sparse_labels=False, else an error); [N] or
+#     [N, 1] -> class ids, which must be integers in [0, K).
+#   y_pred [N, K] -> argmax (lowest index wins ties; NaN in a row is an
+#     error); [N] or [N, 1]: K == 2 -> 1 if y_pred > 0.5 else 0 (strict, as
+#     Keras's thresholds); K > 2 -> class ids as for y_true, except that
+#     CohenKappa(regression=True) first maps y_pred to round-half-to-even
+#     of |y_pred| (TensorFlow Addons' tf.math.round(tf.math.abs(.))).
+#   sample_weight: None, [N] or [N, 1]; finite and >= 0.  Every other
+#     shape, and a different N in any of the three, is an error.
+# ==========================================================================
+
+AGREEMENT_SEED = 20240622
+CALIBRATION_SEED = 20240623
+
+_REF_RTOL = 1e-9
+
+
+class TallyInputError(ValueError):
+    """An input or configuration that Tally's rules refuse (recorded as the case's error)."""
+
+
+class Unspecified(Exception):
+    """An input Tally's rules do not decide: a generator bug, never written to a fixture."""
+
+
+@dataclass
+class RefCase:
+    """A case of the "agreement" / "calibration" families (reference: sklearn
+    or TorchMetrics, input rules: ``REFERENCE_METRICS[class_name]``)."""
+
+    id: str
+    class_name: str
+    config: dict
+    updates: list[Update]
+    rtol: float = _REF_RTOL
+    note: str | None = None
+    # Updates Tally refuses while the later ones proceed (see above).
+    tally_rejects: list[int] | None = None
+
+
+@dataclass
+class RefValue:
+    """A reference result and what the case should say about it."""
+
+    value: float
+    source: str | None = None          # written as the case's "reference"
+    note: str | None = None
+    sklearn_warning: str | None = None
+    deviation: str | None = None       # with tally_expected: Tally's value differs
+    tally_expected: float | None = None
+
+
+@dataclass(frozen=True)
+class RefMetric:
+    check_config: Callable[[dict], None]
+    prepare: Callable[[dict, Update], Any]
+    reference: Callable[[dict, list], RefValue]
+
+
+def _f64(a) -> np.ndarray:
+    """float64 copy of an input (exact for float32 and 32-bit integers)."""
+    return np.asarray(a).astype(np.float64)
+
+
+def _rank12(a: np.ndarray, what: str) -> None:
+    if a.ndim not in (1, 2):
+        raise TallyInputError(f"{what} must be [N] or [N, c], got shape {list(a.shape)}")
+    if a.shape[0] == 0:
+        raise Unspecified(f"{what}: an empty batch")
+
+
+def _is_column(a: np.ndarray) -> bool:
+    """[N] or [N, 1]."""
+    return a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)
+
+
+def _same_n(*named: tuple[str, np.ndarray | None]) -> int:
+    ns = {what: a.shape[0] for what, a in named if a is not None}
+    if len(set(ns.values())) > 1:
+        raise TallyInputError(f"different numbers of samples: {ns}")
+    return next(iter(ns.values()))
+
+
+def _sample_weight(w, n: int) -> np.ndarray:
+    """Per-sample weights (N,) in float64: None -> ones; [N] or [N, 1]."""
+    if w is None:
+        return np.ones(n)
+    w = np.asarray(w)
+    if w.ndim == 0:
+        raise Unspecified("a scalar sample_weight")
+    if w.shape[0] != n:
+        raise TallyInputError(f"sample_weight has {w.shape[0]} rows, the labels {n}")
+    if not _is_column(w):
+        raise TallyInputError(f"sample_weight must be [N] or [N, 1], got shape {list(w.shape)}")
+    v = _f64(w).reshape(-1)
+    bad = ~np.isfinite(v) | (v < 0)
+    if bad.any():
+        raise TallyInputError(f"sample_weight must be finite and >= 0, got {float(v[bad][0])!r}")
+    return v
+
+
+def _class_ids(v: np.ndarray, k: int, what: str) -> np.ndarray:
+    """Values that must be integral class ids in [0, k)."""
+    v = v.reshape(-1)
+    bad = ~np.isfinite(v) | (v != np.floor(v)) | (v < 0) | (v >= k)
+    if bad.any():
+        raise TallyInputError(f"{what}: class ids must be integers in [0, {k}), got {float(v[bad][0])!r}")
+    return v.astype(np.int64)
+
+
+def _argmax_rows(a: np.ndarray, what: str) -> np.ndarray:
+    v = _f64(a)
+    if np.isnan(v).any():
+        raise TallyInputError(f"{what}: NaN in a score row")
+    return np.argmax(v, axis=1)  # the first maximum: lowest index wins ties
+
+
+# --- agreement: MatthewsCorrelationCoefficient, CohenKappa -----------------
+
+def _check_num_classes(cfg: dict) -> None:
+    k = cfg["num_classes"]
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise TallyInputError(f"num_classes must be an integer >= 2, got {k!r}")
+
+
+def _check_kappa_config(cfg: dict) -> None:
+    _check_num_classes(cfg)
+    if cfg["weightage"] not in (None, "linear", "quadratic"):
+        raise TallyInputError(f"weightage must be null, \"linear\" or \"quadratic\", got {cfg['weightage']!r}")
+
+
+def _agreement_prepare(cfg: dict, u: Update, kappa: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(true ids, predicted ids, weights) of one update, by the rules above."""
+    k = cfg["num_classes"]
+    y_true, y_pred = (np.asarray(a) for a in u.args)
+    _rank12(y_true, "y_true")
+    _rank12(y_pred, "y_pred")
+    if y_true.ndim == 2 and y_true.shape[1] == k:
+        if kappa and cfg["sparse_labels"]:
+            raise TallyInputError("sparse_labels=True: y_true must be class ids [N] or [N, 1], got [N, num_classes]")
+        t = _argmax_rows(y_true, "y_true")
+    elif _is_column(y_true):
+        t = _class_ids(_f64(y_true), k, "y_true")
+    else:
+        raise TallyInputError(f"y_true must be [N], [N, 1] or [N, {k}], got shape {list(y_true.shape)}")
+    if y_pred.ndim == 2 and y_pred.shape[1] == k:
+        p = _argmax_rows(y_pred, "y_pred")
+    elif _is_column(y_pred):
+        v = _f64(y_pred).reshape(-1)
+        if k == 2:
+            if np.isnan(v).any():
+                raise Unspecified("NaN in a thresholded y_pred")
+            p = (v > 0.5).astype(np.int64)
+        else:
+            if kappa and cfg["regression"]:
+                v = np.round(np.abs(v))  # numpy rounds half to even, as tf.math.round
+            p = _class_ids(v, k, "y_pred")
+    else:
+        raise TallyInputError(f"y_pred must be [N], [N, 1] or [N, {k}], got shape {list(y_pred.shape)}")
+    n = _same_n(("y_true", y_true), ("y_pred", y_pred),
+                ("sample_weight", None if u.sample_weight is None or np.ndim(u.sample_weight) == 0
+                 else np.asarray(u.sample_weight)))
+    return t, p, _sample_weight(u.sample_weight, n)
+
+
+def _concat3(prepared: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not prepared:
+        raise Unspecified("no accepted update")
+    return tuple(np.concatenate([p[i] for p in prepared]) for i in range(3))  # type: ignore[return-value]
+
+
+def _sklearn_call(fn, *args, **kwargs) -> tuple[float, str | None]:
+    """fn(*args, **kwargs) as a float, with the text of sklearn's warnings that
+    the value is undefined (UndefinedMetricWarning; other warnings, such as
+    probabilities not summing to 1, are dropped)."""
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = float(fn(*args, **kwargs))
+    texts = [str(c.message) for c in caught if issubclass(c.category, UndefinedMetricWarning)]
+    return value, " ".join(texts) or None
+
+
+def _mcc_reference(cfg: dict, prepared: list) -> RefValue:
+    import sklearn.metrics
+
+    t, p, w = _concat3(prepared)
+    value, warned = _sklearn_call(sklearn.metrics.matthews_corrcoef, t, p, sample_weight=w)
+    return RefValue(value, sklearn_warning=warned)
+
+
+_KAPPA_UNDEFINED = ("sklearn's kappa is 0/0 here (the chance agreement is perfect: one class for both "
+                    "raters); it warns and returns NaN. Tally returns 0 for an undefined kappa. "
+                    "(TensorFlow Addons' CohenKappa returns 0 only when it has seen no weight; for one class "
+                    "it computes 1 - 0/0 = NaN.)")
+
+
+def _kappa_reference(cfg: dict, prepared: list) -> RefValue:
+    import sklearn.metrics
+
+    t, p, w = _concat3(prepared)
+    value, warned = _sklearn_call(sklearn.metrics.cohen_kappa_score, t, p, weights=cfg["weightage"],
+                                  labels=list(range(cfg["num_classes"])), sample_weight=w)
+    if math.isnan(value):
+        return RefValue(value, sklearn_warning=warned, deviation=_KAPPA_UNDEFINED, tally_expected=0.0)
+    return RefValue(value, sklearn_warning=warned)
+
+
+def _mcc(k) -> dict:
+    return {"name": "MatthewsCorrelationCoefficient", "dtype": "float32", "num_classes": k}
+
+
+def _kappa(k, weightage=None, sparse_labels=False, regression=False) -> dict:
+    return {"name": "cohen_kappa", "dtype": "float32", "num_classes": k, "weightage": weightage,
+            "sparse_labels": sparse_labels, "regression": regression}
+
+
+def _mcc_cases(rng: np.random.Generator) -> list[RefCase]:
+    p = "matthews_correlation_coefficient"
+    M = "MatthewsCorrelationCoefficient"
+
+    def case(name, cfg, updates, **kw):
+        return RefCase(f"{p}/{name}", M, cfg, updates, **kw)
+
+    noisy = lambda t, k, keep: np.where(rng.uniform(size=len(t)) < keep, t, rng.integers(0, k, size=len(t)))  # noqa: E731
+    t4 = rng.integers(0, 4, size=400)
+    s4 = f32(_softmax(rng.normal(0, 1.0, size=(400, 4)) + 1.5 * np.eye(4)[t4]))
+    w4 = f32(rng.uniform(0, 2, size=400))
+    tb = rng.integers(0, 2, size=300)
+    pb = f32(1 / (1 + np.exp(-(rng.normal(0, 1.5, size=300) + 1.2 * (2 * tb - 1)))))
+    t3 = rng.integers(0, 3, size=30)
+    return [
+        # TensorFlow Addons' docstring example in its one-hot form: -1/3.
+        case("tfa_docstring_one_hot", _mcc(2),
+             [L(f32([[0, 1], [0, 1], [0, 1], [1, 0]]), f32([[0, 1], [1, 0], [0, 1], [0, 1]]))]),
+        # K = 2 with [N] probabilities: 1 iff y_pred > 0.5 (0.5 itself is class 0).
+        case("binary_probabilities_threshold", _mcc(2),
+             [L(f32([1, 0, 1, 1, 0, 0, 1, 0]), f32([0.9, 0.5, 0.5, 0.51, 0.2, 0.7, 0.6, 0.49]))]),
+        case("binary_n1_shapes", _mcc(2),
+             [L(f32([[1], [0], [1], [1], [0]]), f32([[0.8], [0.4], [0.3], [0.9], [0.6]]))]),
+        # K = 2 with [N, 2] scores: argmax, a tie goes to class 0.
+        case("binary_two_score_columns_ties", _mcc(2),
+             [L(i32([1, 0, 1, 0, 1]), f32([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.3, 0.7]]))]),
+        case("binary_int32_predictions", _mcc(2), [L(i32([0, 1, 1, 0, 1, 0]), i32([0, 1, 0, 0, 1, 1]))]),
+        case("multiclass_ids_int32", _mcc(3),
+             [L(i32([0, 1, 2, 2, 1, 0, 2, 1]), i32([0, 2, 2, 1, 1, 0, 2, 0]))]),
+        case("multiclass_one_hot_true_scores_pred_ties", _mcc(3),
+             [L(_onehot([0, 1, 2, 1, 0], 3),
+                f32([[0.4, 0.4, 0.2], [0.1, 0.3, 0.3], [0.2, 0.2, 0.6], [0.3, 0.5, 0.2], [1, 1, 1]]))]),
+        # Classes 3 and 4 of 5 never occur: the value is that of the 3 present.
+        case("multiclass_absent_classes_k5", _mcc(5),
+             [L(f32([[0], [1], [2], [2], [1], [0], [1]]), f32([0, 1, 2, 1, 1, 2, 1]))]),
+        case("float64_inputs", _mcc(3), [L(f64([2, 0, 1, 1, 0]), f64([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1],
+                                                                      [0.2, 0.5, 0.3], [0.5, 0.4, 0.1],
+                                                                      [0.3, 0.3, 0.4]]))]),
+        case("weighted_integer_int32", _mcc(3), [L(i32(t3[:10]), i32(noisy(t3[:10], 3, 0.6)),
+                                                   i32([1, 2, 0, 3, 1, 1, 4, 2, 0, 1]))]),
+        case("weighted_fractional_w_n1", _mcc(2),
+             [L(f32([1, 0, 1, 1, 0, 0]), f32([0.7, 0.2, 0.4, 0.9, 0.6, 0.1]),
+                f32([[0.5], [1.25], [2.0], [0.1], [0.75], [3.0]]))]),
+        case("weighted_some_zero", _mcc(3),
+             [L(i32([0, 1, 2, 0, 1, 2]), i32([0, 2, 2, 1, 1, 0]), f32([1, 0, 2, 0, 1, 0.5]))]),
+        # Several updates = one update of their concatenation (unweighted updates weigh 1).
+        case("multi_batch_mixed_forms", _mcc(3),
+             [L(_onehot([0, 1, 2], 3), f32([[0.7, 0.2, 0.1], [0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])),
+              L(i32([2, 2, 0, 1]), i32([2, 1, 0, 1]), f32([2, 1, 0.5, 1])),
+              L(f32([[1], [0]]), f32([[1], [1]]))]),
+        case("perfect_k3", _mcc(3), [L(i32([0, 1, 2, 2, 0]), i32([0, 1, 2, 2, 0]))]),
+        case("inverse_binary", _mcc(2), [L(f32([0, 1, 1, 0]), f32([0.9, 0.1, 0.2, 0.8]))]),
+        # Undefined (a constant prediction or label): sklearn returns 0.
+        case("constant_prediction", _mcc(3), [L(i32([0, 1, 2, 1]), i32([1, 1, 1, 1]))]),
+        case("constant_labels_and_predictions", _mcc(2), [L(f32([1, 1, 1]), f32([0.9, 0.8, 0.7]))]),
+        case("random_k4_n400_scores_weighted_4_batches", _mcc(4),
+             [L(_onehot(t4[i:j], 4) if i == 0 else i32(t4[i:j]), s4[i:j], w4[i:j])
+              for i, j in ((0, 120), (120, 250), (250, 251), (251, 400))]),
+        case("random_binary_n300_3_batches", _mcc(2),
+             [L(f32(tb[i:j]), pb[i:j]) for i, j in ((0, 100), (100, 170), (170, 300))]),
+        # An update Tally refuses (label 3 with K = 3) keeps the state; the others count.
+        case("refused_update_then_valid", _mcc(3),
+             [L(i32([0, 1, 2, 1]), i32([0, 2, 2, 1])), L(i32([0, 3]), i32([0, 1])), L(i32([2, 0]), i32([2, 1]))],
+             tally_rejects=[1]),
+        # --- errors -------------------------------------------------------------------
+        case("error_num_classes_1", _mcc(1), []),
+        case("error_num_classes_0", _mcc(0), []),
+        case("error_num_classes_2_5", _mcc(2.5), []),
+        case("error_true_id_fractional", _mcc(3), [L(f32([0, 1.5, 2]), f32([0, 1, 2]))]),
+        case("error_true_id_negative", _mcc(3), [L(i32([0, -1, 2]), i32([0, 1, 2]))]),
+        case("error_true_id_equal_num_classes", _mcc(2), [L(f32([0, 2, 1]), f32([0.1, 0.9, 0.8]))]),
+        case("error_true_nan", _mcc(2), [L(f32([0, NAN, 1]), f32([0.1, 0.9, 0.8]))]),
+        case("error_pred_nan_in_score_row", _mcc(3),
+             [L(i32([0, 1]), f32([[0.2, 0.3, 0.5], [0.1, NAN, 0.2]]))]),
+        # K > 2: [N] predictions are class ids, probabilities are refused.
+        case("error_pred_probabilities_k3", _mcc(3), [L(i32([0, 1, 2]), f32([0.2, 0.7, 0.9]))]),
+        case("error_pred_id_out_of_range_k3", _mcc(3), [L(i32([0, 1, 2]), i32([0, 1, 3]))]),
+        case("error_true_columns_not_num_classes", _mcc(2), [L(f32([[0, 1, 0]]), f32([[0.2, 0.8]]))]),
+        case("error_rank3_y_pred", _mcc(2), [L(f32([[0], [1]]), f32([[[0.2, 0.8]], [[0.6, 0.4]]]))]),
+        case("error_length_mismatch", _mcc(2), [L(f32([0, 1, 1]), f32([0.2, 0.9]))]),
+        case("error_second_update_weight_negative", _mcc(2),
+             [L(f32([0, 1]), f32([0.2, 0.9])), L(f32([0, 1]), f32([0.2, 0.9]), f32([1, -1]))]),
+        case("error_weight_per_class", _mcc(2),
+             [L(f32([0, 1]), f32([[0.8, 0.2], [0.1, 0.9]]), f32([[1, 1], [2, 2]]))]),
+    ]
+
+
+def _kappa_cases(rng: np.random.Generator) -> list[RefCase]:
+    p = "cohen_kappa"
+    M = "CohenKappa"
+
+    def case(name, cfg, updates, **kw):
+        return RefCase(f"{p}/{name}", M, cfg, updates, **kw)
+
+    yt_doc = i32([4, 4, 3, 4, 2, 4, 1, 1])
+    yp_doc = i32([4, 4, 3, 4, 4, 2, 1, 1])
+    w_doc = i32([1, 1, 2, 5, 10, 2, 3, 3])
+    # Ordinal data: the prediction is the label plus a small integer error.
+    t5 = rng.integers(0, 5, size=400)
+    p5 = np.clip(t5 + rng.choice([-2, -1, 0, 0, 0, 1, 2], size=400), 0, 4)
+    t3 = rng.integers(0, 3, size=300)
+    s3 = f32(_softmax(rng.normal(0, 1.0, size=(300, 3)) + 1.0 * np.eye(3)[t3]))
+    w3 = f32(rng.uniform(0, 1, size=300))
+    tb = rng.integers(0, 2, size=250)
+    pb = f32(np.clip(0.5 + 0.35 * (2 * tb - 1) + rng.normal(0, 0.3, size=250), 0, 1))
+    reg_t = i32(rng.integers(0, 5, size=60))
+    reg_p = f32(np.clip(reg_t + rng.normal(0, 0.8, size=60), -0.4, 4.4))
+    return [
+        # TensorFlow Addons' docstring example: 0.61904764 and, weighted, 0.37209308.
+        case("tfa_docstring_sparse", _kappa(5, sparse_labels=True), [L(yt_doc, yp_doc)]),
+        case("tfa_docstring_sparse_weighted", _kappa(5, sparse_labels=True), [L(yt_doc, yp_doc, w_doc)]),
+        case("tfa_docstring_linear", _kappa(5, "linear", sparse_labels=True), [L(yt_doc, yp_doc)]),
+        case("tfa_docstring_quadratic_weighted", _kappa(5, "quadratic", sparse_labels=True),
+             [L(yt_doc, yp_doc, w_doc)]),
+        # sparse_labels=False still takes [N] ids (the one-hot form is [N, K]).
+        case("ids_with_sparse_labels_false", _kappa(5), [L(yt_doc, yp_doc)]),
+        case("one_hot_true_scores_pred_k3", _kappa(3),
+             [L(_onehot([0, 1, 2, 2, 1, 0], 3),
+                f32([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6], [0.1, 0.1, 0.8], [0.4, 0.4, 0.2], [0.3, 0.4, 0.3],
+                     [0.6, 0.2, 0.2]]))]),
+        case("one_hot_true_scores_pred_k3_quadratic", _kappa(3, "quadratic"),
+             [L(_onehot([0, 1, 2, 2, 1, 0], 3),
+                f32([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6], [0.1, 0.1, 0.8], [0.4, 0.4, 0.2], [0.3, 0.4, 0.3],
+                     [0.6, 0.2, 0.2]]))]),
+        # K = 2, [N] probabilities: 1 iff y_pred > 0.5 (0.5 is class 0).
+        case("binary_probabilities_threshold", _kappa(2),
+             [L(f32([1, 0, 1, 1, 0, 0, 1, 0]), f32([0.9, 0.5, 0.5, 0.51, 0.2, 0.7, 0.6, 0.49]))]),
+        case("binary_one_hot_both", _kappa(2),
+             [L(f32([[0, 1], [1, 0], [0, 1], [1, 0], [1, 0]]), f32([[0.3, 0.7], [0.5, 0.5], [0.6, 0.4],
+                                                                   [0.9, 0.1], [0.2, 0.8]]))]),
+        # regression=True: round-half-to-even(|y_pred|): 0.5 -> 0, 1.5 -> 2, 2.5 -> 2,
+        # 3.5 -> 4, -1.2 -> 1, -0.4 -> 0.
+        case("regression_round_half_to_even", _kappa(5, regression=True),
+             [L(i32([0, 2, 2, 4, 1, 0, 3, 3]), f32([0.5, 1.5, 2.5, 3.5, -1.2, -0.4, 3.49, 2.51]))]),
+        case("regression_pred_n1_quadratic_random", _kappa(5, "quadratic", regression=True),
+             [L(reg_t[:, None], reg_p[:, None])]),
+        case("regression_linear_float64", _kappa(4, "linear", regression=True),
+             [L(f64([0, 1, 2, 3, 3, 1]), f64([0.2, 1.4999999999, 2.5000000001, 2.7, 3.2, 0.5]))]),
+        # [N, K] scores are argmaxed whatever `regression` says.
+        case("regression_true_scores_argmax", _kappa(3, regression=True),
+             [L(i32([0, 1, 2]), f32([[0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]]))]),
+        # K = 2 thresholds at 0.5 whatever `regression` says (TFA's binary branch).
+        case("regression_true_k2_thresholds", _kappa(2, regression=True),
+             [L(f32([0, 1, 1, 0]), f32([0.5, 0.7, 0.4, 0.2]))]),
+        case("weighted_fractional_linear", _kappa(3, "linear"),
+             [L(i32([0, 1, 2, 2, 1, 0, 2]), i32([0, 2, 2, 1, 1, 1, 0]), f32([0.5, 1.5, 0.25, 2, 1, 0.75, 0.1]))]),
+        case("weighted_some_zero_w_n1", _kappa(3),
+             [L(i32([0, 1, 2, 2, 1]), i32([0, 2, 2, 1, 1]), f32([[1], [0], [2], [0], [1]]))]),
+        case("multi_batch_3_updates_quadratic", _kappa(4, "quadratic"),
+             [L(i32([0, 1, 3]), i32([0, 2, 3])), L(_onehot([2, 2, 0], 4), f32(np.eye(4)[[2, 3, 1]]), f32([1, 2, 1])),
+              L(f32([[3], [1]]), f32([[3], [1]]))]),
+        case("random_k5_n400_ordinal_4_batches_quadratic", _kappa(5, "quadratic", sparse_labels=True),
+             [L(i32(t5[i:j]), i32(p5[i:j])) for i, j in ((0, 150), (150, 151), (151, 300), (300, 400))]),
+        case("random_k5_n400_ordinal_unweighted_kappa", _kappa(5, sparse_labels=True),
+             [L(i32(t5), i32(p5))]),
+        case("random_k3_n300_scores_weighted_linear", _kappa(3, "linear"),
+             [L(_onehot(t3[i:j], 3), s3[i:j], w3[i:j]) for i, j in ((0, 100), (100, 300))]),
+        case("random_binary_n250", _kappa(2), [L(i32(tb), pb)]),
+        case("perfect_k4", _kappa(4), [L(i32([0, 1, 2, 3, 3]), i32([0, 1, 2, 3, 3]))]),
+        case("inverse_binary", _kappa(2), [L(f32([0, 1, 1, 0]), f32([0.9, 0.1, 0.2, 0.8]))]),
+        # A constant prediction with varied labels: agreement = chance -> 0.
+        case("constant_prediction", _kappa(3), [L(i32([0, 1, 2, 1]), i32([1, 1, 1, 1]))]),
+        # Undefined: sklearn NaN, Tally 0 (a deviation).
+        case("one_class_both_raters", _kappa(3), [L(i32([1, 1, 1]), i32([1, 1, 1]))]),
+        case("refused_update_then_valid", _kappa(3, "linear"),
+             [L(i32([0, 1, 2, 1]), i32([0, 2, 2, 1])), L(i32([0, 1]), f32([0.5, 1])), L(i32([2, 0]), i32([2, 1]))],
+             tally_rejects=[1]),
+        # --- errors -------------------------------------------------------------------
+        case("error_num_classes_1", _kappa(1), []),
+        case("error_num_classes_2_5", _kappa(2.5), []),
+        case("error_weightage_cubic", _kappa(3, "cubic"), []),
+        case("error_weightage_capitalised", _kappa(3, "Linear"), []),
+        case("error_sparse_labels_one_hot_true", _kappa(3, sparse_labels=True),
+             [L(_onehot([0, 1, 2], 3), i32([0, 1, 2]))]),
+        # regression=False: [N] predictions must already be class ids.
+        case("error_pred_not_integral_without_regression", _kappa(5), [L(i32([0, 1, 2]), f32([0, 1, 2.5]))]),
+        # regression=True: 4.6 rounds to 5, outside [0, 5).
+        case("error_regression_rounds_out_of_range", _kappa(5, regression=True),
+             [L(i32([0, 4]), f32([0.2, 4.6]))]),
+        case("error_true_id_equal_num_classes", _kappa(3), [L(i32([0, 3]), i32([0, 1]))]),
+        case("error_true_nan", _kappa(3), [L(f32([0, NAN]), i32([0, 1]))]),
+        case("error_weight_nan", _kappa(3), [L(i32([0, 1]), i32([0, 1]), f32([1, NAN]))]),
+        case("error_weight_inf", _kappa(3), [L(i32([0, 1]), i32([0, 1]), f32([INF, 1]))]),
+        case("error_weight_negative", _kappa(3), [L(i32([0, 1]), i32([0, 1]), f32([1, -0.5]))]),
+        case("error_weight_length_mismatch", _kappa(3), [L(i32([0, 1]), i32([0, 1]), f32([1, 1, 1]))]),
+        case("error_pred_columns_not_num_classes", _kappa(3), [L(i32([0, 1]), f32([[0.5, 0.5], [0.1, 0.9]]))]),
+    ]
+
+
+def agreement_cases() -> list[RefCase]:
+    rng = np.random.default_rng(AGREEMENT_SEED)
+    return _mcc_cases(rng) + _kappa_cases(rng)
+
+
+# --- calibration: BrierScore, ExpectedCalibrationError ----------------------
+#
+# BrierScore: binary -- y_true [N] / [N, 1] in {0, 1}, y_pred [N] / [N, 1]
+# probabilities -- is the weighted mean of (p - y)^2; multi-class -- y_pred
+# [N, C] (C > 1) with y_true one-hot [N, C] or class ids [N] / [N, 1] -- the
+# weighted mean of sum_c (p_c - y_c)^2 (not halved, also for C = 2).
+# y_pred must lie in [0, 1] (NaN refused); rows need not sum to 1.
+# sample_weight (both classes): as for the agreement metrics.
+#
+# ExpectedCalibrationError = TorchMetrics BinaryCalibrationError(n_bins,
+# norm="l1"): y_pred (confidences in [0, 1]) and y_true (in {0, 1}) paired
+# element-wise; bin i = floor(conf * n), i.e. i/n <= conf < (i+1)/n exactly,
+# and conf == 1 in an extra bin n (torch.bucketize(right=True) - 1 over
+# linspace(0, 1, n + 1)); ECE = sum over bins of (bin weight / total weight)
+# * |weighted mean y - weighted mean conf|, 0 without data.  Sample weights
+# (per element; TorchMetrics has none) are Tally's extension.  Reference:
+# TorchMetrics on float64 tensors for unweighted cases, checked against an
+# exact rational evaluation of the definition (_ece_exact); the weighted
+# cases use _ece_exact alone.  Tally bins exactly; TorchMetrics on float32
+# tensors compares with float32 linspace boundaries, which differ from i/n
+# (the cases where that changes the value say so in a note).
+
+def _brier_prepare(cfg: dict, u: Update):
+    """("binary" | C, one-hot targets (N, 2|C), probabilities (N, 2|C), weights)."""
+    y_true, y_pred = (np.asarray(a) for a in u.args)
+    _rank12(y_true, "y_true")
+    _rank12(y_pred, "y_pred")
+    n = _same_n(("y_true", y_true), ("y_pred", y_pred),
+                ("sample_weight", None if u.sample_weight is None or np.ndim(u.sample_weight) == 0
+                 else np.asarray(u.sample_weight)))
+    q = _f64(y_pred)
+    if np.isnan(q).any() or (q < 0).any() or (q > 1).any():
+        bad = q[np.isnan(q) | (q < 0) | (q > 1)][0]
+        raise TallyInputError(f"y_pred must be probabilities in [0, 1], got {float(bad)!r}")
+    if _is_column(y_pred):
+        if not _is_column(y_true):
+            raise TallyInputError(f"binary y_pred {list(y_pred.shape)} needs y_true [N] or [N, 1], "
+                                  f"got {list(y_true.shape)}")
+        t = _f64(y_true).reshape(-1)
+        if not np.isin(t, (0.0, 1.0)).all():
+            raise TallyInputError(f"binary y_true must be 0 or 1, got {float(t[~np.isin(t, (0.0, 1.0))][0])!r}")
+        kind, ids, q = "binary", t.astype(np.int64), q.reshape(-1)
+    else:
+        c = y_pred.shape[1]
+        if y_true.ndim == 2 and y_true.shape[1] == c:
+            t = _f64(y_true)
+            if not np.isin(t, (0.0, 1.0)).all():
+                raise TallyInputError(f"one-hot y_true must be 0 or 1, got {float(t[~np.isin(t, (0.0, 1.0))][0])!r}")
+            if not (t.sum(axis=1) == 1).all():
+                raise Unspecified("a y_true row that is not one-hot")
+            ids = np.argmax(t, axis=1)
+        elif _is_column(y_true):
+            ids = _class_ids(_f64(y_true), c, "y_true")
+        else:
+            raise TallyInputError(f"y_true {list(y_true.shape)} does not match y_pred {list(y_pred.shape)}")
+        kind = c
+    return kind, ids, q, _sample_weight(u.sample_weight, n)
+
+
+def _brier_reference(cfg: dict, prepared: list) -> RefValue:
+    import sklearn.metrics
+
+    if not prepared:
+        raise Unspecified("BrierScore without data")
+    kinds = {p[0] for p in prepared}
+    if len(kinds) != 1:
+        raise Unspecified(f"updates of different kinds {kinds}")
+    kind = kinds.pop()
+    ids = np.concatenate([p[1] for p in prepared])
+    q = np.concatenate([p[2] for p in prepared])
+    w = np.concatenate([p[3] for p in prepared])
+    if w.sum() == 0:
+        raise Unspecified("BrierScore with zero total weight")
+    if kind == "binary":
+        value, warned = _sklearn_call(sklearn.metrics.brier_score_loss, ids, q, sample_weight=w, pos_label=1,
+                                      scale_by_half=True)
+    else:
+        value, warned = _sklearn_call(sklearn.metrics.brier_score_loss, ids, q, sample_weight=w,
+                                      labels=list(range(kind)), scale_by_half=False)
+    # The definition, exactly (rational arithmetic): sklearn must agree.
+    onehot = np.eye(2 if kind == "binary" else kind)[ids]
+    probs = np.stack([1 - q, q], axis=1) if kind == "binary" else q
+    scale = Fraction(1, 2) if kind == "binary" else Fraction(1)
+    exact = scale * sum((Fraction(float(wi)) * sum((Fraction(float(a)) - Fraction(float(b))) ** 2
+                                                   for a, b in zip(pr, oh)))
+                        for wi, pr, oh in zip(w, probs, onehot)) / sum(Fraction(float(x)) for x in w)
+    if not math.isclose(value, float(exact), rel_tol=1e-12, abs_tol=1e-15):
+        raise SystemExit(f"BrierScore: sklearn {value!r} vs exact {float(exact)!r}")
+    return RefValue(value, sklearn_warning=warned)
+
+
+def _ece_prepare(cfg: dict, u: Update):
+    """(flat confidences, flat 0/1 targets, flat weights) of one update."""
+    y_true, y_pred = (np.asarray(a) for a in u.args)
+    if y_pred.ndim == 0 or y_true.ndim == 0:
+        raise Unspecified("rank-0 inputs")
+    if y_pred.dtype.kind != "f":
+        raise Unspecified("non-float y_pred")
+    if y_pred.shape != y_true.shape and not (_is_column(y_pred) and _is_column(y_true)):
+        raise TallyInputError(f"y_true {list(y_true.shape)} and y_pred {list(y_pred.shape)} differ in shape")
+    if y_pred.shape[0] != y_true.shape[0]:
+        raise TallyInputError(f"y_true has {y_true.shape[0]} rows, y_pred {y_pred.shape[0]}")
+    if y_pred.size == 0:
+        raise Unspecified("an empty batch")
+    conf, t = _f64(y_pred).reshape(-1), _f64(y_true).reshape(-1)
+    bad = np.isnan(conf) | (conf < 0) | (conf > 1)
+    if bad.any():
+        raise TallyInputError(f"y_pred must be confidences in [0, 1], got {float(conf[bad][0])!r}")
+    if not np.isin(t, (0.0, 1.0)).all():
+        raise TallyInputError(f"y_true must be 0 or 1, got {float(t[~np.isin(t, (0.0, 1.0))][0])!r}")
+    if u.sample_weight is None:
+        return conf, t, np.ones(conf.size)
+    if not _is_column(y_pred):
+        raise Unspecified("sample weights with [N, C] inputs")
+    return conf, t, _sample_weight(u.sample_weight, y_pred.shape[0])
+
+
+def _ece_exact(conf: np.ndarray, t: np.ndarray, w: np.ndarray, n_bins: int) -> float:
+    """The definition in exact rational arithmetic, rounded once to float64:
+    sum over bins |sum w (y - conf)| / sum w (= sum mass * |acc - conf|)."""
+    gap: dict[int, Fraction] = {}
+    total = Fraction(0)
+    for c, y, wi in zip(conf.tolist(), t.tolist(), w.tolist()):
+        fc, fw = Fraction(c), Fraction(wi)
+        i = math.floor(fc * n_bins)  # conf == 1 -> n_bins, the extra bin
+        gap[i] = gap.get(i, Fraction(0)) + fw * (Fraction(y) - fc)
+        total += fw
+    if total == 0:
+        if conf.size:
+            raise Unspecified("ExpectedCalibrationError with zero total weight")
+        return 0.0
+    return float(sum(abs(g) for g in gap.values()) / total)
+
+
+def _ece_torchmetrics(cfg: dict, prepared: list, dtype) -> float:
+    """TorchMetrics BinaryCalibrationError(n_bins, norm="l1") over the updates."""
+    import torch
+    from torchmetrics.classification import BinaryCalibrationError
+
+    m = BinaryCalibrationError(n_bins=cfg["num_bins"], norm="l1")
+    for conf, t, _ in prepared:
+        m.update(torch.tensor(conf, dtype=dtype), torch.tensor(t.astype(np.int64)))
+    return float(m.compute())
+
+
+def _ece_reference(cfg: dict, prepared: list) -> RefValue:
+    import torch
+
+    n = cfg["num_bins"]
+    if not prepared:
+        return RefValue(0.0, source="definition: no data -> 0 (TorchMetrics cannot compute without data)")
+    conf = np.concatenate([p[0] for p in prepared])
+    t = np.concatenate([p[1] for p in prepared])
+    w = np.concatenate([p[2] for p in prepared])
+    exact = _ece_exact(conf, t, w, n)
+    if not (w == 1).all():
+        return RefValue(exact, source="exact rational evaluation of TorchMetrics' definition with per-element "
+                                      "sample weights (TorchMetrics has no weights)")
+    tm64 = _ece_torchmetrics(cfg, prepared, torch.float64)
+    notes = []
+    if math.isclose(tm64, exact, rel_tol=1e-12, abs_tol=1e-15):
+        value, source = tm64, f"torchmetrics BinaryCalibrationError(n_bins={n}, norm='l1') on float64 tensors"
+    else:
+        value, source = exact, "exact rational evaluation of TorchMetrics' definition"
+        notes.append(f"TorchMetrics on float64 tensors gives {tm64!r} (its float64 linspace boundaries are "
+                     f"not exactly i/{n}); Tally bins exactly.")
+    tm32 = _ece_torchmetrics(cfg, prepared, torch.float32)
+    if not math.isclose(tm32, value, rel_tol=1e-6, abs_tol=1e-9):
+        notes.append(f"TorchMetrics on float32 tensors gives {tm32:.8g}: its float32 linspace boundaries "
+                     f"differ from i/{n}, so values on or next to a boundary fall into another bin; Tally "
+                     f"bins exactly (i/n <= conf < (i+1)/n).")
+    return RefValue(value, source=source, note=" ".join(notes) or None)
+
+
+def _brier() -> dict:
+    return {"name": "brier_score", "dtype": "float32"}
+
+
+def _ece(num_bins=15) -> dict:
+    return {"name": "expected_calibration_error", "dtype": "float32", "num_bins": num_bins}
+
+
+def _brier_cases(rng: np.random.Generator) -> list[RefCase]:
+    p = "brier_score"
+    M = "BrierScore"
+
+    def case(name, updates, **kw):
+        return RefCase(f"{p}/{name}", M, _brier(), updates, **kw)
+
+    tb = rng.integers(0, 2, size=300)
+    pb = f32(1 / (1 + np.exp(-(rng.normal(0, 1.2, size=300) + 1.0 * (2 * tb - 1)))))
+    wb = f32(rng.uniform(0, 2, size=300))
+    t5 = rng.integers(0, 5, size=300)
+    p5 = f32(_softmax(rng.normal(0, 1.0, size=(300, 5)) + 1.2 * np.eye(5)[t5]))
+    w5 = f32(rng.uniform(0, 1, size=300))
+    return [
+        # sklearn's docstring example: 0.0375 (here from the float32 values).
+        case("sklearn_docstring_binary", [L(f32([0, 1, 1, 0]), f32([0.1, 0.9, 0.8, 0.3]))]),
+        case("binary_n1_shapes", [L(f32([[0], [1], [1]]), f32([[0.2], [0.6], [1.0]]))]),
+        case("binary_true_n_pred_n1", [L(f32([0, 1, 1]), f32([[0.2], [0.6], [0.4]]))]),
+        case("binary_probabilities_0_and_1", [L(f32([0, 1, 1, 0]), f32([0.0, 1.0, 0.0, 1.0]))]),
+        case("binary_int32_labels_float64_probabilities", [L(i32([1, 0, 1, 0, 1]), f64([0.9, 0.1, 0.55, 0.45, 0.3]))]),
+        case("binary_weighted_integer", [L(f32([1, 0, 1, 0]), f32([0.8, 0.3, 0.4, 0.1]), i32([1, 3, 2, 0]))]),
+        case("binary_weighted_fractional_w_n1", [L(f32([1, 0, 1, 0, 1]), f32([0.7, 0.25, 0.5, 0.6, 0.95]),
+                                                   f32([[0.5], [1.5], [0.0], [2.25], [0.1]]))]),
+        case("binary_multi_batch_mixed_weighting",
+             [L(f32([1, 0]), f32([0.6, 0.3])), L(f32([1, 1, 0]), f32([0.9, 0.2, 0.5]), f32([2, 0.5, 1])),
+              L(i32([0]), f32([0.05]))]),
+        case("binary_random_n300_weighted_4_batches",
+             [L(f32(tb[i:j]), pb[i:j], wb[i:j]) for i, j in ((0, 80), (80, 81), (81, 200), (200, 300))]),
+        case("perfect_binary", [L(f32([0, 1, 1]), f32([0.0, 1.0, 1.0]))]),
+        case("worst_binary", [L(f32([0, 1]), f32([1.0, 0.0]))]),
+        # Multi-class: sum over the C columns, not halved.
+        case("multiclass_ids_k3", [L(i32([0, 1, 2, 1]), f32([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6],
+                                                             [0.5, 0.25, 0.25]]))]),
+        case("multiclass_ids_n1_float64", [L(f64([[2], [0]]), f64([[0.1, 0.3, 0.6], [0.9, 0.05, 0.05]]))]),
+        case("multiclass_one_hot_k4", [L(_onehot([3, 0, 1], 4), f32([[0.1, 0.1, 0.1, 0.7], [0.25, 0.25, 0.25, 0.25],
+                                                                     [0.0, 1.0, 0.0, 0.0]]))]),
+        case("multiclass_two_columns_not_halved", [L(i32([0, 1, 1]), f32([[0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]))],
+             note="[N, 2] y_pred is the multi-class form: the sum over both columns, twice the binary Brier "
+                  "score of column 1 (sklearn's scale_by_half=\"auto\" would halve it; the reference passes "
+                  "scale_by_half=False)."),
+        case("multiclass_rows_not_summing_to_1", [L(i32([0, 2]), f32([[0.5, 0.5, 0.5], [0.0, 0.1, 0.2]]))],
+             note="Rows need not sum to 1 (only [0, 1] is required); sklearn warns (\"do not sum to one\") "
+                  "and computes the same sum."),
+        case("multiclass_weighted_fractional", [L(_onehot([1, 2, 0], 3), f32([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8],
+                                                                              [0.4, 0.4, 0.2]]),
+                                                  f32([0.5, 2.0, 0.0]))]),
+        case("multiclass_random_k5_n300_weighted_3_batches",
+             [L(_onehot(t5[i:j], 5) if i else i32(t5[i:j]), p5[i:j], w5[i:j])
+              for i, j in ((0, 100), (100, 180), (180, 300))]),
+        case("refused_update_then_valid",
+             [L(f32([1, 0]), f32([0.6, 0.3])), L(f32([1, 2]), f32([0.6, 0.3])), L(f32([0]), f32([0.2]))],
+             tally_rejects=[1]),
+        # --- errors -------------------------------------------------------------------
+        case("error_binary_true_2", [L(f32([0, 2]), f32([0.1, 0.9]))]),
+        case("error_binary_true_0_5", [L(f32([0, 0.5]), f32([0.1, 0.9]))]),
+        case("error_pred_above_1", [L(f32([0, 1]), f32([0.1, 1.01]))]),
+        case("error_pred_negative", [L(f32([0, 1]), f32([-0.1, 0.9]))]),
+        case("error_pred_nan", [L(f32([0, 1]), f32([NAN, 0.9]))]),
+        case("error_length_mismatch", [L(f32([0, 1, 1]), f32([0.1, 0.9]))]),
+        case("error_one_hot_columns_mismatch", [L(_onehot([0, 1], 3), f32([[0.5, 0.5], [0.2, 0.8]]))]),
+        case("error_class_id_out_of_range", [L(i32([0, 3]), f32([[0.5, 0.3, 0.2], [0.2, 0.3, 0.5]]))]),
+        case("error_one_hot_true_value_2", [L(f32([[0, 2, 0]]), f32([[0.2, 0.5, 0.3]]))]),
+        case("error_weight_negative", [L(f32([0, 1]), f32([0.1, 0.9]), f32([1, -1]))]),
+    ]
+
+
+def _ece_cases(rng: np.random.Generator) -> list[RefCase]:
+    p = "expected_calibration_error"
+    M = "ExpectedCalibrationError"
+
+    def case(name, cfg, updates, **kw):
+        return RefCase(f"{p}/{name}", M, cfg, updates, **kw)
+
+    def draws(n, power=1.4):
+        conf = rng.uniform(0, 1, size=n)
+        y = (rng.uniform(size=n) < conf ** power).astype(np.float32)  # over-confident
+        return y, f32(conf)
+
+    y300, c300 = draws(300)
+    w300 = f32(rng.uniform(0, 2, size=300))
+    y200, c200 = draws(200, 0.7)
+    y60, c60 = draws(60)
+    yr, cr = draws(24)
+    below = np.nextafter(np.float32(0.5), np.float32(0))
+    above = np.nextafter(np.float32(0.5), np.float32(1))
+    tenths = f32([i / 10 for i in range(11)])
+    fifteenths = f32([i / 15 for i in range(16)])
+    # The largest float64 below i/15, for the i where its product with 15
+    # rounds up to i in float64 arithmetic: only an exact comparison keeps it
+    # in bin i - 1.  (Among them the plain float64 literals 1/15, 2/15, 1/3.)
+    f64_below = []
+    for i in range(1, 15):
+        x = i / 15 if Fraction(i / 15) < Fraction(i, 15) else float(np.nextafter(i / 15, 0.0))
+        if math.floor(x * 15) == i:
+            f64_below.append(x)
+    return [
+        # TorchMetrics' docstring example (n_bins=2): 0.2900.
+        case("torchmetrics_docstring_n_bins_2", _ece(2),
+             [L(i32([0, 0, 1, 1, 1]), f32([0.25, 0.25, 0.55, 0.75, 0.75]))]),
+        case("default_15_bins_random_n300", _ece(), [L(y300, c300)]),
+        case("random_n200_n_bins_10_3_batches", _ece(10),
+             [L(y200[i:j], c200[i:j]) for i, j in ((0, 50), (50, 51), (51, 200))]),
+        case("random_n60_n_bins_1", _ece(1), [L(y60, c60)]),
+        case("random_n60_n_bins_1000", _ece(1000), [L(y60, c60)]),
+        # conf == 1 goes to an extra bin of its own (here with a miss).
+        case("confidence_1_extra_bin", _ece(), [L(f32([1, 0, 1, 1, 0]), f32([1.0, 1.0, 0.97, 0.99, 0.0]))]),
+        case("confidence_0_and_1_only", _ece(5), [L(i32([0, 1, 0, 1, 1]), f32([0.0, 1.0, 1.0, 0.0, 1.0]))]),
+        # Values on the boundaries i/4 (exact in binary) and one ulp either side.
+        case("boundaries_n_bins_4_on_grid", _ece(4),
+             [L(f32([0, 1, 1, 0, 1, 0, 1, 1, 0]), f32([0.0, 0.25, 0.5, 0.75, 1.0, 0.25, 0.5, 0.75, 0.5]))]),
+        case("boundaries_n_bins_4_next_to_grid", _ece(4),
+             [L(f32([1, 0, 1, 0, 1, 1]), f32([below, above, 0.5, np.nextafter(np.float32(0.25), np.float32(0)),
+                                                np.nextafter(np.float32(0.75), np.float32(1)),
+                                                np.nextafter(np.float32(1), np.float32(0))]))]),
+        # float32(i/10) and float32(i/15): on or next to a boundary i/n that float32
+        # cannot represent; the exact rule decides the bin.
+        case("float32_tenths_n_bins_10", _ece(10), [L(f32([1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 1]), tenths)]),
+        case("float32_fifteenths_n_bins_15", _ece(15),
+             [L(f32([0, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1]), fifteenths)]),
+        case("float64_just_below_boundaries_n_bins_15", _ece(15),
+             [L(f32([1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0][:len(f64_below)]), f64(f64_below))],
+             note="Each y_pred is the largest float64 below i/15 (for 8 of the 14 i, among them the float64 "
+                  "literals 1/15, 2/15 and 1/3); conf * 15 rounds up to i in float64, so floor(conf * 15) "
+                  "would put it into bin i; the exact rule puts it into bin i - 1."),
+        case("y_true_n_y_pred_n1", _ece(), [L(yr, cr[:, None])]),
+        case("rank2_equal_shapes_flattened", _ece(5), [L(yr.reshape(8, 3), cr.reshape(8, 3))]),
+        case("int32_labels_float64_confidences", _ece(10), [L(i32(yr), f64(cr))]),
+        case("perfectly_calibrated_one_bin", _ece(10), [L(f32([1, 0, 1, 0]), f32([0.5, 0.5, 0.5, 0.5]))]),
+        case("no_updates", _ece(), []),
+        # Weighted (Tally's extension): per-element weights.
+        case("weighted_integer", _ece(4), [L(f32([1, 0, 1, 1, 0]), f32([0.9, 0.8, 0.3, 0.6, 0.1]),
+                                             i32([2, 1, 0, 3, 1]))]),
+        case("weighted_fractional_w_n1_zero_weights", _ece(5),
+             [L(f32([[1], [0], [1], [0], [1]]), f32([[0.95], [0.7], [0.45], [0.2], [0.05]]),
+                f32([[0.5], [1.5], [0.0], [2.25], [0.0]]))]),
+        case("weighted_random_n300_3_batches", _ece(),
+             [L(y300[i:j], c300[i:j], w300[i:j]) for i, j in ((0, 100), (100, 150), (150, 300))]),
+        case("weighted_and_unweighted_batches", _ece(10),
+             [L(y60[:20], c60[:20], f32(rng.uniform(0, 3, size=20))), L(y60[20:], c60[20:])]),
+        case("refused_update_then_valid", _ece(5),
+             [L(f32([1, 0]), f32([0.6, 0.3])), L(f32([1, 0]), f32([1.5, 0.3])), L(f32([0]), f32([0.2]))],
+             tally_rejects=[1]),
+        # --- errors -------------------------------------------------------------------
+        case("error_num_bins_0", _ece(0), []),
+        case("error_num_bins_negative", _ece(-3), []),
+        case("error_num_bins_2_5", _ece(2.5), []),
+        case("error_pred_above_1", _ece(), [L(f32([0, 1]), f32([0.5, 1.5]))]),
+        case("error_pred_nan", _ece(), [L(f32([0, 1]), f32([0.5, NAN]))]),
+        case("error_true_2", _ece(), [L(f32([0, 2]), f32([0.5, 0.7]))]),
+        case("error_true_0_5", _ece(), [L(f32([0, 0.5]), f32([0.5, 0.7]))]),
+        case("error_length_mismatch", _ece(), [L(f32([0, 1, 1]), f32([0.5, 0.7]))]),
+        case("error_shape_mismatch_rank2", _ece(), [L(f32([[0, 1], [1, 0]]), f32([[0.5, 0.7, 0.1], [0.2, 0.4, 0.6]]))]),
+        case("error_weight_negative", _ece(), [L(f32([0, 1]), f32([0.5, 0.7]), f32([-1, 1]))]),
+    ]
+
+
+def _check_num_bins(cfg: dict) -> None:
+    n = cfg["num_bins"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise TallyInputError(f"num_bins must be an integer >= 1, got {n!r}")
+
+
+def calibration_cases() -> list[RefCase]:
+    rng = np.random.default_rng(CALIBRATION_SEED)
+    return _brier_cases(rng) + _ece_cases(rng)
+
+
+REFERENCE_METRICS: dict[str, RefMetric] = {
+    "MatthewsCorrelationCoefficient": RefMetric(
+        _check_num_classes, lambda cfg, u: _agreement_prepare(cfg, u, kappa=False), _mcc_reference),
+    "CohenKappa": RefMetric(
+        _check_kappa_config, lambda cfg, u: _agreement_prepare(cfg, u, kappa=True), _kappa_reference),
+    "BrierScore": RefMetric(lambda cfg: None, _brier_prepare, _brier_reference),
+    "ExpectedCalibrationError": RefMetric(_check_num_bins, _ece_prepare, _ece_reference),
+}
+
+# The file header's "reference" (what "expected" is) per family.
+REFERENCE_DESCRIPTIONS: dict[str, str] = {
+    "agreement": (
+        "MatthewsCorrelationCoefficient: sklearn.metrics.matthews_corrcoef(y_true_ids, y_pred_ids, "
+        "sample_weight=w). CohenKappa: sklearn.metrics.cohen_kappa_score(y_true_ids, y_pred_ids, "
+        "weights=weightage, labels=range(num_classes), sample_weight=w). Both on all accepted updates "
+        "concatenated (an update without sample_weight weighs 1 per sample), class ids derived by Tally's "
+        "rules (Scripts/generate_fixtures.py, 'Families: agreement and calibration'), weights widened "
+        "exactly to float64. Where sklearn's kappa is undefined (NaN) the case has a deviation and "
+        "tally_expected 0."),
+    "calibration": (
+        "BrierScore: sklearn.metrics.brier_score_loss on all accepted updates concatenated, with the "
+        "inputs widened exactly to float64: binary ([N] / [N, 1] y_pred) brier_score_loss(y, p, "
+        "sample_weight=w, pos_label=1, scale_by_half=True) = weighted mean of (p - y)^2; multi-class "
+        "([N, C] y_pred) brier_score_loss(y_ids, P, sample_weight=w, labels=range(C), scale_by_half=False) "
+        "= weighted mean of sum_c (p_c - y_c)^2; checked against exact rational arithmetic. "
+        "ExpectedCalibrationError: TorchMetrics' BinaryCalibrationError(n_bins=num_bins, norm='l1') "
+        "definition; unweighted cases are TorchMetrics itself on float64 tensors (checked against an exact "
+        "rational evaluation; where they differ, the exact value with a note), weighted cases (sample "
+        "weights are Tally's extension) the exact rational evaluation; each case names its source in "
+        "\"reference\"."),
+}
+
+
+def _encode_scalar64(x: float) -> dict:
+    return encode_tensor(np.float64(x))
+
+
+def run_reference_case(case: RefCase) -> dict:
+    """The JSON dict of a RefCase (see 'Families: agreement and calibration')."""
+    rules = REFERENCE_METRICS[case.class_name]
+    rejects = case.tally_rejects or []
+    error = error_at = None
+    prepared: list = []
+    try:
+        rules.check_config(case.config)
+    except TallyInputError as e:
+        if case.updates:
+            raise ValueError(f"{case.id}: a construction-error case takes no updates")
+        error, error_at = f"TallyInputError: {e}", "construction"
+    else:
+        for i, u in enumerate(case.updates):
+            try:
+                item = rules.prepare(case.config, u)
+            except TallyInputError as e:
+                if i in rejects:
+                    continue
+                if i != len(case.updates) - 1:
+                    raise ValueError(f"{case.id}: update {i} is refused but is not the last update; "
+                                     f"list it in tally_rejects")
+                error, error_at = f"TallyInputError: {e}", "update"
+                break
+            if i in rejects:
+                raise ValueError(f"{case.id}: update {i} is in tally_rejects but Tally's rules accept it")
+            prepared.append(item)
+    ref = None if error is not None else rules.reference(case.config, prepared)
+    out: dict[str, Any] = {
+        "id": case.id,
+        "metric": {"class_name": case.class_name, "config": json_safe(case.config)},
+        "call": "labels",
+        "updates": [encode_update("labels", u) for u in case.updates],
+        "expected": None if ref is None else _encode_scalar64(ref.value),
+        "error": error,
+    }
+    if error_at is not None:
+        out["error_at"] = error_at
+    out["rtol"] = case.rtol
+    if ref is not None and ref.deviation is not None:
+        out["deviation"] = ref.deviation
+        out["tally_expected"] = _encode_scalar64(ref.tally_expected)
+    if rejects:
+        out["tally_rejects"] = rejects
+    if ref is not None and ref.source is not None:
+        out["reference"] = ref.source
+    notes = [x for x in (case.note, None if ref is None else ref.note) if x]
+    if rejects:
+        notes.insert(0, f"Tally refuses update(s) {rejects} (state unchanged); expected is the reference on "
+                        f"the other updates.")
+    if notes:
+        out["note"] = " ".join(notes)
+    if ref is not None and ref.sklearn_warning is not None:
+        out["sklearn_warning"] = ref.sklearn_warning
+    return out
+
+
+# Known values: computed by hand on small probes, or quoted from the
+# docstrings of Keras, scikit-learn, TensorFlow Addons and TorchMetrics.
+# build_family() refuses to write a family whose output disagrees.  id ->
+# (expected value, relative tolerance); the value is a float (scalar result)
+# or a list (the flat data of a vector result); NaN matches NaN.  (Case ids
+# with "spec" in them name such hand-checked probes; the ids are kept so
+# that the fixture files do not change.)
+KNOWN_VALUES: dict[str, dict[str, tuple[float | list[float], float]]] = {
     "reduction": {
         "sum/docstring_unweighted": (16.0, 0.0),
         "sum/docstring_weighted": (4.0, 0.0),
@@ -2974,7 +3886,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "mean_metric_wrapper/mean_absolute_error/docstring_unweighted": (0.25, 0.0),
         "mean_metric_wrapper/mean_absolute_error/docstring_weighted": (0.5, 0.0),
     },
-    "accuracy": {  # spec §2.2 and the Keras docstrings
+    "accuracy": {  # by hand and the Keras docstrings
         "accuracy/docstring_unweighted": (0.75, 0.0),
         "accuracy/docstring_weighted": (0.5, 0.0),
         "accuracy/int32_labels_int32_preds_rank2": (0.75, 0.0),
@@ -3001,7 +3913,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "sparse_top_k_categorical_accuracy/sorted_ids_docstring_k1": (0.5, 0.0),
         "sparse_top_k_categorical_accuracy/sorted_ids_duplicates_k2": (0.5, 0.0),
     },
-    "confusion": {  # spec §2.3, §3.3-§3.6 and the Keras docstrings
+    "confusion": {  # by hand and the Keras docstrings
         "precision/docstring_unweighted": (2.0 / 3.0, 1e-6),
         "precision/docstring_weighted": (1.0, 0.0),
         "recall/docstring_unweighted": (2.0 / 3.0, 1e-6),
@@ -3039,7 +3951,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "sensitivity_at_specificity/specificity_1_no_negatives": (0.0, 0.0),
         "recall_at_precision/precision_1_unattainable": (0.0, 0.0),
     },
-    "fscore": {  # spec §2.8
+    "fscore": {  # by hand (the probe _YF/_PF)
         "f1_score/spec_threshold_0_5_average_none": ([0.5, 0.8, 0.666667], 1e-5),
         "f1_score/spec_threshold_0_5_average_micro": (0.666667, 1e-5),
         "f1_score/spec_threshold_0_5_average_macro": (0.655555, 1e-5),
@@ -3049,7 +3961,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "fbeta_score/beta_1_0_average_macro": (0.655555, 1e-5),
         "f1_score/no_positives_no_predictions": (0.0, 0.0),
     },
-    "iou": {  # spec §2.4 and the Keras docstrings (weighted ones with dtype="float32")
+    "iou": {  # by hand and the Keras docstrings (weighted ones with dtype="float32")
         "mean_iou/spec_absent_class": (0.583333, 1e-5),
         "mean_iou/spec_out_of_range_dropped": (1.0, 1e-6),
         "iou/docstring_unweighted": (1.0 / 3.0, 1e-6),
@@ -3063,7 +3975,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "one_hot_mean_iou/docstring_weighted_float32": (0.1 / 0.7 / 3, 1e-6),
         "mean_iou/no_updates": (0.0, 0.0),
     },
-    "probabilistic": {  # spec §2.5 and the Keras docstrings
+    "probabilistic": {  # by hand and the Keras docstrings
         "binary_crossentropy/docstring_unweighted": (0.81492424, 1e-6),
         "binary_crossentropy/docstring_weighted": (0.9162905, 1e-6),
         "categorical_crossentropy/docstring_unweighted": (1.1769392, 1e-6),
@@ -3082,7 +3994,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         # numpy backend's sigmoid + clip would give 8.01512).
         "binary_crossentropy/logits_large_magnitude": ((15.0 + math.log1p(math.exp(0.5)) / 2) / 2, 1e-6),
     },
-    "regression": {  # spec §2.6 and the Keras docstrings
+    "regression": {  # by hand and the Keras docstrings
         "mean_squared_error/docstring_unweighted": (0.25, 0.0),
         "mean_squared_error/docstring_weighted": (0.5, 0.0),
         "mean_absolute_error/docstring_unweighted": (0.25, 0.0),
@@ -3103,7 +4015,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "r2_score/constant_target_imperfect": (0.0, 0.0),
         "r2_score/constant_target_perfect": (float("nan"), 0.0),
     },
-    "hinge": {  # spec §2.7 vectors and the Keras docstrings
+    "hinge": {  # the Keras docstrings
         "hinge/docstring_unweighted": (1.3, 1e-6),
         "hinge/docstring_weighted": (1.1, 1e-6),
         "squared_hinge/docstring_unweighted": (1.86, 1e-6),
@@ -3111,7 +4023,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "categorical_hinge/docstring_unweighted": (1.4, 1e-6),
         "categorical_hinge/docstring_weighted": (1.2, 1e-6),
     },
-    "correlation": {  # Keras docstrings (spec §2.9)
+    "correlation": {  # the Keras docstrings
         "pearson_correlation/docstring": (0.9966996, 1e-6),
         "concordance_correlation/docstring": (0.98163204, 1e-6),
         "pearson_correlation/rank2_constant_row": (float("nan"), 0.0),
@@ -3128,6 +4040,29 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
         "pr/single_class_all_negative": (0.0, 0.0),
         "pr/single_class_all_positive": (1.0, 0.0),
     },
+    "agreement": {  # TensorFlow Addons' docstrings (float32 values); by hand
+        "matthews_correlation_coefficient/tfa_docstring_one_hot": (-1.0 / 3.0, 1e-12),
+        "cohen_kappa/tfa_docstring_sparse": (0.61904764, 1e-7),
+        "cohen_kappa/tfa_docstring_sparse_weighted": (0.37209308, 1e-6),
+        "matthews_correlation_coefficient/perfect_k3": (1.0, 1e-12),
+        "matthews_correlation_coefficient/inverse_binary": (-1.0, 1e-12),
+        "matthews_correlation_coefficient/constant_prediction": (0.0, 0.0),
+        "cohen_kappa/perfect_k4": (1.0, 1e-12),
+        "cohen_kappa/inverse_binary": (-1.0, 1e-12),
+        "cohen_kappa/constant_prediction": (0.0, 0.0),
+        "cohen_kappa/regression_round_half_to_even": (1.0, 1e-12),
+        "cohen_kappa/one_class_both_raters": (float("nan"), 0.0),
+    },
+    "calibration": {  # sklearn's and TorchMetrics' docstrings (from float32 inputs); by hand
+        "brier_score/sklearn_docstring_binary": (0.0375, 1e-7),
+        "brier_score/perfect_binary": (0.0, 0.0),
+        "brier_score/worst_binary": (1.0, 0.0),
+        "brier_score/binary_probabilities_0_and_1": (0.5, 0.0),
+        "expected_calibration_error/torchmetrics_docstring_n_bins_2": (0.29, 1e-7),
+        "expected_calibration_error/perfectly_calibrated_one_bin": (0.0, 0.0),
+        "expected_calibration_error/confidence_0_and_1_only": (0.4, 1e-12),
+        "expected_calibration_error/no_updates": (0.0, 0.0),
+    },
 }
 
 
@@ -3136,7 +4071,7 @@ SPEC_CHECKS: dict[str, dict[str, tuple[float | list[float], float]]] = {
 # ==========================================================================
 
 # family name -> function returning the list of cases.  Add new families here.
-FAMILIES: dict[str, Callable[[], list[Case] | list[ExactCase]]] = {
+FAMILIES: dict[str, Callable[[], list[Case] | list[ExactCase] | list[RefCase]]] = {
     "reduction": reduction_cases,
     "accuracy": accuracy_cases,
     "confusion": confusion_cases,
@@ -3148,6 +4083,8 @@ FAMILIES: dict[str, Callable[[], list[Case] | list[ExactCase]]] = {
     "hinge": hinge_cases,
     "correlation": correlation_cases,
     "wrapped": wrapped_cases,
+    "agreement": agreement_cases,
+    "calibration": calibration_cases,
 }
 
 
@@ -3156,9 +4093,8 @@ FAMILIES: dict[str, Callable[[], list[Case] | list[ExactCase]]] = {
 LEGACY_FAMILIES = frozenset({"reduction"})
 
 # Families written only when asked for by name (--family NAME), not by a
-# plain run: their cases need Swift support that does not exist yet
-# ("wrapped": MeanMetricWrapper around huber, log_cosh and the focal
-# cross-entropies, unknown to Tally's function registry).
+# plain run, for cases that need Swift support that does not exist yet.
+# None at present.
 OPT_IN_FAMILIES: frozenset[str] = frozenset()
 
 
@@ -3217,8 +4153,8 @@ TALLY_DEVIATIONS: dict[str, dict[str, dict]] = {
             "deviation": "Keras rejects threshold=1 because it is a Python int; Tally accepts 1 as 1.0.",
             "tally_accepts_construction": True},
     },
-    # Deviation 3 (ids out of range: Tally rejects the update) and 4 (fractional
-    # weights with the int dtype: Tally counts them exactly); see _IOU_DEV.
+    # Ids out of range (Tally rejects the update) and fractional weights with
+    # the int dtype (Tally counts them exactly); see _IOU_DEV.
     "iou": {case_id: _IOU_DEV for case_id in (
         "iou/docstring_weighted_int_dtype",
         "iou/scalar_weight_fractional",
@@ -3237,7 +4173,7 @@ TALLY_DEVIATIONS: dict[str, dict[str, dict]] = {
         "one_hot_mean_iou/docstring_weighted_int_dtype",
         "one_hot_mean_iou/sparse_y_pred_true_out_of_range",
     )},
-    # Deviation 5: out-of-range sparse labels and negative Poisson predictions.
+    # Out-of-range sparse labels and negative Poisson predictions (Tally rejects the update).
     "probabilistic": {
         "sparse_categorical_crossentropy/label_minus1_not_ignored": _SCCE_DEV,
         "sparse_categorical_crossentropy/label_minus1_only_update": _SCCE_DEV,
@@ -3245,7 +4181,7 @@ TALLY_DEVIATIONS: dict[str, dict[str, dict]] = {
         "poisson/negative_prediction": _POISSON_DEV,
         "poisson/negative_prediction_second_of_three": _POISSON_DEV,
     },
-    # Deviation 6 (CosineSimilarity's axis in the config) and 2 (R2Score's n).
+    # CosineSimilarity's axis in the config, and R2Score's n.
     "regression": {
         "cosine_similarity/docstring_axis_1_unweighted": _cosine_dev(1),
         "cosine_similarity/docstring_axis_1_weighted": _cosine_dev(1),
@@ -3259,7 +4195,7 @@ TALLY_DEVIATIONS: dict[str, dict[str, dict]] = {
         "r2_score/num_regressors_2_n3_two_outputs_tally_plain": _R2_DEV,
         "r2_score/num_regressors_1_single_output_zero_weight_rows": _R2_DEV,
     },
-    # Deviation 1: dataset-level correlation along the batch axis.
+    # Dataset-level correlation along the batch axis.
     "correlation": {f"{metric}/{case}": _CORR_DEV
                     for metric in ("pearson_correlation", "concordance_correlation")
                     for case in ("rank1_three_batches", "rank1_two_batches_w_rank0",
@@ -3418,10 +4354,10 @@ def build_family(family: str) -> dict:
         if "deviation" in by_id[case_id]:
             extra["deviation"] = by_id[case_id]["deviation"] + " " + extra["deviation"]
         _apply_deviation(objects[case_id], by_id[case_id], extra)
-    for case_id, (want, rtol) in SPEC_CHECKS.get(family, {}).items():
+    for case_id, (want, rtol) in KNOWN_VALUES.get(family, {}).items():
         got = by_id[case_id]["expected"]
         if not _matches(got, want, rtol):
-            raise SystemExit(f"{family}: spec check failed for {case_id}: got {got}, want {want}")
+            raise SystemExit(f"{family}: known-value check failed for {case_id}: got {got}, want {want}")
 
     doc = {
         "family": family,
@@ -3429,10 +4365,18 @@ def build_family(family: str) -> dict:
         "keras_version": keras.__version__,
         "backend": keras.backend.backend(),
     }
-    if family == "exact":
+    if family == "exact" or family in REFERENCE_DESCRIPTIONS:
         import sklearn
 
         doc["sklearn_version"] = sklearn.__version__
+    if family == "calibration":
+        import torch
+        import torchmetrics
+
+        doc["torch_version"] = torch.__version__
+        doc["torchmetrics_version"] = torchmetrics.__version__
+    if family in REFERENCE_DESCRIPTIONS:
+        doc["reference"] = REFERENCE_DESCRIPTIONS[family]
     doc["cases"] = cases
     return doc
 

@@ -1,9 +1,6 @@
 // TEMPORARY: families not yet converted to declarations.
 extension MetricFamily {
   public static let confusion = MetricFamily("Confusion-matrix metrics", [])
-  public static let exact = MetricFamily("Exact curve metrics (beyond Keras)", [])
-  public static let fScore = MetricFamily("F-scores", [])
-  public static let iou = MetricFamily("IoU metrics", [])
   public static let agreement = MetricFamily("Agreement metrics (beyond Keras)", [])
   public static let calibration = MetricFamily("Calibration metrics (beyond Keras)", [])
 }

@@ -408,6 +408,10 @@ extension DeclaredMetric {
 
   /// No declared arguments.
   public var arguments: [String: JSONValue] { [:] }
+
+  /// `"float32"`, for a metric without a `dtype` (whose declaration says
+  /// `hasDType: false`).
+  public var dtype: String { "float32" }
 }
 
 extension JSONValue {
@@ -422,4 +426,9 @@ extension JSONValue {
 extension MetricArguments {
   /// No arguments: what an argument-free function is built from.
   static let none = MetricArguments(name: "", dtype: "float32", values: [:], owner: "")
+}
+
+extension JSONValue: ExpressibleByArrayLiteral {
+  /// A list.
+  public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
 }

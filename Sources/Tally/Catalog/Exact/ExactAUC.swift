@@ -216,15 +216,18 @@ public struct PrecisionRecallCurve: Sendable, Equatable {
 ///
 /// - Complexity: `update` is O(*n* log *n* + *D*), with *D* the distinct
 ///   scores held; `result()` is O(*D*).
-public struct ExactAUC: PredictionMetric, KerasSerializable {
-  /// `"ExactAUC"` (a Tally class; Keras has none).
-  public static var className: String { "ExactAUC" }
+public struct ExactAUC: PredictionMetric, DeclaredMetric {
+  /// The declaration: a Tally class (Keras has none), without `dtype`.
+  public static let declaration = MetricDeclaration(
+    ExactAUC.self, className: "ExactAUC", defaultName: "exact_auc",
+    arguments: [MetricArgument("curve", .string, default: "ROC")], hasDType: false,
+    input: .samples, origin: .tally)
   /// The name in logs; default `"exact_auc"`.
   public var name: String
   /// `.roc` for ROC AUC, `.pr` for average precision.
   public let curve: AUCCurve
   /// The distinct scores with their weighted labels.
-  public var state = ScoreHistogram()
+  public private(set) var state = ScoreHistogram()
   let prepare = ConfusionUpdate(thresholds: Thresholds([0.5], evenlySpaced: false), metricName: "ExactAUC")
 
   /// An exact ROC AUC (`curve: .roc`) or average precision (`curve: .pr`).
@@ -244,21 +247,13 @@ public struct ExactAUC: PredictionMetric, KerasSerializable {
     self.name = name
   }
 
-  /// Rebuilds the metric from `{"name", "curve"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    let name = try r.string("name", default: "exact_auc")
-    let curve = try AUCCurve(keras: try r.string("curve", default: "ROC"))
-    try r.finish()
-    try self.init(curve: curve, name: name)
+  /// Builds the metric from checked arguments (`curve`).
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    try self.init(curve: try AUCCurve(keras: a.optionalString("curve") ?? "ROC"), name: a.name)
   }
 
-  /// `{"name", "curve"}`.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className, config: ["name": .string(name), "curve": .string(curve.rawValue)],
-      module: nil)
-  }
+  /// `curve`.
+  public var arguments: [String: JSONValue] { ["curve": .string(curve.rawValue)] }
 
   /// Accumulates one batch: labels in {0, 1}, scores, optional weights
   /// (Keras's confusion-matrix weight rules).
@@ -308,4 +303,9 @@ public struct ExactAUC: PredictionMetric, KerasSerializable {
       precisions: precision.reversed() + [1], recalls: recall.reversed() + [0],
       thresholds: c.scores.reversed())
   }
+}
+
+extension MetricFamily {
+  /// Tally's exact curve metrics (beyond Keras).
+  public static let exact = MetricFamily("Exact curve metrics (beyond Keras)", [ExactAUC.declaration])
 }

@@ -76,6 +76,110 @@ public struct FScoreState: Accumulator {
     }
   }
 }
+extension MetricFamily {
+  /// Keras's F-scores.
+  public static let fScore = MetricFamily("F-scores", [FBetaScore.declaration, F1Score.declaration])
+}
+
+/// The choice that distinguishes ``FBetaScore`` from ``F1Score``: whether
+/// `beta` is an argument or fixed at 1.
+public protocol FScoreKind: Sendable {
+  /// The metric's declaration.
+  static var declaration: MetricDeclaration { get }
+}
+
+/// An F-score: the generic type behind ``FBetaScore`` and ``F1Score``,
+/// which are typealiases of it with their Keras initialisers.
+///
+/// - Complexity: `update` is O(*n*·*C*); `result` O(*C*).
+public struct FScore<Kind: FScoreKind>: PredictionMetric, DeclaredMetric {
+  /// The declaration.
+  public static var declaration: MetricDeclaration { Kind.declaration }
+  /// The name in logs.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The averaging, or `nil` for per-class scores.
+  public let average: FScoreAverage?
+  /// The weight of recall relative to precision (1 for ``F1Score``).
+  public let beta: Double
+  /// The binarisation threshold, or `nil` for the row maximum.
+  public let threshold: Double?
+  /// The per-class counts.
+  public private(set) var state = FScoreState()
+
+  /// Checks the values as Keras's constructor does.
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` unless `beta > 0`
+  ///   and `threshold` is `nil` or in (0, 1].
+  init(average: FScoreAverage?, beta: Double, threshold: Double?, name: String?, dtype: String) throws(MetricError) {
+    guard beta > 0, beta.isFinite else {
+      throw .invalidConfiguration("Invalid `beta` argument value. It should be > 0. Received: beta=\(beta)")
+    }
+    if let threshold, !(threshold > 0 && threshold <= 1) {
+      throw .invalidConfiguration(
+        "Invalid `threshold` argument value. It should verify 0 < threshold <= 1. Received: threshold=\(threshold)")
+    }
+    self.average = average
+    self.beta = beta
+    self.threshold = threshold
+    self.name = name ?? Kind.declaration.defaultName
+    self.dtype = dtype
+  }
+
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    let beta = Kind.declaration.arguments.contains { $0.key == "beta" } ? a.double("beta") : 1
+    try self.init(
+      average: a.optionalString("average").flatMap(FScoreAverage.init(rawValue:)), beta: beta,
+      threshold: a.optionalDouble("threshold"), name: a.name, dtype: a.dtype)
+  }
+
+  /// `average` and `threshold`, and `beta` where it is an argument.
+  public var arguments: [String: JSONValue] {
+    var c: [String: JSONValue] = [
+      "average": JSONValue(average?.rawValue), "threshold": threshold.map(JSONValue.double) ?? .null,
+    ]
+    if Kind.declaration.arguments.contains(where: { $0.key == "beta" }) { c["beta"] = .double(beta) }
+    return c
+  }
+
+  /// Accumulates one batch of `(N, C)` labels and predictions.
+  ///
+  /// - Throws: ``MetricError/shapeMismatch(_:)`` unless both are rank 2 with
+  ///   the same shape (and the classes of earlier batches);
+  ///   ``MetricError/invalidWeights(_:)``; the state is then unchanged.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(
+      fScoreCounts(
+        yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, threshold: threshold,
+        micro: average == .micro, classes: state.isEmpty ? nil : state.truePositives.count,
+        metric: Self.className))
+  }
+
+  /// Restores a saved state (checked for consistent lengths).
+  ///
+  /// - Throws: ``MetricError/invalidState(_:)``; the state is then
+  ///   unchanged.
+  public mutating func restore(_ state: FScoreState) throws(MetricError) {
+    try state.validate()
+    if average == .micro && !state.isEmpty && state.truePositives.count != 1 {
+      throw .invalidState("a micro-averaged F-score keeps one count per quantity")
+    }
+    self.state = state
+  }
+
+  /// The score per class (`average: nil`) or averaged.
+  public func result() -> MetricValue {
+    fScoreResult(state, beta: beta, average: average)
+  }
+}
+
+/// `average` and `threshold`, the arguments of both F-scores.
+let fScoreArguments = [
+  MetricArgument("average", .choice(FScoreAverage.allCases.map(\.rawValue)), default: .null),
+  MetricArgument("threshold", .number, default: .null),
+]
 
 /// The F-beta score: the weighted harmonic mean of precision and recall,
 /// per class or averaged.
@@ -101,22 +205,17 @@ public struct FScoreState: Accumulator {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct FBetaScore: PredictionMetric, KerasSerializable {
-  /// `"FBetaScore"`.
-  public static var className: String { "FBetaScore" }
-  /// The name in logs; default `"fbeta_score"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The averaging, or `nil` for per-class scores.
-  public let average: FScoreAverage?
-  /// The weight of recall relative to precision.
-  public let beta: Double
-  /// The binarisation threshold, or `nil` for the row maximum.
-  public let threshold: Double?
-  /// The per-class counts.
-  public var state = FScoreState()
+public typealias FBetaScore = FScore<FScoreWithBeta>
 
+/// The declaration of ``FBetaScore``.
+public enum FScoreWithBeta: FScoreKind {
+  public static let declaration = MetricDeclaration(
+    FBetaScore.self, className: "FBetaScore", defaultName: "fbeta_score",
+    arguments: [fScoreArguments[0], MetricArgument("beta", .number, default: 1.0), fScoreArguments[1]],
+    input: .classAxis)
+}
+
+extension FScore where Kind == FScoreWithBeta {
   /// An F-beta score.
   ///
   /// - Throws: ``MetricError/invalidConfiguration(_:)`` unless `beta > 0`
@@ -125,80 +224,7 @@ public struct FBetaScore: PredictionMetric, KerasSerializable {
     average: FScoreAverage? = nil, beta: Double = 1.0, threshold: Double? = nil,
     name: String = "fbeta_score", dtype: String = "float32"
   ) throws(MetricError) {
-    guard beta > 0, beta.isFinite else {
-      throw .invalidConfiguration("Invalid `beta` argument value. It should be > 0. Received: beta=\(beta)")
-    }
-    if let threshold, !(threshold > 0 && threshold <= 1) {
-      throw .invalidConfiguration(
-        "Invalid `threshold` argument value. It should verify 0 < threshold <= 1. Received: threshold=\(threshold)")
-    }
-    self.average = average
-    self.beta = beta
-    self.threshold = threshold
-    self.name = name
-    self.dtype = dtype
-  }
-
-  static func readCommon(_ r: inout ConfigReader) throws(MetricError) -> (FScoreAverage?, Double?) {
-    var average: FScoreAverage? = nil
-    if let a = try r.optionalString("average") {
-      guard let parsed = FScoreAverage(rawValue: a) else {
-        throw .invalidConfiguration(
-          "Invalid `average` argument value. Expected one of: {None, 'micro', 'macro', 'weighted'}. Received: average=\(a)")
-      }
-      average = parsed
-    }
-    return (average, try r.optionalDouble("threshold"))
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype", "average", "beta",
-  /// "threshold"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    let name = try r.string("name", default: "fbeta_score")
-    let dtype = try r.dtype()
-    let (average, threshold) = try Self.readCommon(&r)
-    let beta = try r.double("beta", default: 1.0)
-    try r.finish()
-    try self.init(average: average, beta: beta, threshold: threshold, name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype),
-        "average": average.map { .string($0.rawValue) } ?? .null, "beta": .double(beta),
-        "threshold": threshold.map(JSONValue.double) ?? .null,
-      ])
-  }
-
-  /// Accumulates one batch of `(N, C)` labels and predictions.
-  ///
-  /// - Throws: ``MetricError/shapeMismatch(_:)`` unless both are rank 2 with
-  ///   the same shape (and the classes of earlier batches);
-  ///   ``MetricError/invalidWeights(_:)``; the state is then unchanged.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(
-      fScoreCounts(
-        yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, threshold: threshold,
-        micro: average == .micro, classes: state.isEmpty ? nil : state.truePositives.count,
-        metric: Self.className))
-  }
-
-  /// Restores a saved state (checked for consistent lengths).
-  public mutating func restore(_ state: FScoreState) throws(MetricError) {
-    try state.validate()
-    if average == .micro && !state.isEmpty && state.truePositives.count != 1 {
-      throw .invalidState("a micro-averaged F-score keeps one count per quantity")
-    }
-    self.state = state
-  }
-
-  /// The score per class (`average: nil`) or averaged.
-  public func result() -> MetricValue {
-    fScoreResult(state, beta: beta, average: average)
+    try self.init(average: average, beta: beta, threshold: threshold, name: name as String?, dtype: dtype)
   }
 }
 
@@ -215,74 +241,23 @@ public struct FBetaScore: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct F1Score: PredictionMetric, KerasSerializable {
-  /// `"F1Score"`.
-  public static var className: String { "F1Score" }
-  /// The name in logs; default `"f1_score"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The averaging, or `nil` for per-class scores.
-  public let average: FScoreAverage?
-  /// The binarisation threshold, or `nil` for the row maximum.
-  public let threshold: Double?
-  /// The per-class counts.
-  public var state = FScoreState()
+public typealias F1Score = FScore<FScoreOne>
 
+/// The declaration of ``F1Score``.
+public enum FScoreOne: FScoreKind {
+  public static let declaration = MetricDeclaration(
+    F1Score.self, className: "F1Score", defaultName: "f1_score", arguments: fScoreArguments, input: .classAxis)
+}
+
+extension FScore where Kind == FScoreOne {
   /// An F1 score.
   ///
   /// - Throws: ``MetricError/invalidConfiguration(_:)`` unless `threshold`
   ///   is `nil` or in (0, 1].
   public init(
-    average: FScoreAverage? = nil, threshold: Double? = nil, name: String = "f1_score",
-    dtype: String = "float32"
+    average: FScoreAverage? = nil, threshold: Double? = nil, name: String = "f1_score", dtype: String = "float32"
   ) throws(MetricError) {
-    _ = try FBetaScore(average: average, beta: 1, threshold: threshold)
-    self.average = average
-    self.threshold = threshold
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from `{"name", "dtype", "average", "threshold"}`.
-  public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    let name = try r.string("name", default: "f1_score")
-    let dtype = try r.dtype()
-    let (average, threshold) = try FBetaScore.readCommon(&r)
-    try r.finish()
-    try self.init(average: average, threshold: threshold, name: name, dtype: dtype)
-  }
-
-  /// Keras's config (no `beta`).
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype),
-        "average": average.map { .string($0.rawValue) } ?? .null,
-        "threshold": threshold.map(JSONValue.double) ?? .null,
-      ])
-  }
-
-  /// Accumulates one batch of `(N, C)` labels and predictions.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(
-      fScoreCounts(
-        yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, threshold: threshold,
-        micro: average == .micro, classes: state.isEmpty ? nil : state.truePositives.count,
-        metric: Self.className))
-  }
-
-  /// Restores a saved state (checked for consistent lengths).
-  public mutating func restore(_ state: FScoreState) throws(MetricError) {
-    try state.validate()
-    self.state = state
-  }
-
-  /// The score per class (`average: nil`) or averaged.
-  public func result() -> MetricValue {
-    fScoreResult(state, beta: 1, average: average)
+    try self.init(average: average, beta: 1, threshold: threshold, name: name as String?, dtype: dtype)
   }
 }
 

@@ -186,23 +186,93 @@ public struct IoUCore: Sendable, Equatable {
   }
 }
 
-/// Reads `target_class_ids` (a list of integers).
-func readClassIds(_ r: inout ConfigReader, _ key: String) throws(MetricError) -> [Int]? {
-  guard let v = r.value(key) else { return nil }
-  guard case .array(let a) = v else {
-    throw .invalidConfiguration("\(key) must be a list of integers; received \(v)")
-  }
-  var out: [Int] = []
-  for x in a {
-    guard let n = x.number, n == n.rounded() else {
-      throw .invalidConfiguration("\(key) must be a list of integers; received \(v)")
-    }
-    out.append(Int(n))
-  }
-  return out
+extension MetricFamily {
+  /// Keras's IoU metrics.
+  public static let iou = MetricFamily(
+    "IoU metrics",
+    [IoU.declaration, MeanIoU.declaration, BinaryIoU.declaration, OneHotIoU.declaration, OneHotMeanIoU.declaration])
 }
 
-func classIdsJSON(_ ids: [Int]) -> JSONValue { .array(ids.map { .int(Int64($0)) }) }
+/// The choice that distinguishes the five IoU metrics: their Keras
+/// arguments and how those configure the shared ``IoUCore``.
+public protocol IoUKind: Sendable {
+  /// The metric's declaration.
+  static var declaration: MetricDeclaration { get }
+  /// The core configured by checked arguments.
+  static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore
+  /// The declared arguments' values for `core`.
+  static func arguments(_ core: IoUCore) -> [String: JSONValue]
+}
+
+/// An intersection-over-union metric on a confusion matrix of classes: the
+/// generic type behind ``IoU``, ``MeanIoU``, ``BinaryIoU``, ``OneHotIoU``
+/// and ``OneHotMeanIoU``, which are typealiases of it with their Keras
+/// initialisers.
+///
+/// - Complexity: `update` is O(*n*); `result` O(*C*²).
+public struct IntersectionOverUnion<Kind: IoUKind>: PredictionMetric, DeclaredMetric {
+  /// The declaration.
+  public static var declaration: MetricDeclaration { Kind.declaration }
+  /// The name in logs.
+  public var name: String
+  /// The Keras dtype name, kept for the configuration.
+  public var dtype: String
+  /// The configuration.
+  public let core: IoUCore
+  /// The confusion matrix.
+  public private(set) var state = ConfusionMatrixState()
+
+  init(core: IoUCore, name: String, dtype: String) {
+    self.core = core
+    self.name = name
+    self.dtype = dtype
+  }
+
+  /// Builds the metric from checked arguments.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(core: try Kind.core(a), name: a.name, dtype: a.dtype)
+  }
+
+  /// The declared arguments' values.
+  public var arguments: [String: JSONValue] { Kind.arguments(core) }
+
+  /// Accumulates one batch.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    try state.merge(core.batch(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight))
+  }
+
+  /// Restores a matrix of the same number of classes.
+  ///
+  /// - Throws: ``MetricError/invalidState(_:)`` for another number of
+  ///   classes; the state is then unchanged.
+  public mutating func restore(_ state: ConfusionMatrixState) throws(MetricError) {
+    try core.checkRestorable(state)
+    self.state = state
+  }
+
+  /// The mean IoU over the target classes present.
+  public func result() -> MetricValue { core.result(state) }
+}
+
+/// `ignore_class`: a true label whose samples are not counted.
+let ignoreClassArgument = MetricArgument("ignore_class", .integer, default: .null)
+/// `axis`: the class axis of the argmax.
+let axisArgument = MetricArgument("axis", .integer, default: -1)
+
+extension IoUCore {
+  /// The arguments every class-id variant writes.
+  func commonArguments(sparseYTrue: Bool) -> [String: JSONValue] {
+    var c: [String: JSONValue] = [
+      "num_classes": .int(Int64(numClasses)), "ignore_class": JSONValue(ignoreClass),
+      "sparse_y_pred": .bool(sparseYPred), "axis": .int(Int64(axis)),
+    ]
+    if sparseYTrue { c["sparse_y_true"] = .bool(self.sparseYTrue) }
+    return c
+  }
+
+  /// `target_class_ids` as JSON.
+  var targetClassIdsJSON: JSONValue { .array(targetClassIds.map { .int(Int64($0)) }) }
+}
 
 /// Intersection-over-union averaged over chosen classes.
 ///
@@ -225,72 +295,43 @@ func classIdsJSON(_ ids: [Int]) -> JSONValue { .array(ids.map { .int(Int64($0)) 
 /// ```
 ///
 /// - Complexity: `update` is O(*n*); `result` O(*C*²).
-public struct IoU: PredictionMetric, KerasSerializable {
-  /// `"IoU"`.
-  public static var className: String { "IoU" }
-  /// The name in logs; default `"io_u"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The configuration.
-  public let core: IoUCore
-  /// The confusion matrix.
-  public var state = ConfusionMatrixState()
+public typealias IoU = IntersectionOverUnion<IoUOfTargetClasses>
 
+/// The declaration of ``IoU``.
+public enum IoUOfTargetClasses: IoUKind {
+  public static let declaration = MetricDeclaration(
+    IoU.self, className: "IoU", defaultName: "io_u",
+    arguments: [
+      MetricArgument(required: "num_classes", .integer), MetricArgument(required: "target_class_ids", .integers),
+      ignoreClassArgument, MetricArgument("sparse_y_true", .bool, default: true),
+      MetricArgument("sparse_y_pred", .bool, default: true), axisArgument,
+    ], input: .samples)
+
+  public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
+    try IoUCore(
+      "IoU", numClasses: a.int("num_classes"), targetClassIds: a.ints("target_class_ids") ?? [],
+      ignoreClass: a.optionalInt("ignore_class"), sparseYTrue: a.bool("sparse_y_true"),
+      sparseYPred: a.bool("sparse_y_pred"), axis: a.int("axis"))
+  }
+
+  public static func arguments(_ core: IoUCore) -> [String: JSONValue] {
+    var c = core.commonArguments(sparseYTrue: true)
+    c["target_class_ids"] = core.targetClassIdsJSON
+    return c
+  }
+}
+
+extension IntersectionOverUnion where Kind == IoUOfTargetClasses {
   /// An IoU over `targetClassIds` of `numClasses` classes.
   public init(
     numClasses: Int, targetClassIds: [Int], name: String = "io_u", dtype: String = "int64",
     ignoreClass: Int? = nil, sparseYTrue: Bool = true, sparseYPred: Bool = true, axis: Int = -1
   ) throws(MetricError) {
-    core = try IoUCore(
-      Self.className, numClasses: numClasses, targetClassIds: targetClassIds, ignoreClass: ignoreClass,
+    let core = try IoUCore(
+      "IoU", numClasses: numClasses, targetClassIds: targetClassIds, ignoreClass: ignoreClass,
       sparseYTrue: sparseYTrue, sparseYPred: sparseYPred, axis: axis)
-    self.name = name
-    self.dtype = dtype
+    self.init(core: core, name: name, dtype: dtype)
   }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "io_u")
-    var r = reader
-    guard let n = try r.optionalInt("num_classes"), let ids = try readClassIds(&r, "target_class_ids") else {
-      throw .invalidConfiguration("IoU needs num_classes and target_class_ids")
-    }
-    let ignore = try r.optionalInt("ignore_class")
-    let st = try r.bool("sparse_y_true", default: true)
-    let sp = try r.bool("sparse_y_pred", default: true)
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    try self.init(
-      numClasses: n, targetClassIds: ids, name: name, dtype: dtype, ignoreClass: ignore, sparseYTrue: st,
-      sparseYPred: sp, axis: axis)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype), "num_classes": .int(Int64(core.numClasses)),
-        "target_class_ids": classIdsJSON(core.targetClassIds),
-        "ignore_class": optionalIntJSON(core.ignoreClass), "sparse_y_true": .bool(core.sparseYTrue),
-        "sparse_y_pred": .bool(core.sparseYPred), "axis": .int(Int64(core.axis)),
-      ])
-  }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.batch(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight))
-  }
-
-  /// Restores a matrix of the same number of classes.
-  public mutating func restore(_ state: ConfusionMatrixState) throws(MetricError) {
-    try core.checkRestorable(state)
-    self.state = state
-  }
-
-  /// The mean IoU over the target classes present.
-  public func result() -> MetricValue { core.result(state) }
 }
 
 /// The IoU averaged over every class.
@@ -308,71 +349,39 @@ public struct IoU: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*); `result` O(*C*²).
-public struct MeanIoU: PredictionMetric, KerasSerializable {
-  /// `"MeanIoU"`.
-  public static var className: String { "MeanIoU" }
-  /// The name in logs; default `"mean_io_u"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The configuration.
-  public let core: IoUCore
-  /// The confusion matrix.
-  public var state = ConfusionMatrixState()
+public typealias MeanIoU = IntersectionOverUnion<IoUOfAllClasses>
 
+/// The declaration of ``MeanIoU``.
+public enum IoUOfAllClasses: IoUKind {
+  public static let declaration = MetricDeclaration(
+    MeanIoU.self, className: "MeanIoU", defaultName: "mean_io_u",
+    arguments: [
+      MetricArgument(required: "num_classes", .integer), ignoreClassArgument,
+      MetricArgument("sparse_y_true", .bool, default: true), MetricArgument("sparse_y_pred", .bool, default: true),
+      axisArgument,
+    ], input: .samples)
+
+  public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
+    try IoUCore(
+      "MeanIoU", numClasses: a.int("num_classes"), targetClassIds: Array(0..<max(a.int("num_classes"), 1)),
+      ignoreClass: a.optionalInt("ignore_class"), sparseYTrue: a.bool("sparse_y_true"),
+      sparseYPred: a.bool("sparse_y_pred"), axis: a.int("axis"))
+  }
+
+  public static func arguments(_ core: IoUCore) -> [String: JSONValue] { core.commonArguments(sparseYTrue: true) }
+}
+
+extension IntersectionOverUnion where Kind == IoUOfAllClasses {
   /// A mean IoU over `numClasses` classes.
   public init(
     numClasses: Int, name: String = "mean_io_u", dtype: String = "int64", ignoreClass: Int? = nil,
     sparseYTrue: Bool = true, sparseYPred: Bool = true, axis: Int = -1
   ) throws(MetricError) {
-    core = try IoUCore(
-      Self.className, numClasses: numClasses, targetClassIds: Array(0..<max(numClasses, 1)),
-      ignoreClass: ignoreClass, sparseYTrue: sparseYTrue, sparseYPred: sparseYPred, axis: axis)
-    self.name = name
-    self.dtype = dtype
+    let core = try IoUCore(
+      "MeanIoU", numClasses: numClasses, targetClassIds: Array(0..<max(numClasses, 1)), ignoreClass: ignoreClass,
+      sparseYTrue: sparseYTrue, sparseYPred: sparseYPred, axis: axis)
+    self.init(core: core, name: name, dtype: dtype)
   }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "mean_io_u")
-    var r = reader
-    guard let n = try r.optionalInt("num_classes") else {
-      throw .invalidConfiguration("MeanIoU needs num_classes")
-    }
-    let ignore = try r.optionalInt("ignore_class")
-    let st = try r.bool("sparse_y_true", default: true)
-    let sp = try r.bool("sparse_y_pred", default: true)
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    try self.init(
-      numClasses: n, name: name, dtype: dtype, ignoreClass: ignore, sparseYTrue: st, sparseYPred: sp,
-      axis: axis)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype), "num_classes": .int(Int64(core.numClasses)),
-        "ignore_class": optionalIntJSON(core.ignoreClass), "sparse_y_true": .bool(core.sparseYTrue),
-        "sparse_y_pred": .bool(core.sparseYPred), "axis": .int(Int64(core.axis)),
-      ])
-  }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.batch(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight))
-  }
-
-  /// Restores a matrix of the same number of classes.
-  public mutating func restore(_ state: ConfusionMatrixState) throws(MetricError) {
-    try core.checkRestorable(state)
-    self.state = state
-  }
-
-  /// The mean IoU over the classes present.
-  public func result() -> MetricValue { core.result(state) }
 }
 
 /// The IoU of binary labels against thresholded predictions.
@@ -390,66 +399,40 @@ public struct MeanIoU: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct BinaryIoU: PredictionMetric, KerasSerializable {
-  /// `"BinaryIoU"`.
-  public static var className: String { "BinaryIoU" }
-  /// The name in logs; default `"binary_io_u"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The threshold.
-  public let threshold: Double
-  /// The configuration.
-  public let core: IoUCore
-  /// The confusion matrix.
-  public var state = ConfusionMatrixState()
+public typealias BinaryIoU = IntersectionOverUnion<IoUOfThresholdedScores>
 
+/// The declaration of ``BinaryIoU``.
+public enum IoUOfThresholdedScores: IoUKind {
+  public static let declaration = MetricDeclaration(
+    BinaryIoU.self, className: "BinaryIoU", defaultName: "binary_io_u",
+    arguments: [
+      MetricArgument("target_class_ids", .integers, default: [0, 1]), MetricArgument("threshold", .number, default: 0.5),
+    ], input: .samples)
+
+  public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
+    try IoUCore(
+      "BinaryIoU", numClasses: 2, targetClassIds: a.ints("target_class_ids") ?? [], ignoreClass: nil,
+      sparseYTrue: true, sparseYPred: true, axis: -1, threshold: a.double("threshold"))
+  }
+
+  public static func arguments(_ core: IoUCore) -> [String: JSONValue] {
+    ["target_class_ids": core.targetClassIdsJSON, "threshold": .double(core.threshold ?? 0.5)]
+  }
+}
+
+extension IntersectionOverUnion where Kind == IoUOfThresholdedScores {
   /// A binary IoU over `targetClassIds` (subset of `[0, 1]`).
   public init(
-    targetClassIds: [Int] = [0, 1], threshold: Double = 0.5, name: String = "binary_io_u",
-    dtype: String = "int64"
+    targetClassIds: [Int] = [0, 1], threshold: Double = 0.5, name: String = "binary_io_u", dtype: String = "int64"
   ) throws(MetricError) {
-    core = try IoUCore(
-      Self.className, numClasses: 2, targetClassIds: targetClassIds, ignoreClass: nil, sparseYTrue: true,
+    let core = try IoUCore(
+      "BinaryIoU", numClasses: 2, targetClassIds: targetClassIds, ignoreClass: nil, sparseYTrue: true,
       sparseYPred: true, axis: -1, threshold: threshold)
-    self.threshold = threshold
-    self.name = name
-    self.dtype = dtype
+    self.init(core: core, name: name, dtype: dtype)
   }
 
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "binary_io_u")
-    var r = reader
-    let ids = try readClassIds(&r, "target_class_ids") ?? [0, 1]
-    let threshold = try r.double("threshold", default: 0.5)
-    try r.finish()
-    try self.init(targetClassIds: ids, threshold: threshold, name: name, dtype: dtype)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype),
-        "target_class_ids": classIdsJSON(core.targetClassIds), "threshold": .double(threshold),
-      ])
-  }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.batch(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight))
-  }
-
-  /// Restores a 2-class matrix.
-  public mutating func restore(_ state: ConfusionMatrixState) throws(MetricError) {
-    try core.checkRestorable(state)
-    self.state = state
-  }
-
-  /// The mean IoU over the target classes present.
-  public func result() -> MetricValue { core.result(state) }
+  /// The threshold: `y_pred ≥ threshold` is class 1.
+  public var threshold: Double { core.threshold ?? 0.5 }
 }
 
 /// The IoU of one-hot labels against scores (argmax), over chosen classes.
@@ -467,71 +450,42 @@ public struct BinaryIoU: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct OneHotIoU: PredictionMetric, KerasSerializable {
-  /// `"OneHotIoU"`.
-  public static var className: String { "OneHotIoU" }
-  /// The name in logs; default `"one_hot_io_u"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The configuration.
-  public let core: IoUCore
-  /// The confusion matrix.
-  public var state = ConfusionMatrixState()
+public typealias OneHotIoU = IntersectionOverUnion<IoUOfOneHotTargetClasses>
 
+/// The declaration of ``OneHotIoU``.
+public enum IoUOfOneHotTargetClasses: IoUKind {
+  public static let declaration = MetricDeclaration(
+    OneHotIoU.self, className: "OneHotIoU", defaultName: "one_hot_io_u",
+    arguments: [
+      MetricArgument(required: "num_classes", .integer), MetricArgument(required: "target_class_ids", .integers),
+      ignoreClassArgument, MetricArgument("sparse_y_pred", .bool, default: false), axisArgument,
+    ], input: .classAxis)
+
+  public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
+    try IoUCore(
+      "OneHotIoU", numClasses: a.int("num_classes"), targetClassIds: a.ints("target_class_ids") ?? [],
+      ignoreClass: a.optionalInt("ignore_class"), sparseYTrue: false, sparseYPred: a.bool("sparse_y_pred"),
+      axis: a.int("axis"))
+  }
+
+  public static func arguments(_ core: IoUCore) -> [String: JSONValue] {
+    var c = core.commonArguments(sparseYTrue: false)
+    c["target_class_ids"] = core.targetClassIdsJSON
+    return c
+  }
+}
+
+extension IntersectionOverUnion where Kind == IoUOfOneHotTargetClasses {
   /// A one-hot IoU.
   public init(
     numClasses: Int, targetClassIds: [Int], name: String = "one_hot_io_u", dtype: String = "int64",
     ignoreClass: Int? = nil, sparseYPred: Bool = false, axis: Int = -1
   ) throws(MetricError) {
-    core = try IoUCore(
-      Self.className, numClasses: numClasses, targetClassIds: targetClassIds, ignoreClass: ignoreClass,
+    let core = try IoUCore(
+      "OneHotIoU", numClasses: numClasses, targetClassIds: targetClassIds, ignoreClass: ignoreClass,
       sparseYTrue: false, sparseYPred: sparseYPred, axis: axis)
-    self.name = name
-    self.dtype = dtype
+    self.init(core: core, name: name, dtype: dtype)
   }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "one_hot_io_u")
-    var r = reader
-    guard let n = try r.optionalInt("num_classes"), let ids = try readClassIds(&r, "target_class_ids") else {
-      throw .invalidConfiguration("OneHotIoU needs num_classes and target_class_ids")
-    }
-    let ignore = try r.optionalInt("ignore_class")
-    let sp = try r.bool("sparse_y_pred", default: false)
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    try self.init(
-      numClasses: n, targetClassIds: ids, name: name, dtype: dtype, ignoreClass: ignore, sparseYPred: sp,
-      axis: axis)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype), "num_classes": .int(Int64(core.numClasses)),
-        "target_class_ids": classIdsJSON(core.targetClassIds),
-        "ignore_class": optionalIntJSON(core.ignoreClass), "sparse_y_pred": .bool(core.sparseYPred),
-        "axis": .int(Int64(core.axis)),
-      ])
-  }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.batch(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight))
-  }
-
-  /// Restores a matrix of the same number of classes.
-  public mutating func restore(_ state: ConfusionMatrixState) throws(MetricError) {
-    try core.checkRestorable(state)
-    self.state = state
-  }
-
-  /// The mean IoU over the target classes present.
-  public func result() -> MetricValue { core.result(state) }
 }
 
 /// The mean IoU of one-hot labels against scores, over every class.
@@ -547,66 +501,36 @@ public struct OneHotIoU: PredictionMetric, KerasSerializable {
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
-public struct OneHotMeanIoU: PredictionMetric, KerasSerializable {
-  /// `"OneHotMeanIoU"`.
-  public static var className: String { "OneHotMeanIoU" }
-  /// The name in logs; default `"one_hot_mean_io_u"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The configuration.
-  public let core: IoUCore
-  /// The confusion matrix.
-  public var state = ConfusionMatrixState()
+public typealias OneHotMeanIoU = IntersectionOverUnion<IoUOfOneHotAllClasses>
 
+/// The declaration of ``OneHotMeanIoU``.
+public enum IoUOfOneHotAllClasses: IoUKind {
+  public static let declaration = MetricDeclaration(
+    OneHotMeanIoU.self, className: "OneHotMeanIoU", defaultName: "one_hot_mean_io_u",
+    arguments: [
+      MetricArgument(required: "num_classes", .integer), ignoreClassArgument,
+      MetricArgument("sparse_y_pred", .bool, default: false), axisArgument,
+    ], input: .classAxis)
+
+  public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
+    try IoUCore(
+      "OneHotMeanIoU", numClasses: a.int("num_classes"), targetClassIds: Array(0..<max(a.int("num_classes"), 1)),
+      ignoreClass: a.optionalInt("ignore_class"), sparseYTrue: false, sparseYPred: a.bool("sparse_y_pred"),
+      axis: a.int("axis"))
+  }
+
+  public static func arguments(_ core: IoUCore) -> [String: JSONValue] { core.commonArguments(sparseYTrue: false) }
+}
+
+extension IntersectionOverUnion where Kind == IoUOfOneHotAllClasses {
   /// A one-hot mean IoU.
   public init(
     numClasses: Int, name: String = "one_hot_mean_io_u", dtype: String = "int64", ignoreClass: Int? = nil,
     sparseYPred: Bool = false, axis: Int = -1
   ) throws(MetricError) {
-    core = try IoUCore(
-      Self.className, numClasses: numClasses, targetClassIds: Array(0..<max(numClasses, 1)),
+    let core = try IoUCore(
+      "OneHotMeanIoU", numClasses: numClasses, targetClassIds: Array(0..<max(numClasses, 1)),
       ignoreClass: ignoreClass, sparseYTrue: false, sparseYPred: sparseYPred, axis: axis)
-    self.name = name
-    self.dtype = dtype
+    self.init(core: core, name: name, dtype: dtype)
   }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    let (name, dtype, reader) = try readNameAndDType(config, Self.className, defaultName: "one_hot_mean_io_u")
-    var r = reader
-    guard let n = try r.optionalInt("num_classes") else {
-      throw .invalidConfiguration("OneHotMeanIoU needs num_classes")
-    }
-    let ignore = try r.optionalInt("ignore_class")
-    let sp = try r.bool("sparse_y_pred", default: false)
-    let axis = try r.int("axis", default: -1)
-    try r.finish()
-    try self.init(numClasses: n, name: name, dtype: dtype, ignoreClass: ignore, sparseYPred: sp, axis: axis)
-  }
-
-  /// Keras's config.
-  public var config: KerasConfig {
-    KerasConfig(
-      className: Self.className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype), "num_classes": .int(Int64(core.numClasses)),
-        "ignore_class": optionalIntJSON(core.ignoreClass), "sparse_y_pred": .bool(core.sparseYPred),
-        "axis": .int(Int64(core.axis)),
-      ])
-  }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.merge(core.batch(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight))
-  }
-
-  /// Restores a matrix of the same number of classes.
-  public mutating func restore(_ state: ConfusionMatrixState) throws(MetricError) {
-    try core.checkRestorable(state)
-    self.state = state
-  }
-
-  /// The mean IoU over the classes present.
-  public func result() -> MetricValue { core.result(state) }
 }
