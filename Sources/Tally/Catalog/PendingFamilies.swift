@@ -1,8 +1,6 @@
 // TEMPORARY: families not yet converted to declarations.
 extension MetricFamily {
   public static let confusion = MetricFamily("Confusion-matrix metrics", [])
-  public static let agreement = MetricFamily("Agreement metrics (beyond Keras)", [])
-  public static let calibration = MetricFamily("Calibration metrics (beyond Keras)", [])
 }
 
 /// Reads the `{"name", "dtype"}` config that most wrappers have.
