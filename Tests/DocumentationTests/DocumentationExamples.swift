@@ -25,12 +25,14 @@ import Testing
 enum README_A_custom_metric {
   struct BinaryTruePositives: PredictionMetric {
     var name = "binary_true_positives"
-    var state = CompensatedSum()
+    private(set) var state = CompensatedSum()
 
     mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
       let hits = try Tensor.map(yTrue, yPred) { t, p in t != 0 && p != 0 ? 1 : 0 }
       try state.add(hits, sampleWeight: sampleWeight)
     }
+
+    mutating func restore(_ s: CompensatedSum) throws(MetricError) { state = s }
 
     func result() -> MetricValue { .scalar(state.value) }
   }
@@ -133,12 +135,14 @@ enum README_A_custom_metric {
 enum GettingStarted_Write_your_own_metric {
   struct BinaryTruePositives: PredictionMetric {
     var name = "binary_true_positives"
-    var state = CompensatedSum()
+    private(set) var state = CompensatedSum()
 
     mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
       let hits = try Tensor.map(yTrue, yPred) { t, p in t != 0 && p != 0 ? 1 : 0 }
       try state.add(hits, sampleWeight: sampleWeight)
     }
+
+    mutating func restore(_ s: CompensatedSum) throws(MetricError) { state = s }
 
     func result() -> MetricValue { .scalar(state.value) }
   }
@@ -180,12 +184,14 @@ mse.result()                                 // .scalar(0.25)
   ("README.md", #"""
 struct BinaryTruePositives: PredictionMetric {
   var name = "binary_true_positives"
-  var state = CompensatedSum()
+  private(set) var state = CompensatedSum()
 
   mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
     let hits = try Tensor.map(yTrue, yPred) { t, p in t != 0 && p != 0 ? 1 : 0 }
     try state.add(hits, sampleWeight: sampleWeight)
   }
+
+  mutating func restore(_ s: CompensatedSum) throws(MetricError) { state = s }
 
   func result() -> MetricValue { .scalar(state.value) }
 }
@@ -275,12 +281,14 @@ restored.result()   // .scalar(4.5)
   ("Sources/Tally/Documentation.docc/GettingStarted.md", #"""
 struct BinaryTruePositives: PredictionMetric {
   var name = "binary_true_positives"
-  var state = CompensatedSum()
+  private(set) var state = CompensatedSum()
 
   mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
     let hits = try Tensor.map(yTrue, yPred) { t, p in t != 0 && p != 0 ? 1 : 0 }
     try state.add(hits, sampleWeight: sampleWeight)
   }
+
+  mutating func restore(_ s: CompensatedSum) throws(MetricError) { state = s }
 
   func result() -> MetricValue { .scalar(state.value) }
 }

@@ -243,9 +243,11 @@ public struct FunctionDeclaration: Sendable {
 /// beside the metric (its `static let declaration`).
 ///
 /// ```swift
-/// MeanAbsoluteError.declaration.className     // "MeanAbsoluteError"
-/// MeanAbsoluteError.declaration.aliases       // ["mae", "MAE"]
-/// AUC.declaration.arguments.map(\.key).first  // "num_thresholds"
+/// let d = MeanAbsoluteError.declaration
+/// d.className      // "MeanAbsoluteError"
+/// d.aliases        // ["mae", "MAE"]
+/// d.input          // .elementwise: a rank-1 file's elements are samples
+/// R2Score.declaration.arguments.map(\.key)   // ["class_aggregation", "num_regressors"]
 /// ```
 public struct MetricDeclaration: Sendable {
   /// The Keras class name (`"MeanAbsoluteError"`).

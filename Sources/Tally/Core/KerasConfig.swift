@@ -213,6 +213,7 @@ public struct KerasConfig: Sendable, Equatable, Codable, CustomStringConvertible
 /// Used by every built-in `init(config:)`:
 ///
 /// ```swift
+/// let config = try KerasConfig(json: #"{"class_name": "Mean", "config": {"name": "loss"}}"#)
 /// var r = try ConfigReader(config, expecting: "Mean")
 /// let name = try r.string("name", default: "mean")
 /// let dtype = try r.dtype()

@@ -144,8 +144,14 @@ extension Metric {
   /// The metric's state as a saved-state file (JSON bytes).
   ///
   /// ```swift
-  /// try m.savedState().write(to: url)        // on one machine
-  /// try total.merge(Mean(savedState: Data(contentsOf: url)))   // on another
+  /// let url = FileManager.default.temporaryDirectory.appendingPathComponent("mean.json")
+  /// var m = Mean()
+  /// try m.update([1, 3])
+  /// try m.savedState().write(to: url)                         // on one machine
+  /// var total = Mean()
+  /// try total.update([5])
+  /// try total.merge(Mean(savedState: Data(contentsOf: url)))  // on another
+  /// total.result()   // 3.0
   /// ```
   public func savedState() -> Data {
     SavedState(metric: config, state: state).encoded()

@@ -27,11 +27,12 @@ import RealModule
 ///
 /// ```swift
 /// var bar = ProgressBar(target: 32)
+/// var loss = Mean(name: "loss")
 /// for step in 1...32 {
-///   // ... train ...
-///   bar.update(step, values: [("loss", loss)])
+///   try loss.update([1.0 / Double(step)])   // ... train ...
+///   bar.update(step, values: [("loss", loss.result().scalar ?? 0)])
 /// }
-/// bar.finish(values: [("loss", epochLoss)])
+/// bar.finish(values: [("loss", loss.result().scalar ?? 0)])
 /// ```
 public struct ProgressBar {
   /// The number of steps, if known.
