@@ -3084,8 +3084,10 @@ def _same_n(*named: tuple[str, np.ndarray | None]) -> int:
     return next(iter(ns.values()))
 
 
-def _sample_weight(w, n: int) -> np.ndarray:
-    """Per-sample weights (N,) in float64: None -> ones; [N] or [N, 1]."""
+def _sample_weight(w, n: int, refuse_negative: bool = True) -> np.ndarray:
+    """Per-sample weights (N,) in float64: None -> ones; [N] or [N, 1].
+    ``refuse_negative=False``: a negative or non-finite weight is left open
+    (Unspecified) instead of refused."""
     if w is None:
         return np.ones(n)
     w = np.asarray(w)
@@ -3097,6 +3099,8 @@ def _sample_weight(w, n: int) -> np.ndarray:
         raise TallyInputError(f"sample_weight must be [N] or [N, 1], got shape {list(w.shape)}")
     v = _f64(w).reshape(-1)
     bad = ~np.isfinite(v) | (v < 0)
+    if bad.any() and not refuse_negative:
+        raise Unspecified("a negative or non-finite sample_weight")
     if bad.any():
         raise TallyInputError(f"sample_weight must be finite and >= 0, got {float(v[bad][0])!r}")
     return v
@@ -3420,7 +3424,8 @@ def agreement_cases() -> list[RefCase]:
 # [N, C] (C > 1) with y_true one-hot [N, C] or class ids [N] / [N, 1] -- the
 # weighted mean of sum_c (p_c - y_c)^2 (not halved, also for C = 2).
 # y_pred must lie in [0, 1] (NaN refused); rows need not sum to 1.
-# sample_weight (both classes): as for the agreement metrics.
+# sample_weight: None, [N] or [N, 1] (BrierScore leaves negative weights
+# open: they are not in the cases; ExpectedCalibrationError refuses them).
 #
 # ExpectedCalibrationError = TorchMetrics BinaryCalibrationError(n_bins,
 # norm="l1"): y_pred (confidences in [0, 1]) and y_true (in {0, 1}) paired
@@ -3469,7 +3474,7 @@ def _brier_prepare(cfg: dict, u: Update):
         else:
             raise TallyInputError(f"y_true {list(y_true.shape)} does not match y_pred {list(y_pred.shape)}")
         kind = c
-    return kind, ids, q, _sample_weight(u.sample_weight, n)
+    return kind, ids, q, _sample_weight(u.sample_weight, n, refuse_negative=False)
 
 
 def _brier_reference(cfg: dict, prepared: list) -> RefValue:
@@ -3657,7 +3662,6 @@ def _brier_cases(rng: np.random.Generator) -> list[RefCase]:
         case("error_one_hot_columns_mismatch", [L(_onehot([0, 1], 3), f32([[0.5, 0.5], [0.2, 0.8]]))]),
         case("error_class_id_out_of_range", [L(i32([0, 3]), f32([[0.5, 0.3, 0.2], [0.2, 0.3, 0.5]]))]),
         case("error_one_hot_true_value_2", [L(f32([[0, 2, 0]]), f32([[0.2, 0.5, 0.3]]))]),
-        case("error_weight_negative", [L(f32([0, 1]), f32([0.1, 0.9]), f32([1, -1]))]),
     ]
 
 
