@@ -347,59 +347,42 @@ public struct Sequential: Sendable {
 
 // MARK: - Matrix kernels (unsafe buffers keep debug builds usably fast)
 
-/// `a · b` for `a: m × k`, `b: k × n`.
-func matmul(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int) -> [Double] {
+/// `A · B` (`m × n`, row-major) where `A(i, p) = a[i·a.row + p·a.column]`
+/// and `B(p, j) = b[p·b.row + j·b.column]`, summing over `p` in order; zero
+/// entries of `A` are skipped when `skipZeros` (ReLU outputs are often
+/// exactly zero).
+func product(
+  _ a: [Double], _ sa: (row: Int, column: Int), _ b: [Double], _ sb: (row: Int, column: Int),
+  m: Int, k: Int, n: Int, skipZeros: Bool = true
+) -> [Double] {
   var c = Array(repeating: 0.0, count: m * n)
   a.withUnsafeBufferPointer { a in
     b.withUnsafeBufferPointer { b in
       c.withUnsafeMutableBufferPointer { c in
         for i in 0..<m {
           for p in 0..<k {
-            let aip = a[i * k + p]
-            if aip == 0 { continue }  // ReLU outputs are often exactly zero
-            for j in 0..<n { c[i * n + j] += aip * b[p * n + j] }
+            let aip = a[i * sa.row + p * sa.column]
+            if skipZeros && aip == 0 { continue }
+            for j in 0..<n { c[i * n + j] += aip * b[p * sb.row + j * sb.column] }
           }
         }
       }
     }
   }
   return c
+}
+
+/// `a · b` for `a: m × k`, `b: k × n`.
+func matmul(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int) -> [Double] {
+  product(a, (k, 1), b, (n, 1), m: m, k: k, n: n)
 }
 
 /// `aᵀ · b` for `a: k × m`, `b: k × n` (result `m × n`).
 func matmulTransposedA(_ a: [Double], _ b: [Double], k: Int, m: Int, n: Int) -> [Double] {
-  var c = Array(repeating: 0.0, count: m * n)
-  a.withUnsafeBufferPointer { a in
-    b.withUnsafeBufferPointer { b in
-      c.withUnsafeMutableBufferPointer { c in
-        for p in 0..<k {
-          for i in 0..<m {
-            let api = a[p * m + i]
-            if api == 0 { continue }
-            for j in 0..<n { c[i * n + j] += api * b[p * n + j] }
-          }
-        }
-      }
-    }
-  }
-  return c
+  product(a, (1, m), b, (n, 1), m: m, k: k, n: n)
 }
 
 /// `a · bᵀ` for `a: m × n`, `b: k × n` (result `m × k`).
 func matmulTransposedB(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int) -> [Double] {
-  var c = Array(repeating: 0.0, count: m * k)
-  a.withUnsafeBufferPointer { a in
-    b.withUnsafeBufferPointer { b in
-      c.withUnsafeMutableBufferPointer { c in
-        for i in 0..<m {
-          for p in 0..<k {
-            var s = 0.0
-            for j in 0..<n { s += a[i * n + j] * b[p * n + j] }
-            c[i * k + p] = s
-          }
-        }
-      }
-    }
-  }
-  return c
+  product(a, (n, 1), b, (1, n), m: m, k: n, n: k, skipZeros: false)
 }
