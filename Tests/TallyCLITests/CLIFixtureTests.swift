@@ -95,7 +95,7 @@ enum CLIFixtures {
   @Test func theNewFamiliesHaveFixtures() {
     let classes = Set(CLIFixtures.cases.map(\.className))
     #expect(
-      classes == ["MatthewsCorrelationCoefficient", "CohenKappa", "ExpectedCalibrationError"],
+      classes == ["MatthewsCorrelationCoefficient", "CohenKappa", "BrierScore", "ExpectedCalibrationError"],
       "\(classes.sorted())")
   }
 

@@ -1,15 +1,15 @@
 //===--- CalibrationMetrics.swift -----------------------------------------===//
 //
 // Metrics Keras 3 lacks that measure whether predicted probabilities are
-// calibrated: ExpectedCalibrationError (TorchMetrics' binary definition),
-// mergeable bin by bin.
+// calibrated: BrierScore (scikit-learn's brier_score_loss) and
+// ExpectedCalibrationError (TorchMetrics' binary definition), mergeable.
 //
 //===----------------------------------------------------------------------===//
 
 extension MetricFamily {
   /// Calibration of predicted probabilities (beyond Keras).
   public static let calibration = MetricFamily(
-    "Calibration metrics (beyond Keras)", [ExpectedCalibrationError.declaration])
+    "Calibration metrics (beyond Keras)", [BrierScore.declaration, ExpectedCalibrationError.declaration])
 }
 
 /// Checks binary labels and probabilities of one batch, element-wise.
@@ -25,6 +25,84 @@ func checkedProbabilities(_ yTrue: Tensor, _ yPred: Tensor, _ metric: String) th
     throw .invalidValue("\(metric): y_pred must be probabilities in [0, 1]; received \(p[i]) at flat index \(i)")
   }
   return (t, p)
+}
+
+//===--- BrierScore -------------------------------------------------------===//
+
+/// The per-sample Brier score: the squared distance between the predicted
+/// probabilities and the outcome.
+///
+/// Formula: binary (`y_pred` of shape `[N]` or `[N, 1]`, `y_true` 0 or 1):
+/// `(p − y)²`; multi-class (`y_pred` of shape `[N, C]`, `C > 1`, `y_true`
+/// one-hot of the same shape or class ids of shape `[N]`/`[N, 1]`):
+/// `Σ_c (p_c − y_c)²`, scikit-learn's `brier_score_loss` per sample (not
+/// halved for several classes).
+///
+/// ```swift
+/// try brierScore(yTrue: Tensor([0.0, 1, 1, 0]), yPred: Tensor([0.1, 0.9, 0.8, 0.3]))
+/// // [0.01, 0.01, 0.04, 0.09]
+/// ```
+///
+/// - Throws: ``MetricError`` for labels other than 0 and 1 (or class ids out
+///   of range), probabilities outside [0, 1] or NaN, shapes that differ.
+/// - Returns: A `float64` tensor of shape `[N]`.
+public func brierScore(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
+  let c = yPred.rank == 2 ? yPred.shape[1] : 1
+  guard yPred.rank == 1 || yPred.rank == 2 else {
+    throw .invalidShape("brier_score: y_pred must be of shape [N] or [N, C]; received \(describe(yPred.shape))")
+  }
+  let n = yPred.shape[0]
+  var labels = yTrue
+  if c > 1 && yTrue.count == n && (yTrue.rank == 1 || yTrue.shape == [n, 1]) {
+    // Class ids: one-hot them.
+    var oneHot = [Double](repeating: 0, count: n * c)
+    for (i, k) in yTrue.doubles().enumerated() {
+      guard k == k.rounded(), k >= 0, k < Double(c) else {
+        throw .invalidValue("brier_score: class ids must be in [0, \(c)); received \(k) at index \(i)")
+      }
+      oneHot[i * c + Int(k)] = 1
+    }
+    labels = .float64(oneHot, shape: [n, c])
+  }
+  guard labels.count == yPred.count, c == 1 || labels.shape == yPred.shape else {
+    throw .shapeMismatch(
+      "brier_score: y_true and y_pred do not match; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))")
+  }
+  let (t, p) = try checkedProbabilities(labels, yPred, "brier_score")
+  var out = [Double](repeating: 0, count: n)
+  for i in 0..<n {
+    var s = 0.0
+    for j in 0..<c { s += (p[i * c + j] - t[i * c + j]) * (p[i * c + j] - t[i * c + j]) }
+    out[i] = s
+  }
+  return .float64(out, shape: [n])
+}
+
+/// The mean squared difference between predicted probabilities and
+/// outcomes.
+///
+/// Formula: the weighted mean over samples of
+/// ``brierScore(yTrue:yPred:)``: `Σ w·(p − y)² / Σ w` for binary
+/// probabilities, `Σ w·Σ_c (p_c − y_c)² / Σ w` for several classes.
+///
+/// Not in Keras. Equals `sklearn.metrics.brier_score_loss` (binary, and
+/// multi-class with its default `scale_by_half="auto"`). Weights follow
+/// ``Mean``'s rules.
+///
+/// ```swift
+/// var m = BrierScore()
+/// try m.update(yTrue: [0, 1, 1, 0], yPred: [0.1, 0.9, 0.8, 0.3])
+/// m.result()   // 0.0375
+/// ```
+///
+/// - Complexity: `update` is O(*n*·*C*).
+public typealias BrierScore = SampleMean<BrierScoreDefinition>
+
+/// The declaration of ``BrierScore``.
+public enum BrierScoreDefinition: SampleMeanDefinition {
+  public static let declaration = MetricDeclaration(
+    BrierScore.self, className: "BrierScore", defaultName: "brier_score", input: .samples, origin: .tally,
+    function: FunctionDeclaration("brier_score", brierScore))
 }
 
 //===--- ExpectedCalibrationError -----------------------------------------===//
