@@ -228,4 +228,17 @@ struct JSONResults: Decodable {
     let demo = try CLI.run(["demo", "--help"])
     #expect(demo.status == 0 && demo.stdout.contains("--epochs"))
   }
+
+  /// `tally metrics` lists every declared class with its identifiers and
+  /// arguments, read from the declarations.
+  @Test func metricsListsTheDeclarations() throws {
+    let out = try CLI.run(["metrics"])
+    #expect(out.status == 0)
+    for d in MetricRegistry.declarations {
+      #expect(out.stdout.contains("  \(d.className) ["), "tally metrics lacks \(d.className)")
+    }
+    #expect(out.stdout.contains("MeanAbsoluteError [mean_absolute_error, mae, MAE]"))
+    #expect(out.stdout.contains("ExpectedCalibrationError [expected_calibration_error]  num_bins=15"))
+    #expect(out.stdout.contains("CohenKappa [cohen_kappa]  num_classes (required), weightage=null"))
+  }
 }
