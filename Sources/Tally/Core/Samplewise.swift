@@ -1,6 +1,6 @@
 //===--- Samplewise.swift -------------------------------------------------===//
 //
-// Keras's `reduce_to_samplewise_values` (spec §3.2) and the weighted-mean
+// Keras's `reduce_to_samplewise_values` and the weighted-mean
 // state that `Mean`, `MeanMetricWrapper` and most of the catalog share.
 //
 //===----------------------------------------------------------------------===//
@@ -124,9 +124,9 @@ public struct MeanState: Accumulator, Hashable {
     count = c
   }
 
-  /// Accumulates `values` with Keras's `Mean.update_state` rules (spec
-  /// §3.2): values reduced to per-sample means, weighted, and counted per
-  /// sample (or by weight).
+  /// Accumulates `values` with Keras's `Mean.update_state` rules: values
+  /// reduced to per-sample means, weighted, and counted per sample (or by
+  /// weight).
   ///
   /// - Throws: ``MetricError``; the state is then unchanged.
   ///

@@ -1,7 +1,7 @@
 //===--- ShapeRules.swift -------------------------------------------------===//
 //
 // Keras's rank alignment, NumPy broadcasting, and reductions over trailing
-// axes: the shape rules every metric family shares (spec §3.1–3.2).
+// axes: the shape rules every metric family shares.
 //
 //===----------------------------------------------------------------------===//
 

@@ -35,8 +35,7 @@ func checkedProbabilities(_ yTrue: Tensor, _ yPred: Tensor, _ metric: String) th
 /// Formula: binary (`y_pred` of shape `[N]` or `[N, 1]`, `y_true` 0 or 1):
 /// `(p − y)²`; multi-class (`y_pred` of shape `[N, C]`, `C > 1`, `y_true`
 /// one-hot of the same shape or class ids of shape `[N]`/`[N, 1]`):
-/// `Σ_c (p_c − y_c)²`, scikit-learn's `brier_score_loss` per sample (not
-/// halved for several classes).
+/// `Σ_c (p_c − y_c)²` (never halved).
 ///
 /// ```swift
 /// try brierScore(yTrue: Tensor([0.0, 1, 1, 0]), yPred: Tensor([0.1, 0.9, 0.8, 0.3]))
@@ -85,9 +84,11 @@ public func brierScore(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tens
 /// ``brierScore(yTrue:yPred:)``: `Σ w·(p − y)² / Σ w` for binary
 /// probabilities, `Σ w·Σ_c (p_c − y_c)² / Σ w` for several classes.
 ///
-/// Not in Keras. Equals `sklearn.metrics.brier_score_loss` (binary, and
-/// multi-class with its default `scale_by_half="auto"`). Weights follow
-/// ``Mean``'s rules.
+/// Not in Keras. Equals `sklearn.metrics.brier_score_loss` for a column of
+/// binary probabilities, and its multi-class value with
+/// `scale_by_half=False` for `C` columns (scikit-learn's default `"auto"`
+/// halves the score when `C` is 2; Tally never halves). Weights follow
+/// ``Mean``'s rules (negative weights are accepted, as in Keras).
 ///
 /// ```swift
 /// var m = BrierScore()

@@ -9,7 +9,7 @@
 /// The (weighted) sum of the given values.
 ///
 /// Formula: `total += Σ values · sample_weight`, with values of rank > 1
-/// first summed per sample (spec §3.2); `result = total`.
+/// first summed per sample; `result = total`.
 ///
 /// Keras: `keras.metrics.Sum(name="sum", dtype=None)`. Deviation: the total
 /// is a double-double ``CompensatedSum`` and the result a `Double`, where
@@ -77,7 +77,7 @@ public struct Sum: ValueMetric, DeclaredMetric {
 /// after the first); then `total += Σ v_i · w_i`, `count += Σ w_i` (or the
 /// number of samples, `values.shape[0]`, when unweighted; 1 for a scalar);
 /// `result = total / count`, or 0 when `count` is 0 (Keras's
-/// `divide_no_nan`). Weight shapes follow Keras's rules exactly (spec §3.2):
+/// `divide_no_nan`). Weight shapes follow Keras's rules exactly:
 /// a `[N]` weight weights samples, a weight of the values' shape weights
 /// elements, and a scalar weight counts the whole batch as that many samples.
 ///
