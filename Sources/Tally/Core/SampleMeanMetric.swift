@@ -113,7 +113,7 @@ public struct SampleMean<Definition: SampleMeanDefinition>: SampleMeanMetric, De
   /// The per-sample function's values.
   public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
     guard let f = Definition.declaration.function else {
-      preconditionFailure("\(Self.className) declares no per-sample function")
+      throw .invalidConfiguration("\(Self.className) declares no per-sample function")
     }
     return try f.make(MetricArguments.none)(yTrue, yPred)
   }
