@@ -14,11 +14,11 @@ func binaryMatches<P: BinaryFloatingPoint & Sendable & SendableMetatype, L: Tens
   _ p: SharedBuffer<P>, _ t: SharedBuffer<L>, threshold: Double
 ) -> Int {
   let thr = P(Float(threshold))
-  return parallelMap(p.base.count) { r -> Int in
+  return parallelMap(p.count) { r -> Int in
     var hits = 0
     for i in r {
-      let predicted: Double = p.base[i] > thr ? 1 : 0
-      if t.base[i].doubleValue == predicted { hits &+= 1 }
+      let predicted: Double = p[i] > thr ? 1 : 0
+      if t[i].doubleValue == predicted { hits &+= 1 }
     }
     return hits
   }.reduce(0, +)
@@ -29,7 +29,7 @@ func binaryMatches<P: BinaryFloatingPoint & Sendable & SendableMetatype, L: Tens
 /// and it is not.
 func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, threshold: Double) -> Int {
   let thr = Float(threshold)
-  return parallelMap(p.base.count) { r -> Int in
+  return parallelMap(p.count) { r -> Int in
     // Four 4-lane accumulators: SIMD4 is one register on baseline x86-64
     // (SSE2) and arm64, where wider masks are packed and unpacked.
     var i = r.lowerBound
@@ -42,12 +42,10 @@ func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, thre
     let zeros = SIMD4<Float>(repeating: 0)
     let one = SIMD4<Int32>(repeating: 1)
     let zero = SIMD4<Int32>(repeating: 0)
-    let pr = UnsafeRawPointer(p.base.baseAddress!)
-    let tr = UnsafeRawPointer(t.base.baseAddress!)
     // A hit: the label equals the prediction, 1 above the threshold, else 0.
     @inline(__always) func hits(_ k: Int) -> SIMD4<Int32> {
-      let pv = pr.loadUnaligned(fromByteOffset: k &* 4, as: SIMD4<Float>.self)
-      let tv = tr.loadUnaligned(fromByteOffset: k &* 4, as: SIMD4<Float>.self)
+      let pv = p.load(SIMD4<Float>.self, at: k)
+      let tv = t.load(SIMD4<Float>.self, at: k)
       let predicted = zeros.replacing(with: ones, where: pv .> threshold)
       return zero.replacing(with: one, where: tv .== predicted)
     }
@@ -60,8 +58,8 @@ func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, thre
     }
     var total = Int(((c0 &+ c1) &+ (c2 &+ c3)).wrappedSum())
     while i < r.upperBound {
-      let predicted: Float = p.base[i] > thr ? 1 : 0
-      total &+= t.base[i] == predicted ? 1 : 0
+      let predicted: Float = p[i] > thr ? 1 : 0
+      total &+= t[i] == predicted ? 1 : 0
       i += 1
     }
     return total
@@ -126,7 +124,7 @@ struct ClassRows {
   /// reported).
   func map<R: Sendable>(
     yTrue: Tensor, yPred: Tensor, truncatingLabels: Bool = false,
-    _ perChunk: @escaping @Sendable (UnsafeBufferPointer<Float>?, UnsafeBufferPointer<Double>?, [Int], Range<Int>) -> R
+    _ perChunk: @escaping @Sendable (SharedBuffer<Float>?, SharedBuffer<Double>?, [Int], Range<Int>) -> R
   ) -> (results: [R], badRow: Int?)? {
     var labels = yTrue.doubles()
     if truncatingLabels { labels = labels.map { $0.rounded(.towardZero) } }
@@ -139,12 +137,12 @@ struct ClassRows {
     case .float32(let b):
       return b.withUnsafeBufferPointer { p in
         let shared = SharedBuffer(base: p)
-        return (parallelMap(rows) { r in perChunk(shared.base, nil, ids, r) }, nil)
+        return (parallelMap(rows) { r in perChunk(shared, nil, ids, r) }, nil)
       }
     case .float64(let b):
       return b.withUnsafeBufferPointer { p in
         let shared = SharedBuffer(base: p)
-        return (parallelMap(rows) { r in perChunk(nil, shared.base, ids, r) }, nil)
+        return (parallelMap(rows) { r in perChunk(nil, shared, ids, r) }, nil)
       }
     default:
       return nil
@@ -159,9 +157,9 @@ struct ClassRows {
 /// wrong prediction usually costs a cache line or two instead of the whole
 /// row; a right one reads the whole row.
 @inline(__always)
-func isArgmaxFloat(_ row: UnsafePointer<Float>, _ c: Int, _ target: Int) -> Bool {
+func isArgmaxFloat(_ row: SharedBuffer<Float>, _ target: Int) -> Bool {
+  let c = row.count
   let s = row[target]
-  let raw = UnsafeRawPointer(row)
   if s.isNaN {
     // NaN at the label wins only as the first NaN.
     for j in 0..<target where row[j].isNaN { return false }
@@ -171,7 +169,7 @@ func isArgmaxFloat(_ row: UnsafePointer<Float>, _ c: Int, _ target: Int) -> Bool
   // Before the label: each score must be < s (false for NaN).
   var j = 0
   while j + 16 <= target {
-    let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+    let v = row.load(SIMD16<Float>.self, at: j)
     if any(.!(v .< sv)) { return false }
     j += 16
   }
@@ -182,7 +180,7 @@ func isArgmaxFloat(_ row: UnsafePointer<Float>, _ c: Int, _ target: Int) -> Bool
   // After the label: each score must be <= s (false for NaN).
   j = target + 1
   while j + 16 <= c {
-    let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+    let v = row.load(SIMD16<Float>.self, at: j)
     if any(.!(v .<= sv)) { return false }
     j += 16
   }
@@ -196,15 +194,15 @@ func isArgmaxFloat(_ row: UnsafePointer<Float>, _ c: Int, _ target: Int) -> Bool
 /// Whether fewer than `k` elements of `row` are strictly greater than `s`
 /// (Keras's `in_top_k`), stopping as soon as `k` are found.
 @inline(__always)
-func fewerGreater(_ row: UnsafePointer<Float>, _ c: Int, than s: Float, _ k: Int) -> Bool {
+func fewerGreater(_ row: SharedBuffer<Float>, than s: Float, _ k: Int) -> Bool {
+  let c = row.count
   var j = 0
   var n = 0
   let threshold = SIMD16<Float>(repeating: s)
   let one = SIMD16<Int32>(repeating: 1)
   let zero = SIMD16<Int32>(repeating: 0)
-  let raw = UnsafeRawPointer(row)
   while j + 16 <= c {
-    let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+    let v = row.load(SIMD16<Float>.self, at: j)
     n &+= Int(zero.replacing(with: one, where: v .> threshold).wrappedSum())
     if n >= k { return false }
     j += 16
@@ -219,17 +217,17 @@ func fewerGreater(_ row: UnsafePointer<Float>, _ c: Int, than s: Float, _ k: Int
 /// Hits of `label == argmax(row)` (ties: lowest index) or, with `k`,
 /// `fewer than k scores > row[label]` (Keras's in_top_k), per chunk: one
 /// pass per row, no sort.
-func classRowHits(_ f: UnsafeBufferPointer<Float>?, _ d: UnsafeBufferPointer<Double>?, ids: [Int], rows r: Range<Int>, classes c: Int, topK k: Int?) -> Int {
+func classRowHits(_ f: SharedBuffer<Float>?, _ d: SharedBuffer<Double>?, ids: [Int], rows r: Range<Int>, classes c: Int, topK k: Int?) -> Int {
   var hits = 0
   for row in r {
     let base = row * c
     let target = ids[row]
-    if let f, let start = f.baseAddress {
-      let p = start + base
+    if let f {
+      let p = f[base..<(base + c)]
       if let k {
-        hits &+= fewerGreater(p, c, than: p[target], k) ? 1 : 0
+        hits &+= fewerGreater(p, than: p[target], k) ? 1 : 0
       } else {
-        hits &+= isArgmaxFloat(p, c, target) ? 1 : 0
+        hits &+= isArgmaxFloat(p, target) ? 1 : 0
       }
     } else if let d {
       if let k {

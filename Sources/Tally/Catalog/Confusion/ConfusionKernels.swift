@@ -35,8 +35,8 @@ extension Thresholds {
     let stride = 2 * (t + 1)
     let laneMask = t > 256 ? 0 : 3
     var counts = [Int](repeating: 0, count: (laneMask + 1) * stride)
-    let p = pred.base
-    let y = truth.base
+    let p = pred
+    let y = truth
     let scale = Float(t - 1)
     let floorBucket = withEpsilon ? 0 : -1
     var invalid = 0
@@ -131,12 +131,11 @@ func evenBucketCountsFloat(
   let intOne = SIMD4<Int32>(repeating: 1)
   let intZero = SIMD4<Int32>(repeating: 0)
   var invalid = SIMD4<Int32>(repeating: 0)
-  let pr = UnsafeRawPointer(pred.base.baseAddress!)
-  let tr = UnsafeRawPointer(truth.base.baseAddress!)
   let block = 1024
   var slot = [Int32](repeating: 0, count: block)
   counts.withUnsafeMutableBufferPointer { c in
-    slot.withUnsafeMutableBufferPointer { slot in
+    slot.withUnsafeMutableBufferPointer { slotBuffer in
+      let slot = UnsafeSendableBox(slotBuffer)
       var start = range.lowerBound
       while start < range.upperBound {
         let n = Swift.min(block, range.upperBound - start)
@@ -146,9 +145,8 @@ func evenBucketCountsFloat(
         }
         var j = 0
         while j + 4 <= n {
-          let offset = (start + j) * 4
-          var f = pr.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
-          let y = tr.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self)
+          var f = pred.load(SIMD4<Float>.self, at: start + j)
+          let y = truth.load(SIMD4<Float>.self, at: start + j)
           let isNaN = f .!= f
           let isPos = y .== one
           let valid = isPos .| (y .== zero)
@@ -163,13 +161,13 @@ func evenBucketCountsFloat(
           // slot = 2·(bucket + 1) + isPositive, bucket = max(ceil − 1, floorBucket)
           let twice = ceil &+ ceil
           let s = twice.replacing(with: floorSlot, where: twice .< floorSlot) &+ intZero.replacing(with: intOne, where: isPos)
-          UnsafeMutableRawPointer(slot.baseAddress!).storeBytes(of: s, toByteOffset: j * 4, as: SIMD4<Int32>.self)
+          slot.store(s, at: j)
           j += 4
         }
         while j < n {
           let i = start + j
-          var f = pred.base[i]
-          let y = truth.base[i]
+          var f = pred[i]
+          let y = truth[i]
           if f.isNaN || (y != 0 && y != 1) { invalid[0] = 1 }
           if f.isNaN { f = 0 }
           let x = Swift.min(Swift.max(f, 0), 1) * scale[0]
@@ -208,7 +206,7 @@ func evenBucketCountsFloat(
 /// positives and negatives above the threshold (bucket 0) and at or below
 /// it (bucket −1), or the first invalid element.
 func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, threshold thr: Float) -> BucketCounts {
-  let parts = parallelMap(p.base.count) { r -> (SIMD4<Int>, Bool) in
+  let parts = parallelMap(p.count) { r -> (SIMD4<Int>, Bool) in
     // Per 4-lane step: positives above, all above, positives, negatives
     // and NaN scores, each a subtraction of a comparison mask (−1 or 0).
     // Negatives above = above − positives above once every label is 0 or
@@ -227,11 +225,9 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
     let zeros = SIMD4<Float>(repeating: 0)
     let one = SIMD4<Int32>(repeating: 1)
     let zero = SIMD4<Int32>(repeating: 0)
-    let pr = UnsafeRawPointer(p.base.baseAddress!)
-    let tr = UnsafeRawPointer(t.base.baseAddress!)
     @inline(__always) func step(_ k: Int, _ c: inout Counts) {
-      let pv = pr.loadUnaligned(fromByteOffset: k &* 4, as: SIMD4<Float>.self)
-      let tv = tr.loadUnaligned(fromByteOffset: k &* 4, as: SIMD4<Float>.self)
+      let pv = p.load(SIMD4<Float>.self, at: k)
+      let tv = t.load(SIMD4<Float>.self, at: k)
       let above = pv .> threshold
       let isPos = tv .== ones
       c.above &+= zero.replacing(with: one, where: above)
@@ -249,8 +245,8 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
     var scalar = SIMD4<Int>(repeating: 0)  // posAbove, negAbove, pos, all
     var bad = false
     while i < r.upperBound {
-      let x = p.base[i]
-      let y = t.base[i]
+      let x = p[i]
+      let y = t[i]
       if x.isNaN || (y != 0 && y != 1) { bad = true }
       if x > thr { if y == 1 { scalar[0] += 1 } else if y == 0 { scalar[1] += 1 } }
       if y == 1 { scalar[2] += 1 }
@@ -277,7 +273,7 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
   if bad {
     // Find the first invalid element, as the general kernel reports it.
     let th = Thresholds([Double(thr)], evenlySpaced: false)
-    return th.bucketCounts(p, t, 0..<p.base.count)
+    return th.bucketCounts(p, t, 0..<p.count)
   }
   let negatives = total[3] - total[2]
   return BucketCounts(

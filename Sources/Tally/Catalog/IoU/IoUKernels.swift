@@ -10,16 +10,16 @@
 func pairCounts<T: TensorScalar, P: TensorScalar>(
   _ t: SharedBuffer<T>, _ p: SharedBuffer<P>, classes c: Int, ignore: Int?
 ) -> (counts: [Int], bad: Int?) {
-  let parts = parallelMap(t.base.count) { r -> ([Int], Int?) in
+  let parts = parallelMap(t.count) { r -> ([Int], Int?) in
     var counts = [Int](repeating: 0, count: c * c)
     let limit = Double(c)
     let ignored = ignore.map(Double.init) ?? .nan
     var bad: Int? = nil
     counts.withUnsafeMutableBufferPointer { counts in
       for i in r {
-        let a = t.base[i].doubleValue.rounded(.towardZero)
+        let a = t[i].doubleValue.rounded(.towardZero)
         if a == ignored { continue }
-        let b = p.base[i].doubleValue.rounded(.towardZero)
+        let b = p[i].doubleValue.rounded(.towardZero)
         guard a >= 0, a < limit, b >= 0, b < limit else {
           bad = i
           return

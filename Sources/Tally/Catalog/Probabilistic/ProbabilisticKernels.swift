@@ -9,12 +9,12 @@ import RealModule
 
 /// The sum of a row of floats, vectorised (16 lanes, then the tail).
 @inline(__always)
-func rowSum(_ row: UnsafePointer<Float>, _ c: Int) -> Float {
+func rowSum(_ row: SharedBuffer<Float>) -> Float {
+  let c = row.count
   var j = 0
   var acc = SIMD16<Float>(repeating: 0)
-  let raw = UnsafeRawPointer(row)
   while j + 16 <= c {
-    acc += raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+    acc += row.load(SIMD16<Float>.self, at: j)
     j += 16
   }
   var s = acc.sum()
@@ -38,12 +38,12 @@ func sparseCrossentropyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?
   guard
     let (parts, bad) = layout.map(yTrue: yTrue, yPred: yPred, truncatingLabels: true, { f, _, ids, r -> CompensatedSum in
       var total = CompensatedSum()
-      guard let base = f?.baseAddress else { return total }
+      guard let f else { return total }
       let lo = Double(Float(kerasEpsilon))
       let hi = Double(Float(1 - kerasEpsilon))
       for row in r {
-        let p = base + row * c
-        let q = Double(p[ids[row]]) / Double(rowSum(p, c))
+        let p = f[(row * c)..<(row * c + c)]
+        let q = Double(p[ids[row]]) / Double(rowSum(p))
         total.add(-Double.log(Swift.min(Swift.max(q, lo), hi)))
       }
       return total

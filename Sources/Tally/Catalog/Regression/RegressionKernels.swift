@@ -38,18 +38,18 @@ enum FlatPair {
 func flatSum<T: BinaryFloatingPoint & SendableMetatype>(
   _ t: SharedBuffer<T>, _ p: SharedBuffer<T>, _ f: @escaping @Sendable (Double, Double) -> Double
 ) -> CompensatedSum {
-  let parts = parallelMap(t.base.count) { r -> CompensatedSum in
+  let parts = parallelMap(t.count) { r -> CompensatedSum in
     var lanes = (CompensatedSum(), CompensatedSum(), CompensatedSum(), CompensatedSum())
     var i = r.lowerBound
     while i + 4 <= r.upperBound {
-      lanes.0.add(f(Double(t.base[i]), Double(p.base[i])))
-      lanes.1.add(f(Double(t.base[i + 1]), Double(p.base[i + 1])))
-      lanes.2.add(f(Double(t.base[i + 2]), Double(p.base[i + 2])))
-      lanes.3.add(f(Double(t.base[i + 3]), Double(p.base[i + 3])))
+      lanes.0.add(f(Double(t[i]), Double(p[i])))
+      lanes.1.add(f(Double(t[i + 1]), Double(p[i + 1])))
+      lanes.2.add(f(Double(t[i + 2]), Double(p[i + 2])))
+      lanes.3.add(f(Double(t[i + 3]), Double(p[i + 3])))
       i += 4
     }
     while i < r.upperBound {
-      lanes.0.add(f(Double(t.base[i]), Double(p.base[i])))
+      lanes.0.add(f(Double(t[i]), Double(p[i])))
       i += 1
     }
     lanes.0.merge(lanes.1)
@@ -71,15 +71,13 @@ enum FlatError: Sendable {
 /// (vectorised 2Sum), split across cores, merged in a fixed order. The
 /// same value as ``flatSum(_:_:_:)`` up to the last bit of the double-double.
 func flatErrorSum(_ t: SharedBuffer<Float>, _ p: SharedBuffer<Float>, _ kind: FlatError) -> CompensatedSum {
-  let parts = parallelMap(t.base.count) { r -> CompensatedSum in
+  let parts = parallelMap(t.count) { r -> CompensatedSum in
     var hi = SIMD8<Double>(repeating: 0)
     var lo = SIMD8<Double>(repeating: 0)
     var i = r.lowerBound
-    let tr = UnsafeRawPointer(t.base.baseAddress!)
-    let pr = UnsafeRawPointer(p.base.baseAddress!)
     while i + 8 <= r.upperBound {
-      let tv = SIMD8<Double>(tr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-      let pv = SIMD8<Double>(pr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+      let tv = SIMD8<Double>(t.load(SIMD8<Float>.self, at: i))
+      let pv = SIMD8<Double>(p.load(SIMD8<Float>.self, at: i))
       let d = tv - pv
       let v: SIMD8<Double>
       switch kind {
@@ -99,7 +97,7 @@ func flatErrorSum(_ t: SharedBuffer<Float>, _ p: SharedBuffer<Float>, _ kind: Fl
       total.merge(lane)
     }
     while i < r.upperBound {
-      let d = Double(t.base[i]) - Double(p.base[i])
+      let d = Double(t[i]) - Double(p[i])
       total.add(kind == .squared ? d * d : abs(d))
       i += 1
     }
