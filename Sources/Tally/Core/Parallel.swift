@@ -7,7 +7,8 @@
 // range (checked in debug builds, free in release), in the spirit of
 // swift-collections' `_UnsafeHandle`: kernels do no pointer arithmetic. (The
 // count arrays a kernel owns it indexes as typed buffers, whose subscripts
-// the standard library checks in debug builds as well.)
+// the standard library checks in debug builds as well.) Last, the 4-lane
+// steps that the accuracy and confusion-matrix kernels share.
 //
 //===----------------------------------------------------------------------===//
 
@@ -138,4 +139,26 @@ struct SharedBuffer<T>: @unchecked Sendable {
     return UnsafeRawPointer(base.baseAddress.unsafelyUnwrapped)
       .loadUnaligned(fromByteOffset: i &* MemoryLayout<T>.stride, as: V.self)
   }
+}
+
+//===--- SIMD lanes -------------------------------------------------------===//
+
+extension SIMD where Scalar: Numeric {
+  /// 1 in the lanes where `mask` holds, 0 elsewhere: a lane comparison as
+  /// counts to add, or as a 0/1 prediction.
+  @inline(__always)
+  init(onesWhere mask: SIMDMask<MaskStorage>) {
+    self = Self(repeating: 0).replacing(with: 1, where: mask)
+  }
+}
+
+/// Four float32 scores and their labels from element `i` of two buffers,
+/// and which scores lie above `threshold` (never a NaN): the first step of
+/// the binary-accuracy and single-threshold kernels.
+@inline(__always)
+func thresholdStep(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, at i: Int, _ threshold: SIMD4<Float>)
+  -> (scores: SIMD4<Float>, labels: SIMD4<Float>, above: SIMDMask<SIMD4<Int32>>)
+{
+  let scores = p.load(SIMD4<Float>.self, at: i)
+  return (scores, t.load(SIMD4<Float>.self, at: i), scores .> threshold)
 }

@@ -38,16 +38,10 @@ func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, thre
     var c2 = c0
     var c3 = c0
     let threshold = SIMD4<Float>(repeating: thr)
-    let ones = SIMD4<Float>(repeating: 1)
-    let zeros = SIMD4<Float>(repeating: 0)
-    let one = SIMD4<Int32>(repeating: 1)
-    let zero = SIMD4<Int32>(repeating: 0)
     // A hit: the label equals the prediction, 1 above the threshold, else 0.
     @inline(__always) func hits(_ k: Int) -> SIMD4<Int32> {
-      let pv = p.load(SIMD4<Float>.self, at: k)
-      let tv = t.load(SIMD4<Float>.self, at: k)
-      let predicted = zeros.replacing(with: ones, where: pv .> threshold)
-      return zero.replacing(with: one, where: tv .== predicted)
+      let v = thresholdStep(p, t, at: k, threshold)
+      return SIMD4(onesWhere: v.labels .== SIMD4<Float>(onesWhere: v.above))
     }
     while i + 16 <= r.upperBound {
       c0 &+= hits(i)
@@ -199,11 +193,9 @@ func fewerGreater(_ row: SharedBuffer<Float>, than s: Float, _ k: Int) -> Bool {
   var j = 0
   var n = 0
   let threshold = SIMD16<Float>(repeating: s)
-  let one = SIMD16<Int32>(repeating: 1)
-  let zero = SIMD16<Int32>(repeating: 0)
   while j + 16 <= c {
     let v = row.load(SIMD16<Float>.self, at: j)
-    n &+= Int(zero.replacing(with: one, where: v .> threshold).wrappedSum())
+    n &+= Int(SIMD16<Int32>(onesWhere: v .> threshold).wrappedSum())
     if n >= k { return false }
     j += 16
   }

@@ -90,6 +90,13 @@ extension Thresholds {
   }
 }
 
+/// Which of four float32 labels are 1 and which are 0 (any other value is
+/// an invalid binary label).
+@inline(__always)
+func binaryLabels(_ y: SIMD4<Float>) -> (positive: SIMDMask<SIMD4<Int32>>, negative: SIMDMask<SIMD4<Int32>>) {
+  (y .== SIMD4<Float>(repeating: 1), y .== SIMD4<Float>(repeating: 0))
+}
+
 /// Bucket counts of float32 scores against float32 labels on an evenly
 /// spaced grid, in two phases per block of 1,024 elements: first the
 /// histogram slot of every element, vectorised (4 lanes, no float-to-int
@@ -128,8 +135,6 @@ func evenBucketCountsFloat(
   let floorSlot = SIMD4<Int32>(repeating: th.withEpsilon ? 2 : 0)  // 2·(floorBucket + 1)
   let zero = SIMD4<Float>(repeating: 0)
   let one = SIMD4<Float>(repeating: 1)
-  let intOne = SIMD4<Int32>(repeating: 1)
-  let intZero = SIMD4<Int32>(repeating: 0)
   var invalid = SIMD4<Int32>(repeating: 0)
   let block = 1024
   var slot = [Int32](repeating: 0, count: block)
@@ -148,19 +153,18 @@ func evenBucketCountsFloat(
           var f = pred.load(SIMD4<Float>.self, at: start + j)
           let y = truth.load(SIMD4<Float>.self, at: start + j)
           let isNaN = f .!= f
-          let isPos = y .== one
-          let valid = isPos .| (y .== zero)
-          invalid |= intZero.replacing(with: intOne, where: isNaN .| .!valid)
+          let (isPos, isNeg) = binaryLabels(y)
+          invalid |= SIMD4(onesWhere: isNaN .| .!(isPos .| isNeg))
           // NaN and below 0 to 0, above 1 to 1 (selects: the generic
           // pointwise min/max are calls, not instructions).
           f = f.replacing(with: zero, where: isNaN .| (f .< zero)).replacing(with: one, where: f .> one)
           let x = f * scale
           let m = x + magic
           let rounded = unsafeBitCast(m, to: SIMD4<Int32>.self) &- magicBits
-          let ceil = rounded &+ intZero.replacing(with: intOne, where: (m - magic) .< x)
+          let ceil = rounded &+ SIMD4(onesWhere: (m - magic) .< x)
           // slot = 2·(bucket + 1) + isPositive, bucket = max(ceil − 1, floorBucket)
           let twice = ceil &+ ceil
-          let s = twice.replacing(with: floorSlot, where: twice .< floorSlot) &+ intZero.replacing(with: intOne, where: isPos)
+          let s = twice.replacing(with: floorSlot, where: twice .< floorSlot) &+ SIMD4(onesWhere: isPos)
           slot.store(s, at: j)
           j += 4
         }
@@ -208,7 +212,7 @@ func evenBucketCountsFloat(
 func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, threshold thr: Float) -> BucketCounts {
   let parts = parallelMap(p.count) { r -> (SIMD4<Int>, Bool) in
     // Per 4-lane step: positives above, all above, positives, negatives
-    // and NaN scores, each a subtraction of a comparison mask (−1 or 0).
+    // and NaN scores, each a comparison mask added as 0 or 1.
     // Negatives above = above − positives above once every label is 0 or
     // 1 (positives + negatives = count), which the caller checks.
     struct Counts {
@@ -221,20 +225,15 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
     var c0 = Counts()
     var c1 = Counts()
     let threshold = SIMD4<Float>(repeating: thr)
-    let ones = SIMD4<Float>(repeating: 1)
-    let zeros = SIMD4<Float>(repeating: 0)
-    let one = SIMD4<Int32>(repeating: 1)
-    let zero = SIMD4<Int32>(repeating: 0)
+    /// Adds the counts of the four elements from `k` to `c`.
     @inline(__always) func step(_ k: Int, _ c: inout Counts) {
-      let pv = p.load(SIMD4<Float>.self, at: k)
-      let tv = t.load(SIMD4<Float>.self, at: k)
-      let above = pv .> threshold
-      let isPos = tv .== ones
-      c.above &+= zero.replacing(with: one, where: above)
-      c.posAbove &+= zero.replacing(with: one, where: above .& isPos)
-      c.pos &+= zero.replacing(with: one, where: isPos)
-      c.neg &+= zero.replacing(with: one, where: tv .== zeros)
-      c.nan &+= zero.replacing(with: one, where: pv .!= pv)
+      let v = thresholdStep(p, t, at: k, threshold)
+      let (isPos, isNeg) = binaryLabels(v.labels)
+      c.above &+= SIMD4(onesWhere: v.above)
+      c.posAbove &+= SIMD4(onesWhere: v.above .& isPos)
+      c.pos &+= SIMD4(onesWhere: isPos)
+      c.neg &+= SIMD4(onesWhere: isNeg)
+      c.nan &+= SIMD4(onesWhere: v.scores .!= v.scores)
     }
     var i = r.lowerBound
     while i + 8 <= r.upperBound {
@@ -257,7 +256,7 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
     let neg = Int((c0.neg &+ c1.neg).wrappedSum())
     let posAbove = Int((c0.posAbove &+ c1.posAbove).wrappedSum())
     let above = Int((c0.above &+ c1.above).wrappedSum())
-    if pos + neg != vectorised || (c0.nan &+ c1.nan) != zero { bad = true }
+    if pos + neg != vectorised || (c0.nan &+ c1.nan) != SIMD4(repeating: 0) { bad = true }
     scalar[0] += posAbove
     scalar[1] += above - posAbove
     scalar[2] += pos
