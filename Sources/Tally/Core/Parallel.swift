@@ -128,7 +128,8 @@ struct SharedBuffer<T>: @unchecked Sendable {
   @inline(__always)
   subscript(range: Range<Int>) -> SharedBuffer<T> {
     assert(range.lowerBound >= 0 && range.upperBound <= base.count, "\(range) outside 0..<\(base.count)")
-    return SharedBuffer(base: UnsafeBufferPointer(start: base.baseAddress.unsafelyUnwrapped + range.lowerBound, count: range.count))
+    let start = base.baseAddress.unsafelyUnwrapped + range.lowerBound
+    return SharedBuffer(base: UnsafeBufferPointer(start: start, count: range.count))
   }
 
   /// Elements `i..<i + V.scalarCount` as the lanes of one vector (an

@@ -38,7 +38,7 @@ func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, thre
     var c2 = c0
     var c3 = c0
     let threshold = SIMD4<Float>(repeating: thr)
-    // A hit: the label equals the prediction, 1 above the threshold, else 0.
+    /// A hit: the label equals the prediction, 1 above the threshold, else 0.
     @inline(__always) func hits(_ k: Int) -> SIMD4<Int32> {
       let v = thresholdStep(p, t, at: k, threshold)
       return SIMD4(onesWhere: v.labels .== SIMD4<Float>(onesWhere: v.above))
@@ -67,6 +67,7 @@ func binaryAccuracyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, th
     yPred.rank == 1 || (yPred.rank == 2 && yPred.shape[1] == 1),
     yTrue.rank == 1 || (yTrue.rank == 2 && yTrue.shape[1] == 1)
   else { return nil }
+  /// The matches of scores of type `P` against the labels, of any type.
   func labels<P: BinaryFloatingPoint & Sendable & SendableMetatype>(_ p: SharedBuffer<P>) -> Int {
     switch yTrue.storage {
     case .float32(let b): b.withUnsafeBufferPointer { binaryMatches(p, SharedBuffer(base: $0), threshold: threshold) }
@@ -104,6 +105,8 @@ struct ClassRows {
   let rows: Int
   let classes: Int
 
+  /// The layout of `yPred` against `yTrue`, or `nil` when the shapes are
+  /// not `(N, C)` and `(N,)` or `(N, 1)`.
   init?(yTrue: Tensor, yPred: Tensor) {
     guard yPred.rank == 2, yPred.shape[1] > 0, yPred.shape[0] > 0,
       yTrue.count == yPred.shape[0], yTrue.rank == 1 || (yTrue.rank == 2 && yTrue.shape[1] == 1)

@@ -119,6 +119,7 @@ func evenBucketCountsFloat(
   var counts = [UInt32](repeating: 0, count: lanes * slots)
   var pos = [Int](repeating: 0, count: t + 1)
   var neg = [Int](repeating: 0, count: t + 1)
+  /// Adds the 32-bit lane counts into the totals and clears them.
   func flush(_ c: UnsafeMutableBufferPointer<UInt32>) {
     for lane in 0..<lanes {
       for k in 0...t {
@@ -215,6 +216,7 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
     // and NaN scores, each a comparison mask added as 0 or 1.
     // Negatives above = above − positives above once every label is 0 or
     // 1 (positives + negatives = count), which the caller checks.
+    /// The counts of one accumulator, per lane.
     struct Counts {
       var posAbove = SIMD4<Int32>(repeating: 0)
       var above = SIMD4<Int32>(repeating: 0)
@@ -317,6 +319,8 @@ extension ConfusionUpdate {
     return true
   }
 
+  /// The bucket counts of scores of type `P` by the fastest kernel that
+  /// fits the labels' type and the thresholds.
   private func withLabels<P: BinaryFloatingPoint & TensorScalar>(_ yTrue: Tensor, _ pb: TensorBuffer<P>)
     throws(MetricError) -> BucketCounts?
   {
@@ -355,6 +359,8 @@ extension ConfusionUpdate {
     }
   }
 
+  /// The bucket counts of scores of type `P` against labels of type `L`,
+  /// by the general kernel across cores.
   private func count<P: BinaryFloatingPoint & TensorScalar, L: TensorScalar>(
     _ pb: TensorBuffer<P>, _ lb: TensorBuffer<L>
   ) -> BucketCounts {

@@ -44,6 +44,7 @@ extension IoUCore {
     guard sampleWeight == nil, threshold == nil, sparseYTrue, sparseYPred, yTrue.count == yPred.count,
       yTrue.count > 0
     else { return nil }
+    /// The pair counts of true ids of type `T` against `yPred`, of any type.
     func withPred<T: TensorScalar>(_ t: SharedBuffer<T>) -> (counts: [Int], bad: Int?) {
       switch yPred.storage {
       case .float32(let b): b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
