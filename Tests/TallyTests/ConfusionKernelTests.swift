@@ -3,10 +3,11 @@ import Testing
 
 @testable import Tally
 
-/// The vectorised kernels give exactly what the general paths give: the
-/// float32 bucket histogram (AUC and evenly spaced thresholds), the early-exit
-/// argmax and top-k checks, and the errors for bad elements.
-@Suite struct FastPathTests {
+/// The confusion-matrix kernels (ConfusionKernels.swift) give exactly what
+/// the general path gives: the float32 bucket histogram (AUC and evenly
+/// spaced thresholds), the single-threshold counts, and the errors for bad
+/// elements. The same batches check the binary-accuracy kernel too.
+@Suite struct ConfusionKernelTests {
   /// Float32 scores that hit the grid points of `t` evenly spaced
   /// thresholds, their neighbours, 0, 1 and values outside [0, 1].
   static func scores(_ n: Int, grid t: Int, _ g: inout SplitMix64) -> [Float] {
@@ -97,50 +98,5 @@ import Testing
       try precision.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
     }
     #expect(precision.state.isEmpty)
-  }
-
-  /// NumPy's argmax over float32 (first maximum; the first NaN wins).
-  static func numpyArgmax(_ row: ArraySlice<Float>) -> Int {
-    var best = row.startIndex
-    for j in row.indices {
-      if row[best].isNaN { break }
-      if row[j].isNaN || row[j] > row[best] { best = j }
-    }
-    return best - row.startIndex
-  }
-
-  /// Rows with ties for the maximum, NaN before and after the label, and
-  /// widths around the 16-lane blocks: the early-exit checks count the
-  /// same hits as a full argmax and a full count of larger scores.
-  @Test(arguments: [1, 2, 15, 16, 17, 31, 33, 100])
-  func earlyExitChecksMatchFullScans(classes c: Int) throws {
-    var g = SplitMix64(seed: UInt64(c))
-    let rows = 400
-    var scores = [Float](repeating: 0, count: rows * c)
-    var labels = [Int32](repeating: 0, count: rows)
-    for r in 0..<rows {
-      for j in 0..<c { scores[r * c + j] = Float(Int.random(in: 0...4, using: &g)) }  // many ties
-      if Int.random(in: 0..<8, using: &g) == 0 { scores[r * c + Int.random(in: 0..<c, using: &g)] = .nan }
-      // Half the labels at the row's argmax, so that right rows are common.
-      let row = scores[(r * c)..<((r + 1) * c)]
-      labels[r] = Int32(Bool.random(using: &g) ? Self.numpyArgmax(row) : Int.random(in: 0..<c, using: &g))
-    }
-    var expectedHits = 0
-    var expectedTop3 = 0
-    for r in 0..<rows {
-      let row = scores[(r * c)..<((r + 1) * c)]
-      let label = Int(labels[r])
-      expectedHits += Self.numpyArgmax(row) == label ? 1 : 0
-      let s = row[r * c + label]
-      expectedTop3 += row.filter { $0 > s }.count < 3 ? 1 : 0
-    }
-    let yTrue = try Tensor(labels, shape: [rows])
-    let yPred = try Tensor(scores, shape: [rows, c])
-    var accuracy = SparseCategoricalAccuracy()
-    try accuracy.update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)
-    #expect(accuracy.result() == .scalar(Double(expectedHits) / Double(rows)))
-    var top3 = try SparseTopKCategoricalAccuracy(k: 3)
-    try top3.update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)
-    #expect(top3.result() == .scalar(Double(expectedTop3) / Double(rows)))
   }
 }

@@ -1,0 +1,165 @@
+//===--- Parallel.swift ---------------------------------------------------===//
+//
+// The kernels' threads and unsafe memory, in one place: a fork-join map over
+// contiguous ranges of a batch, split across cores, and the buffer views its
+// workers share. Every access to a caller's buffer, and every unaligned
+// vector load or store, is a method here that asserts its indices are in
+// range (checked in debug builds, free in release), in the spirit of
+// swift-collections' `_UnsafeHandle`: kernels do no pointer arithmetic. (The
+// count arrays a kernel owns it indexes as typed buffers, whose subscripts
+// the standard library checks in debug builds as well.) Last, the 4-lane
+// steps that the accuracy and confusion-matrix kernels share.
+//
+//===----------------------------------------------------------------------===//
+
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+//===--- Threads ----------------------------------------------------------===//
+
+/// Work below this many elements stays on one core.
+let parallelThreshold = 1 << 17
+
+/// Splits `0..<n` into at most `parts` contiguous ranges.
+func chunks(_ n: Int, parts: Int) -> [Range<Int>] {
+  let p = max(1, min(parts, n / max(1, parallelThreshold / 2)))
+  return (0..<p).map { k in (n * k / p)..<(n * (k + 1) / p) }
+}
+
+/// The number of cores to use.
+let activeCores = max(1, min(ProcessInfoCores.count, 64))
+
+/// The operating system's count of online cores.
+enum ProcessInfoCores {
+  /// Online cores (`sysconf(_SC_NPROCESSORS_ONLN)`), or 1 where unknown.
+  static var count: Int {
+    #if canImport(Glibc) || canImport(Darwin) || canImport(Musl)
+      return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    #else
+      return 1
+    #endif
+  }
+}
+
+/// Runs `body` on each range of `0..<n`, in parallel for large `n`, and
+/// returns the results in range order.
+func parallelMap<R: Sendable>(_ n: Int, _ body: @Sendable (Range<Int>) -> R) -> [R] {
+  let ranges = chunks(n, parts: activeCores)
+  assert(isPartition(ranges, of: n), "parallelMap: \(ranges) do not partition 0..<\(n)")
+  if ranges.count == 1 { return [body(ranges[0])] }
+  let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: ranges.count)
+  results.initialize(repeating: nil)
+  defer { results.deallocate() }
+  let box = UnsafeSendableBox(results)
+  DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
+    box[k] = body(ranges[k])
+  }
+  return results.map { $0! }
+}
+
+/// Whether `ranges` are contiguous, in order, and cover exactly `0..<n`.
+func isPartition(_ ranges: [Range<Int>], of n: Int) -> Bool {
+  guard let first = ranges.first, let last = ranges.last else { return false }
+  return first.lowerBound == 0 && last.upperBound == n
+    && zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }
+}
+
+//===--- Shared buffers ---------------------------------------------------===//
+
+/// A mutable buffer whose disjoint elements are written by different
+/// threads (or by one kernel), read and written only through asserted
+/// element and vector access.
+struct UnsafeSendableBox<T>: @unchecked Sendable {
+  private let value: UnsafeMutableBufferPointer<T>
+
+  /// A view of `value`, which must outlive every use of the view.
+  init(_ value: UnsafeMutableBufferPointer<T>) { self.value = value }
+
+  /// The element at `i`, which must lie in the buffer.
+  @inline(__always)
+  subscript(i: Int) -> T {
+    get {
+      assert(i >= 0 && i < value.count, "index \(i) outside 0..<\(value.count)")
+      return value[i]
+    }
+    nonmutating set {
+      assert(i >= 0 && i < value.count, "index \(i) outside 0..<\(value.count)")
+      value[i] = newValue
+    }
+  }
+
+  /// Stores the lanes of `v` at elements `i..<i + v.scalarCount`, which
+  /// must lie in the buffer.
+  @inline(__always)
+  func store<V: SIMD>(_ v: V, at i: Int) where V.Scalar == T {
+    assert(i >= 0 && i <= value.count - V.scalarCount, "\(V.self) at \(i) outside 0..<\(value.count)")
+    UnsafeMutableRawPointer(value.baseAddress.unsafelyUnwrapped)
+      .storeBytes(of: v, toByteOffset: i &* MemoryLayout<T>.stride, as: V.self)
+  }
+}
+
+/// A typed read-only view shared across threads for the lifetime of a
+/// call, read only through asserted element, vector and slice access.
+struct SharedBuffer<T>: @unchecked Sendable {
+  private let base: UnsafeBufferPointer<T>
+
+  /// A view of `base`, which must outlive every use of the view.
+  init(base: UnsafeBufferPointer<T>) { self.base = base }
+
+  /// The number of elements.
+  var count: Int { base.count }
+
+  /// The element at `i`, which must lie in the buffer.
+  @inline(__always)
+  subscript(i: Int) -> T {
+    assert(i >= 0 && i < base.count, "index \(i) outside 0..<\(base.count)")
+    return base[i]
+  }
+
+  /// The elements in `range`, which must lie in the buffer, as a buffer of
+  /// their own (indexed from 0).
+  @inline(__always)
+  subscript(range: Range<Int>) -> SharedBuffer<T> {
+    assert(range.lowerBound >= 0 && range.upperBound <= base.count, "\(range) outside 0..<\(base.count)")
+    let start = base.baseAddress.unsafelyUnwrapped + range.lowerBound
+    return SharedBuffer(base: UnsafeBufferPointer(start: start, count: range.count))
+  }
+
+  /// Elements `i..<i + V.scalarCount` as the lanes of one vector (an
+  /// unaligned load); they must lie in the buffer.
+  @inline(__always)
+  func load<V: SIMD>(_: V.Type, at i: Int) -> V where V.Scalar == T {
+    assert(i >= 0 && i <= base.count - V.scalarCount, "\(V.self) at \(i) outside 0..<\(base.count)")
+    return UnsafeRawPointer(base.baseAddress.unsafelyUnwrapped)
+      .loadUnaligned(fromByteOffset: i &* MemoryLayout<T>.stride, as: V.self)
+  }
+}
+
+//===--- SIMD lanes -------------------------------------------------------===//
+
+extension SIMD where Scalar: Numeric {
+  /// 1 in the lanes where `mask` holds, 0 elsewhere: a lane comparison as
+  /// counts to add, or as a 0/1 prediction.
+  @inline(__always)
+  init(onesWhere mask: SIMDMask<MaskStorage>) {
+    self = Self(repeating: 0).replacing(with: 1, where: mask)
+  }
+}
+
+/// Four float32 scores and their labels from element `i` of two buffers,
+/// and which scores lie above `threshold` (never a NaN): the first step of
+/// the binary-accuracy and single-threshold kernels.
+@inline(__always)
+func thresholdStep(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, at i: Int, _ threshold: SIMD4<Float>)
+  -> (scores: SIMD4<Float>, labels: SIMD4<Float>, above: SIMDMask<SIMD4<Int32>>)
+{
+  let scores = p.load(SIMD4<Float>.self, at: i)
+  return (scores, t.load(SIMD4<Float>.self, at: i), scores .> threshold)
+}
