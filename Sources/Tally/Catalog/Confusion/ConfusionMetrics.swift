@@ -3,6 +3,7 @@
 // Keras's `confusion_metrics.py`: TruePositives, FalsePositives,
 // TrueNegatives, FalseNegatives, Precision, Recall, the four at-X metrics,
 // and AUC. All share one confusion-matrix update (ConfusionMatrix.swift).
+// The condition counts are in ConditionCounts.swift.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,16 +36,21 @@ func thresholdsJSON(_ t: [Double]?) -> JSONValue {
 
 func optionalIntJSON(_ x: Int?) -> JSONValue { x.map { .int(Int64($0)) } ?? .null }
 
-/// Checks a restored state against the thresholds (and labels) a metric
-/// counts.
+/// Checks a state to restore against the thresholds (and labels) a metric
+/// counts: the arrays have the lengths the state's shape says, and a
+/// non-empty state has `thresholds` thresholds and `labels` labels (any
+/// positive number when `labels` is `nil`).
+///
+/// - Throws: ``MetricError/invalidState(_:)`` naming both shapes.
 func checkRestorable(_ s: ConfusionCounts, thresholds: Int, labels: Int?, _ metric: String)
   throws(MetricError)
 {
   try s.validate()
   if s.isEmpty { return }
-  guard s.thresholdCount == thresholds, labels == nil || s.labelCount == labels else {
+  let labelsFit = labels.map { s.labelCount == $0 } ?? (s.labelCount >= 1)
+  guard s.thresholdCount == thresholds, labelsFit else {
     throw .invalidState(
-      "\(metric) counts \(thresholds) thresholds × \(labels.map(String.init) ?? "any") labels; the state has \(s.thresholdCount) × \(s.labelCount)"
+      "\(metric) counts \(thresholds) thresholds × \(labels.map(String.init) ?? "any number of") labels; the state has \(s.thresholdCount) × \(s.labelCount)"
     )
   }
 }
@@ -54,303 +60,36 @@ func perThreshold(_ values: [Double]) -> MetricValue {
   values.count == 1 ? .scalar(values[0]) : .vector(values)
 }
 
-//===--- TruePositives, FalsePositives, TrueNegatives, FalseNegatives -----===//
+/// Keras's `thresholds`: a number, a list of numbers, or `None` for the
+/// metric's default.
+let thresholdsArgument = MetricArgument("thresholds", .numbers, default: .null)
 
-/// Which cell of the confusion matrix a condition-count metric accumulates.
-public enum ConfusionCondition: String, Sendable, Codable {
-  case truePositives = "TruePositives"
-  case falsePositives = "FalsePositives"
-  case trueNegatives = "TrueNegatives"
-  case falseNegatives = "FalseNegatives"
+extension ConfusionUpdate {
+  /// Replaces `state` with `new` after ``checkRestorable(_:thresholds:labels:_:)``
+  /// against these thresholds and `labels` (one unless given).
+  func restore(_ new: ConfusionCounts, to state: inout ConfusionCounts, labels: Int? = 1) throws(MetricError) {
+    try checkRestorable(new, thresholds: thresholds.count, labels: labels, metricName)
+    state = new
+  }
 
-  var defaultName: String {
-    switch self {
-    case .truePositives: "true_positives"
-    case .falsePositives: "false_positives"
-    case .trueNegatives: "true_negatives"
-    case .falseNegatives: "false_negatives"
-    }
+  /// One value per threshold from `state` (0 for each before any update): a
+  /// scalar for one threshold, else a vector, as Keras.
+  func perThreshold(_ state: ConfusionCounts, _ value: (ConfusionCounts.Matrix) -> Double) -> MetricValue {
+    let values = (0..<thresholds.count).map { t in state.isEmpty ? 0 : value(state.counts(threshold: t)) }
+    return values.count == 1 ? .scalar(values[0]) : .vector(values)
   }
 }
 
-/// The shared implementation of the four condition counts.
-public struct ConditionCountCore: Sendable {
-  let condition: ConfusionCondition
-  let thresholdsConfig: JSONValue
-  let update: ConfusionUpdate
-
-  init(_ condition: ConfusionCondition, thresholds: [Double]?, json: JSONValue)
-    throws(MetricError)
-  {
-    let t = try Thresholds.parse(thresholds, default: 0.5)
-    self.condition = condition
-    self.thresholdsConfig = json
-    self.update = ConfusionUpdate(
-      thresholds: Thresholds(t, evenlySpaced: Thresholds.isEvenlyDistributed(t)),
-      metricName: condition.rawValue)
+extension Thresholds {
+  /// A metric's `thresholds` after Keras's `parse_init_thresholds` (`nil`
+  /// gives `[d]`), on the evenly spaced path when Keras would take it.
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an empty list or
+  ///   values outside [0, 1].
+  init(parsing values: [Double]?, default d: Double) throws(MetricError) {
+    let t = try Thresholds.parse(values, default: d)
+    self.init(t, evenlySpaced: Thresholds.isEvenlyDistributed(t))
   }
-
-  static func read(_ condition: ConfusionCondition, _ config: KerasConfig) throws(MetricError) -> (
-    ConditionCountCore, String, String
-  ) {
-    var r = try ConfigReader(config, expecting: condition.rawValue)
-    let name = try r.string("name", default: condition.defaultName)
-    let dtype = try r.dtype()
-    let (t, json) = try readThresholds(&r)
-    try r.finish()
-    return (try ConditionCountCore(condition, thresholds: t, json: json), name, dtype)
-  }
-
-  func config(name: String, dtype: String) -> KerasConfig {
-    KerasConfig(
-      className: condition.rawValue,
-      config: ["name": .string(name), "dtype": .string(dtype), "thresholds": thresholdsConfig])
-  }
-
-  func result(_ s: ConfusionCounts) -> MetricValue {
-    let n = update.thresholds.count
-    let values = (0..<n).map { t -> Double in
-      guard !s.isEmpty else { return 0 }
-      let c = s.counts(threshold: t)
-      switch condition {
-      case .truePositives: return c.tp
-      case .falsePositives: return c.fp
-      case .trueNegatives: return c.tn
-      case .falseNegatives: return c.fn
-      }
-    }
-    return perThreshold(values)
-  }
-}
-
-/// The weighted number of true positives, per threshold.
-///
-/// Formula: `Σ w · [y_true ≠ 0 ∧ y_pred > t]` for each threshold `t`.
-/// Inputs of any rank are flattened: each element is one binary decision.
-///
-/// Keras: `keras.metrics.TruePositives(thresholds=None, name=None,
-/// dtype=None)`; default threshold 0.5; a scalar for one threshold, a vector
-/// for several. Deviations: counts are double-double (exact to 2^53, not
-/// float32's 2^24); labels outside {0, 1} and NaN predictions throw (Keras
-/// casts labels to bool).
-///
-/// ```swift
-/// var m = TruePositives()
-/// try m.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
-/// m.result()   // 2.0
-/// ```
-///
-/// - Complexity: `update` is O(*n* + *T*) for evenly spaced thresholds,
-///   O(*n* log *T* + *T*) otherwise.
-public struct TruePositives: PredictionMetric, KerasSerializable {
-  /// `"TruePositives"`.
-  public static var className: String { "TruePositives" }
-  /// The name in logs; default `"true_positives"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The per-threshold counts.
-  public var state = ConfusionCounts()
-  let core: ConditionCountCore
-
-  /// Counts true positives at `thresholds` (default `[0.5]`, each in [0, 1]).
-  public init(thresholds: [Double]? = nil, name: String = "true_positives", dtype: String = "float32")
-    throws(MetricError)
-  {
-    core = try ConditionCountCore(.truePositives, thresholds: thresholds, json: thresholdsJSON(thresholds))
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    (core, name, dtype) = try ConditionCountCore.read(.truePositives, config)
-  }
-
-  /// `{"name", "dtype", "thresholds"}` as Keras.
-  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
-  }
-
-  /// Restores counts saved for the same thresholds.
-  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
-    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
-    self.state = state
-  }
-
-  /// The count (per threshold).
-  public func result() -> MetricValue { core.result(state) }
-}
-
-/// The weighted number of false positives, per threshold.
-///
-/// Formula: `Σ w · [y_true = 0 ∧ y_pred > t]`. Keras:
-/// `keras.metrics.FalsePositives(thresholds=None, name=None, dtype=None)`;
-/// deviations as ``TruePositives``.
-///
-/// ```swift
-/// var m = FalsePositives()
-/// try m.update(yTrue: [0, 1, 0, 0], yPred: [0, 0, 1, 1])
-/// m.result()   // 2.0
-/// ```
-///
-/// - Complexity: as ``TruePositives``.
-public struct FalsePositives: PredictionMetric, KerasSerializable {
-  /// `"FalsePositives"`.
-  public static var className: String { "FalsePositives" }
-  /// The name in logs; default `"false_positives"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The per-threshold counts.
-  public var state = ConfusionCounts()
-  let core: ConditionCountCore
-
-  /// Counts false positives at `thresholds` (default `[0.5]`).
-  public init(thresholds: [Double]? = nil, name: String = "false_positives", dtype: String = "float32")
-    throws(MetricError)
-  {
-    core = try ConditionCountCore(.falsePositives, thresholds: thresholds, json: thresholdsJSON(thresholds))
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    (core, name, dtype) = try ConditionCountCore.read(.falsePositives, config)
-  }
-
-  /// `{"name", "dtype", "thresholds"}` as Keras.
-  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
-  }
-
-  /// Restores counts saved for the same thresholds.
-  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
-    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
-    self.state = state
-  }
-
-  /// The count (per threshold).
-  public func result() -> MetricValue { core.result(state) }
-}
-
-/// The weighted number of true negatives, per threshold.
-///
-/// Formula: `Σ w · [y_true = 0 ∧ y_pred ≤ t]`. Keras:
-/// `keras.metrics.TrueNegatives(thresholds=None, name=None, dtype=None)`;
-/// deviations as ``TruePositives``.
-///
-/// ```swift
-/// var m = TrueNegatives()
-/// try m.update(yTrue: [0, 1, 0, 0], yPred: [1, 1, 0, 0])
-/// m.result()   // 2.0
-/// ```
-///
-/// - Complexity: as ``TruePositives``.
-public struct TrueNegatives: PredictionMetric, KerasSerializable {
-  /// `"TrueNegatives"`.
-  public static var className: String { "TrueNegatives" }
-  /// The name in logs; default `"true_negatives"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The per-threshold counts.
-  public var state = ConfusionCounts()
-  let core: ConditionCountCore
-
-  /// Counts true negatives at `thresholds` (default `[0.5]`).
-  public init(thresholds: [Double]? = nil, name: String = "true_negatives", dtype: String = "float32")
-    throws(MetricError)
-  {
-    core = try ConditionCountCore(.trueNegatives, thresholds: thresholds, json: thresholdsJSON(thresholds))
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    (core, name, dtype) = try ConditionCountCore.read(.trueNegatives, config)
-  }
-
-  /// `{"name", "dtype", "thresholds"}` as Keras.
-  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
-  }
-
-  /// Restores counts saved for the same thresholds.
-  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
-    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
-    self.state = state
-  }
-
-  /// The count (per threshold).
-  public func result() -> MetricValue { core.result(state) }
-}
-
-/// The weighted number of false negatives, per threshold.
-///
-/// Formula: `Σ w · [y_true ≠ 0 ∧ y_pred ≤ t]`. Keras:
-/// `keras.metrics.FalseNegatives(thresholds=None, name=None, dtype=None)`;
-/// deviations as ``TruePositives``.
-///
-/// ```swift
-/// var m = FalseNegatives()
-/// try m.update(yTrue: [0, 1, 1, 1], yPred: [0, 1, 0, 0])
-/// m.result()   // 2.0
-/// ```
-///
-/// - Complexity: as ``TruePositives``.
-public struct FalseNegatives: PredictionMetric, KerasSerializable {
-  /// `"FalseNegatives"`.
-  public static var className: String { "FalseNegatives" }
-  /// The name in logs; default `"false_negatives"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The per-threshold counts.
-  public var state = ConfusionCounts()
-  let core: ConditionCountCore
-
-  /// Counts false negatives at `thresholds` (default `[0.5]`).
-  public init(thresholds: [Double]? = nil, name: String = "false_negatives", dtype: String = "float32")
-    throws(MetricError)
-  {
-    core = try ConditionCountCore(.falseNegatives, thresholds: thresholds, json: thresholdsJSON(thresholds))
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    (core, name, dtype) = try ConditionCountCore.read(.falseNegatives, config)
-  }
-
-  /// `{"name", "dtype", "thresholds"}` as Keras.
-  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
-  }
-
-  /// Restores counts saved for the same thresholds.
-  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
-    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
-    self.state = state
-  }
-
-  /// The count (per threshold).
-  public func result() -> MetricValue { core.result(state) }
 }
 
 //===--- Precision and Recall ---------------------------------------------===//
