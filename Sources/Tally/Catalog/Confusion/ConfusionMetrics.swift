@@ -3,7 +3,8 @@
 // Keras's `confusion_metrics.py`: TruePositives, FalsePositives,
 // TrueNegatives, FalseNegatives, Precision, Recall, the four at-X metrics,
 // and AUC. All share one confusion-matrix update (ConfusionMatrix.swift).
-// The condition counts are in ConditionCounts.swift.
+// The condition counts are in ConditionCounts.swift,
+// Precision and Recall in PrecisionRecall.swift.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,6 +65,27 @@ func perThreshold(_ values: [Double]) -> MetricValue {
 /// metric's default.
 let thresholdsArgument = MetricArgument("thresholds", .numbers, default: .null)
 
+/// Keras's `class_id`: the column scored one-vs-rest, or `None` for all.
+let classIdArgument = MetricArgument("class_id", .integer, default: .null)
+
+/// The rates of one threshold's confusion matrix, each 0 where its
+/// denominator is 0 (Keras's `divide_no_nan`).
+public struct ConfusionRates: Sendable, Equatable {
+  /// Sensitivity, recall or true-positive rate: `TP / (TP + FN)`.
+  public let sensitivity: Double
+  /// Specificity or true-negative rate: `TN / (TN + FP)`.
+  public let specificity: Double
+  /// Precision or positive predictive value: `TP / (TP + FP)`.
+  public let precision: Double
+
+  /// The rates of `m`.
+  public init(_ m: ConfusionCounts.Matrix) {
+    sensitivity = divideNoNaN(m.tp, m.tp + m.fn)
+    specificity = divideNoNaN(m.tn, m.tn + m.fp)
+    precision = divideNoNaN(m.tp, m.tp + m.fp)
+  }
+}
+
 extension ConfusionUpdate {
   /// Replaces `state` with `new` after ``checkRestorable(_:thresholds:labels:_:)``
   /// against these thresholds and `labels` (one unless given).
@@ -89,208 +111,6 @@ extension Thresholds {
   init(parsing values: [Double]?, default d: Double) throws(MetricError) {
     let t = try Thresholds.parse(values, default: d)
     self.init(t, evenlySpaced: Thresholds.isEvenlyDistributed(t))
-  }
-}
-
-//===--- Precision and Recall ---------------------------------------------===//
-
-/// The shared configuration of ``Precision`` and ``Recall``.
-public struct PrecisionRecallCore: Sendable {
-  let className: String
-  let thresholdsConfig: JSONValue
-  /// `top_k`.
-  public let topK: Int?
-  /// `class_id`.
-  public let classId: Int?
-  let update: ConfusionUpdate
-
-  init(_ className: String, thresholds: [Double]?, json: JSONValue, topK: Int?, classId: Int?)
-    throws(MetricError)
-  {
-    if let topK, topK < 1 {
-      throw .invalidConfiguration("\(className) top_k must be ≥ 1; received \(topK)")
-    }
-    if let classId, classId < 0 {
-      throw .invalidConfiguration("\(className) class_id must be ≥ 0; received \(classId)")
-    }
-    // With top_k and no thresholds, the threshold is Keras's NEG_INF.
-    let t = try Thresholds.parse(thresholds, default: topK == nil ? 0.5 : -1e10)
-    self.className = className
-    self.thresholdsConfig = json
-    self.topK = topK
-    self.classId = classId
-    self.update = ConfusionUpdate(
-      thresholds: Thresholds(t, evenlySpaced: Thresholds.isEvenlyDistributed(t)),
-      topK: topK, classId: classId, metricName: className)
-  }
-
-  static func read(_ className: String, defaultName: String, _ config: KerasConfig)
-    throws(MetricError) -> (PrecisionRecallCore, String, String)
-  {
-    var r = try ConfigReader(config, expecting: className)
-    let name = try r.string("name", default: defaultName)
-    let dtype = try r.dtype()
-    let (t, json) = try readThresholds(&r)
-    let topK = try r.optionalInt("top_k")
-    let classId = try r.optionalInt("class_id")
-    try r.finish()
-    return (
-      try PrecisionRecallCore(className, thresholds: t, json: json, topK: topK, classId: classId),
-      name, dtype
-    )
-  }
-
-  func config(name: String, dtype: String) -> KerasConfig {
-    KerasConfig(
-      className: className,
-      config: [
-        "name": .string(name), "dtype": .string(dtype), "thresholds": thresholdsConfig,
-        "top_k": optionalIntJSON(topK), "class_id": optionalIntJSON(classId),
-      ])
-  }
-}
-
-/// The precision of the predictions: `TP / (TP + FP)` per threshold.
-///
-/// Formula: `div0(TP, TP + FP)` (0 when nothing is predicted positive). With
-/// `topK`, only the `k` highest predictions of each row count as positive
-/// (ties broken by lowest index); with `classId`, only that column is
-/// scored (one-vs-rest).
-///
-/// Keras: `keras.metrics.Precision(thresholds=None, top_k=None,
-/// class_id=None, name=None, dtype=None)`. Deviations as
-/// ``TruePositives``; `top_k` larger than the number of classes and an
-/// out-of-range `class_id` throw.
-///
-/// ```swift
-/// var m = try Precision()
-/// try m.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
-/// m.result()   // 0.6666666666666666
-/// ```
-///
-/// - Complexity: as ``TruePositives``, plus O(*C* log *C*) per row with
-///   `topK`.
-public struct Precision: PredictionMetric, KerasSerializable {
-  /// `"Precision"`.
-  public static var className: String { "Precision" }
-  /// The name in logs; default `"precision"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The per-threshold counts.
-  public var state = ConfusionCounts()
-  /// The configuration.
-  public let core: PrecisionRecallCore
-
-  /// Precision at `thresholds` (default `[0.5]`, or every kept prediction
-  /// with `topK`).
-  public init(
-    thresholds: [Double]? = nil, topK: Int? = nil, classId: Int? = nil, name: String = "precision",
-    dtype: String = "float32"
-  ) throws(MetricError) {
-    core = try PrecisionRecallCore(
-      Self.className, thresholds: thresholds, json: thresholdsJSON(thresholds), topK: topK,
-      classId: classId)
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    (core, name, dtype) = try PrecisionRecallCore.read(Self.className, defaultName: "precision", config)
-  }
-
-  /// `{"name", "dtype", "thresholds", "top_k", "class_id"}` as Keras.
-  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
-  }
-
-  /// Restores counts saved for the same thresholds.
-  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
-    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
-    self.state = state
-  }
-
-  /// `TP / (TP + FP)` per threshold.
-  public func result() -> MetricValue {
-    perThreshold(
-      (0..<core.update.thresholds.count).map { t in
-        guard !state.isEmpty else { return 0 }
-        let c = state.counts(threshold: t)
-        return divideNoNaN(c.tp, c.tp + c.fp)
-      })
-  }
-}
-
-/// The recall of the predictions: `TP / (TP + FN)` per threshold.
-///
-/// Formula: `div0(TP, TP + FN)`; `topK` and `classId` as in ``Precision``.
-///
-/// Keras: `keras.metrics.Recall(thresholds=None, top_k=None, class_id=None,
-/// name=None, dtype=None)`; deviations as ``Precision``.
-///
-/// ```swift
-/// var m = try Recall()
-/// try m.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
-/// m.result()   // 0.6666666666666666
-/// ```
-///
-/// - Complexity: as ``Precision``.
-public struct Recall: PredictionMetric, KerasSerializable {
-  /// `"Recall"`.
-  public static var className: String { "Recall" }
-  /// The name in logs; default `"recall"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The per-threshold counts.
-  public var state = ConfusionCounts()
-  /// The configuration.
-  public let core: PrecisionRecallCore
-
-  /// Recall at `thresholds` (default `[0.5]`, or every kept prediction with
-  /// `topK`).
-  public init(
-    thresholds: [Double]? = nil, topK: Int? = nil, classId: Int? = nil, name: String = "recall",
-    dtype: String = "float32"
-  ) throws(MetricError) {
-    core = try PrecisionRecallCore(
-      Self.className, thresholds: thresholds, json: thresholdsJSON(thresholds), topK: topK,
-      classId: classId)
-    self.name = name
-    self.dtype = dtype
-  }
-
-  /// Rebuilds the metric from its Keras config.
-  public init(config: KerasConfig) throws(MetricError) {
-    (core, name, dtype) = try PrecisionRecallCore.read(Self.className, defaultName: "recall", config)
-  }
-
-  /// `{"name", "dtype", "thresholds", "top_k", "class_id"}` as Keras.
-  public var config: KerasConfig { core.config(name: name, dtype: dtype) }
-
-  /// Accumulates one batch.
-  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try core.update.add(to: &state, yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
-  }
-
-  /// Restores counts saved for the same thresholds.
-  public mutating func restore(_ state: ConfusionCounts) throws(MetricError) {
-    try checkRestorable(state, thresholds: core.update.thresholds.count, labels: 1, Self.className)
-    self.state = state
-  }
-
-  /// `TP / (TP + FN)` per threshold.
-  public func result() -> MetricValue {
-    perThreshold(
-      (0..<core.update.thresholds.count).map { t in
-        guard !state.isEmpty else { return 0 }
-        let c = state.counts(threshold: t)
-        return divideNoNaN(c.tp, c.tp + c.fn)
-      })
   }
 }
 
