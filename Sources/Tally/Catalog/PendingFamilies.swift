@@ -1,6 +1,5 @@
 // TEMPORARY: families not yet converted to declarations.
 extension MetricFamily {
-  public static let confusion = MetricFamily("Confusion-matrix metrics", [])
   public static let exact = MetricFamily("Exact curve metrics (beyond Keras)", [])
   public static let fScore = MetricFamily("F-scores", [])
   public static let iou = MetricFamily("IoU metrics", [])
