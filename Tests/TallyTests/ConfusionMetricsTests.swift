@@ -1,7 +1,8 @@
+import Foundation
 import Testing
 import Tally
 
-/// Spec §3.4–3.6 vectors, each verified against Keras there.
+/// Vectors of the confusion-matrix metrics, each checked against Keras.
 @Suite struct ConfusionMetricsTests {
   static let y: [Double] = [0, 0, 1, 1, 1, 0]
   static let p: [Double] = [0.1, 0.6, 0.35, 0.8, 0.7, 0.2]
@@ -44,7 +45,7 @@ import Tally
   }
 
   @Test func bucketWorkedExample() throws {
-    // Spec §3.4: buckets [0, 0, 0, 1] → TP = [2, 1, 0].
+    // Buckets [0, 0, 0, 1] → TP = [2, 1, 0].
     var tp = try TruePositives(thresholds: [0, 0.5, 1])
     try tp.update(yTrue: [0, 0, 1, 1], yPred: [0.1, 0.5, 0.3, 0.9])
     #expect(tp.result() == .vector([2, 1, 0]))
@@ -86,6 +87,128 @@ import Tally
     var r = try Recall()
     try r.update(yTrue: [1, 1], yPred: [0.5, 0.6])
     #expect(r.result() == .scalar(0.5))
+  }
+
+  /// The examples in the doc comments of the condition counts, Precision
+  /// and Recall (the at-X metrics' and AUC's are `atXVectors` and
+  /// `aucExamples`).
+  @Test func docExamples() throws {
+    var tp = try TruePositives()
+    try tp.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
+    #expect(tp.result() == .scalar(2))
+    var fp = try FalsePositives()
+    try fp.update(yTrue: [0, 1, 0, 0], yPred: [0, 0, 1, 1])
+    #expect(fp.result() == .scalar(2))
+    var tn = try TrueNegatives()
+    try tn.update(yTrue: [0, 1, 0, 0], yPred: [1, 1, 0, 0])
+    #expect(tn.result() == .scalar(2))
+    var fn = try FalseNegatives()
+    try fn.update(yTrue: [0, 1, 1, 1], yPred: [0, 1, 0, 0])
+    #expect(fn.result() == .scalar(2))
+    var precision = try Precision()
+    try precision.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
+    #expect(precision.result() == .scalar(0.6666666666666666))
+    var recall = try Recall()
+    try recall.update(yTrue: [0, 1, 1, 1], yPred: [1, 0, 1, 1])
+    #expect(recall.result() == .scalar(0.6666666666666666))
+  }
+
+  /// Each typealias keeps its Keras class, default name and arguments, and
+  /// its Swift initialiser writes the configuration Keras would.
+  @Test func declarationsKeepKerasNames() throws {
+    #expect(MetricFamily.confusion.metrics.map(\.className) == [
+      "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall",
+      "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision", "AUC",
+    ])
+    #expect(FalseNegatives.declaration.defaultName == "false_negatives")
+    #expect(Recall.declaration.arguments.map(\.key) == ["thresholds", "top_k", "class_id"])
+    #expect(PrecisionAtRecall.declaration.arguments.map(\.key) == ["recall", "num_thresholds", "class_id"])
+    #expect(AUC.declaration.arguments.map(\.key) == [
+      "num_thresholds", "curve", "summation_method", "thresholds", "multi_label", "num_labels", "label_weights",
+      "from_logits",
+    ])
+    #expect(try TrueNegatives(thresholds: [0.3]).config.config == [
+      "name": "true_negatives", "dtype": "float32", "thresholds": .array([0.3]),
+    ])
+    #expect(try Precision(topK: 2).config.config == [
+      "name": "precision", "dtype": "float32", "thresholds": .null, "top_k": 2, "class_id": .null,
+    ])
+    #expect(try SpecificityAtSensitivity(sensitivity: 0.4, classId: 1).config.config == [
+      "name": "specificity_at_sensitivity", "dtype": "float32", "sensitivity": 0.4, "num_thresholds": 200,
+      "class_id": 1,
+    ])
+    // `thresholds` only when given, as Keras.
+    #expect(try AUC().config.config["thresholds"] == nil)
+    #expect(try AUC(thresholds: [0.5, 0.25]).config.config["thresholds"] == .array([0.25, 0.5]))
+    // A Keras configuration reads back to the same configuration.
+    let keras = try KerasConfig(json: #"{"class_name": "RecallAtPrecision", "config": {"precision": 0.8, "num_thresholds": 20}}"#)
+    let m = try MetricRegistry.deserialize(keras)
+    #expect(m is RecallAtPrecision)
+    #expect(try RecallAtPrecision(precision: 0.8, numThresholds: 20).config == m.config)
+    #expect(throws: MetricError.self) { try MetricRegistry.get("precision_at_recall") }
+  }
+
+  /// Restoring counts of another shape throws and keeps the state, and the
+  /// metric still reads. (Assigning `m.state = ...` does not compile: the
+  /// state is `private(set)`, so `restore(_:)` is the only way in.)
+  @Test func restoreRefusesCountsOfAnotherShape() throws {
+    var m = try AUC()
+    try m.update(yTrue: [0, 0, 1, 1], yPred: [0, 0.5, 0.3, 0.9])
+    let before = m.state
+    #expect {
+      try m.restore(ConfusionCounts(thresholds: 5, labels: 1))
+    } throws: { error in
+      guard case MetricError.invalidState(let message) = error else { return false }
+      return message.contains("200 thresholds") && message.contains("5 × 1")
+    }
+    #expect(m.state == before)
+    #expect(abs(m.result().scalar! - 0.75) < 1e-12)
+
+    var fresh = try AUC()
+    #expect(throws: MetricError.self) { try fresh.restore(ConfusionCounts(thresholds: 5, labels: 1)) }
+    #expect(fresh.state == ConfusionCounts())
+    #expect(fresh.result() == .scalar(0))
+    try fresh.restore(ConfusionCounts(thresholds: 200, labels: 1))
+    #expect(fresh.result() == .scalar(0))
+
+    var tp = try TruePositives(thresholds: [0.2, 0.8])
+    try tp.update(yTrue: [1, 1, 0], yPred: [0.9, 0.5, 0.1])
+    BadInputTests.expectRejected(tp, MetricError.invalidState, mentioning: "2 thresholds × 1 labels") {
+      m throws(MetricError) in
+      try m.restore(ConfusionCounts(thresholds: 2, labels: 3))
+    }
+    #expect(tp.result() == .vector([2, 1]))
+
+    var point = try PrecisionAtRecall(recall: 0.5, numThresholds: 3)
+    try point.update(yTrue: [0, 0, 0, 1, 1], yPred: [0, 0.3, 0.8, 0.3, 0.8])
+    BadInputTests.expectRejected(point, MetricError.invalidState, mentioning: "3 thresholds") { m throws(MetricError) in
+      try m.restore(ConfusionCounts(thresholds: 200, labels: 1))
+    }
+    #expect(point.result() == .scalar(0.5))
+  }
+
+  /// Multi-label AUC takes any positive number of labels unless
+  /// `numLabels` or `labelWeights` fix it.
+  @Test func multiLabelRestoreChecksLabels() throws {
+    var free = try AUC(numThresholds: 3, multiLabel: true)
+    try free.restore(ConfusionCounts(thresholds: 3, labels: 4))
+    #expect(free.result() == .scalar(0))
+    #expect(throws: MetricError.self) { try free.restore(ConfusionCounts(thresholds: 3, labels: 0)) }
+    var weighted = try AUC(numThresholds: 3, multiLabel: true, labelWeights: [1, 3])
+    #expect(throws: MetricError.self) { try weighted.restore(ConfusionCounts(thresholds: 3, labels: 4)) }
+    try weighted.restore(ConfusionCounts(thresholds: 3, labels: 2))
+    var fixed = try AUC(numThresholds: 3, multiLabel: true, numLabels: 2)
+    #expect(throws: MetricError.self) { try fixed.restore(ConfusionCounts(thresholds: 3, labels: 3)) }
+  }
+
+  /// A state file may claim any shape: one whose size overflows is refused,
+  /// not a crash.
+  @Test func decodedStateOfImpossibleShape() throws {
+    let json = #"{"thresholds": 9223372036854775807, "labels": 2, "true_positives": [], "false_positives": [], "true_negatives": [], "false_negatives": []}"#
+    let counts = try JSONDecoder().decode(ConfusionCounts.self, from: Data(json.utf8))
+    var m = try AUC(multiLabel: true)
+    #expect(throws: MetricError.self) { try m.restore(counts) }
+    #expect(m.result() == .scalar(0))
   }
 
   /// 10,000 thresholds take the bucket path, like 200: same counts on the

@@ -1,8 +1,8 @@
 //===--- ConfusionMatrix.swift --------------------------------------------===//
 //
-// Keras's `update_confusion_matrix_variables` (spec §3.4): thresholds,
-// top-k filtering, class slicing, and the per-threshold TP/FP/TN/FN counts
-// shared by TruePositives ... AUC and the at-X metrics.
+// Keras's `update_confusion_matrix_variables`: thresholds, top-k filtering,
+// class slicing, and the per-threshold TP/FP/TN/FN counts shared by every
+// metric of the family, from TruePositives to AUC.
 //
 //===----------------------------------------------------------------------===//
 
@@ -150,12 +150,14 @@ public struct ConfusionCounts: Accumulator {
   /// Whether no update has built the arrays yet.
   public var isEmpty: Bool { thresholdCount == 0 }
 
-  /// Checks that the arrays have the lengths the shape says.
+  /// Checks that the shape is not negative and the arrays have the lengths
+  /// it says (a decoded state can claim any shape).
   func validate() throws(MetricError) {
-    let n = thresholdCount * labelCount
-    guard thresholdCount >= 0, labelCount >= 0,
-      [truePositives, falsePositives, trueNegatives, falseNegatives].allSatisfy({ $0.count == n })
-    else {
+    let (n, overflow) = thresholdCount.multipliedReportingOverflow(by: labelCount)
+    guard thresholdCount >= 0, labelCount >= 0, !overflow else {
+      throw .invalidState("confusion counts cannot have \(thresholdCount) thresholds × \(labelCount) labels")
+    }
+    guard [truePositives, falsePositives, trueNegatives, falseNegatives].allSatisfy({ $0.count == n }) else {
       throw .invalidState(
         "confusion counts for \(thresholdCount) thresholds × \(labelCount) labels must have \(n) entries each")
     }
@@ -184,11 +186,12 @@ public struct ConfusionCounts: Accumulator {
     }
   }
 
+  /// The four counts of one threshold and label: its 2×2 confusion matrix.
+  public typealias Matrix = (tp: Double, fp: Double, tn: Double, fn: Double)
+
   /// The four counts as `Double`s for threshold `t`, label `l`.
   @inlinable
-  public func counts(threshold t: Int, label l: Int = 0) -> (
-    tp: Double, fp: Double, tn: Double, fn: Double
-  ) {
+  public func counts(threshold t: Int, label l: Int = 0) -> Matrix {
     let i = t * labelCount + l
     return (
       truePositives[i].value, falsePositives[i].value, trueNegatives[i].value,
@@ -267,7 +270,7 @@ struct ConfusionUpdate: Sendable {
     }
 
     // Weights: cast, expanded by one trailing axis, rank-aligned with the
-    // labels without expanding rank 1 (spec §3.3).
+    // labels without expanding rank 1, as Keras's confusion update does.
     var weights: [Double]? = nil
     var weightShape: [Int] = []
     if let sampleWeight {
