@@ -57,6 +57,7 @@ import Tally
       case ("fn", _): c["fn"] = "mean_squared_error"
       case (_, .integers): c[a.key] = [0]
       case (_, .integer): c[a.key] = 3
+      case (_, .number): c[a.key] = 0.5
       default: Issue.record("no sample value for required \(d.className).\(a.key)")
       }
     }
