@@ -62,7 +62,8 @@ struct CompiledEntry: Sendable {
 /// ```swift
 /// var metrics = CompileMetrics(metrics: ["accuracy", "mse"])
 /// try metrics.update(yTrue: [[0, 1], [1, 0]], yPred: [[0.2, 0.8], [0.4, 0.6]])
-/// metrics.results()   // [("accuracy", 0.5), ("mse", 0.1)]
+/// metrics.results().map(\.name)                // ["accuracy", "mse"]
+/// metrics.results().compactMap(\.value.scalar)  // [0.5, 0.2]
 /// ```
 public struct CompileMetrics: Sendable {
   let specs: [String?: [MetricSpec]]

@@ -37,7 +37,7 @@ public func pearsonCorrelation(yTrue: Tensor, yPred: Tensor, axis: Int = -1) thr
 ///
 /// ```swift
 /// try concordanceCorrelation(yTrue: Tensor([[1.0, 2, 3]]), yPred: Tensor([[2.0, 4, 7]]))
-/// // [0.2522523]
+/// // [0.3225806420]
 /// ```
 public func concordanceCorrelation(yTrue: Tensor, yPred: Tensor, axis: Int = -1) throws(MetricError)
   -> Tensor
@@ -352,7 +352,7 @@ public enum PearsonCoefficient: CorrelationCoefficient {
 /// ```swift
 /// var m = ConcordanceCorrelation()
 /// try m.update(yTrue: [1.0, 2, 3], yPred: [2.0, 4, 7])
-/// m.result()   // 0.2522522…
+/// m.result()   // 0.3225806420…
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).

@@ -445,7 +445,8 @@ extension IntersectionOverUnion where Kind == IoUOfThresholdedScores {
 /// ```swift
 /// var m = try OneHotIoU(numClasses: 3, targetClassIds: [0, 2])
 /// try m.update(yTrue: [[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]],
-///              yPred: [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]])
+///              yPred: [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]],
+///              sampleWeight: [0.1, 0.2, 0.3, 0.4])
 /// m.result()   // 0.0714285…
 /// ```
 ///
@@ -496,7 +497,8 @@ extension IntersectionOverUnion where Kind == IoUOfOneHotTargetClasses {
 /// ```swift
 /// var m = try OneHotMeanIoU(numClasses: 3)
 /// try m.update(yTrue: [[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]],
-///              yPred: [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]])
+///              yPred: [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]],
+///              sampleWeight: [0.1, 0.2, 0.3, 0.4])
 /// m.result()   // 0.0476190…
 /// ```
 ///

@@ -194,7 +194,7 @@ public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
 /// ```swift
 /// var m = KLDivergence()
 /// try m.update(yTrue: [[0, 1], [0, 0]], yPred: [[0.6, 0.4], [0.4, 0.6]])
-/// m.result()   // 0.4581453…
+/// m.result()   // 0.4581430451…
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).

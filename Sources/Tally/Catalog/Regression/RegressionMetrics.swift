@@ -156,7 +156,7 @@ public enum LogCoshErrorDefinition: SampleMeanDefinition {
 /// ```swift
 /// var m = CosineSimilarity()
 /// try m.update(yTrue: [[0.0, 1.0], [1.0, 1.0]], yPred: [[1.0, 0.0], [1.0, 1.0]])
-/// m.result()   // 0.49999997…
+/// m.result()   // 0.4999999999999999
 /// ```
 ///
 /// - Complexity: `update` is O(*n*).
