@@ -146,8 +146,9 @@ extension MetricArgument.Kind {
 /// The arguments of one configuration, checked against a declaration: every
 /// declared argument is present (given or defaulted) and of its kind.
 ///
-/// Reading an argument that the declaration does not list is a programming
-/// error in the metric (caught by the catalog tests), not a user error.
+/// Reading an argument the declaration does not list (a slip in a metric's
+/// `init(arguments:)`) throws ``MetricError/invalidConfiguration(_:)``; the
+/// catalog tests read every declared metric's arguments.
 public struct MetricArguments: Sendable {
   /// The metric's name (the declaration's default name when not given).
   public let name: String
@@ -157,41 +158,49 @@ public struct MetricArguments: Sendable {
   let owner: String
 
   /// The raw value of `key` (`.null` for `None`).
-  public func value(_ key: String) -> JSONValue {
+  public func value(_ key: String) throws(MetricError) -> JSONValue {
     guard let v = values[key] else {
-      preconditionFailure("\(owner) reads `\(key)`, which its declaration does not list")
+      throw .invalidConfiguration("\(owner) reads `\(key)`, which its declaration does not list")
     }
     return v
   }
 
   /// A boolean argument.
-  public func bool(_ key: String) -> Bool {
-    if case .bool(let b) = value(key) { b } else { false }
+  public func bool(_ key: String) throws(MetricError) -> Bool {
+    guard case .bool(let b) = try value(key) else { throw wrongKind(key, "a boolean") }
+    return b
   }
 
   /// A number argument that cannot be `None`.
-  public func double(_ key: String) -> Double {
-    guard let x = value(key).number else { preconditionFailure("\(owner): `\(key)` is not a number") }
+  public func double(_ key: String) throws(MetricError) -> Double {
+    guard let x = try optionalDouble(key) else { throw wrongKind(key, "a number") }
     return x
   }
 
   /// A number argument, or `nil` for `None`.
-  public func optionalDouble(_ key: String) -> Double? { value(key).number }
+  public func optionalDouble(_ key: String) throws(MetricError) -> Double? { try value(key).number }
 
   /// An integer argument that cannot be `None`.
-  public func int(_ key: String) -> Int { Int(double(key)) }
+  public func int(_ key: String) throws(MetricError) -> Int {
+    guard let x = try optionalInt(key) else { throw wrongKind(key, "an integer") }
+    return x
+  }
 
   /// An integer argument, or `nil` for `None`.
-  public func optionalInt(_ key: String) -> Int? { value(key).number.map { Int($0) } }
+  public func optionalInt(_ key: String) throws(MetricError) -> Int? {
+    guard let x = try value(key).number else { return nil }
+    guard x == x.rounded(), abs(x) < 1e15 else { throw wrongKind(key, "an integer") }
+    return Int(x)
+  }
 
   /// A string argument, or `nil` for `None`.
-  public func optionalString(_ key: String) -> String? {
-    if case .string(let s) = value(key) { s } else { nil }
+  public func optionalString(_ key: String) throws(MetricError) -> String? {
+    if case .string(let s) = try value(key) { s } else { nil }
   }
 
   /// A number-or-list argument as a list, or `nil` for `None`.
-  public func doubles(_ key: String) -> [Double]? {
-    switch value(key) {
+  public func doubles(_ key: String) throws(MetricError) -> [Double]? {
+    switch try value(key) {
     case .array(let a): a.compactMap(\.number)
     case .null: nil
     case let v: v.number.map { [$0] }
@@ -199,8 +208,13 @@ public struct MetricArguments: Sendable {
   }
 
   /// A list of integers, or `nil` for `None`.
-  public func ints(_ key: String) -> [Int]? {
-    if case .array(let a) = value(key) { a.compactMap(\.number).map { Int($0) } } else { nil }
+  public func ints(_ key: String) throws(MetricError) -> [Int]? {
+    guard case .array(let a) = try value(key) else { return nil }
+    return a.compactMap(\.number).map { Int($0) }
+  }
+
+  private func wrongKind(_ key: String, _ kind: String) -> MetricError {
+    .invalidConfiguration("\(owner) reads `\(key)` as \(kind), which its declaration does not say it is")
   }
 }
 
@@ -212,12 +226,14 @@ public struct FunctionDeclaration: Sendable {
   public let name: String
   /// The keyword arguments it takes.
   public let arguments: [MetricArgument]
-  let make: @Sendable (MetricArguments) -> @Sendable (Tensor, Tensor) throws(MetricError) -> Tensor
+  let make: @Sendable (MetricArguments) throws(MetricError) -> @Sendable (Tensor, Tensor) throws(MetricError) -> Tensor
 
   /// Declares the function `name`, built from its checked arguments.
   public init(
     _ name: String, arguments: [MetricArgument] = [],
-    _ make: @escaping @Sendable (MetricArguments) -> @Sendable (Tensor, Tensor) throws(MetricError) -> Tensor
+    _ make:
+      @escaping @Sendable (MetricArguments) throws(MetricError) -> @Sendable (Tensor, Tensor) throws(MetricError) ->
+      Tensor
   ) {
     self.name = name
     self.arguments = arguments
@@ -235,7 +251,7 @@ public struct FunctionDeclaration: Sendable {
   ///   does not take or a value of the wrong kind.
   public func callAsFunction(arguments given: [String: JSONValue]) throws(MetricError) -> SampleFunction {
     let checked = try checkArguments(given, schema: arguments, owner: name, allowNameAndDType: false)
-    return SampleFunction(name: name, arguments: given, make(checked))
+    return SampleFunction(name: name, arguments: given, try make(checked))
   }
 }
 

@@ -340,9 +340,8 @@ public struct BinaryAccuracy: SampleMeanMetric, DeclaredMetric {
   public static let declaration = MetricDeclaration(
     BinaryAccuracy.self, className: "BinaryAccuracy", defaultName: "binary_accuracy",
     arguments: [MetricArgument("threshold", .number, default: 0.5)], input: .samples,
-    function: FunctionDeclaration("binary_accuracy", arguments: [MetricArgument("threshold", .number, default: 0.5)]) {
-      a in
-      let threshold = a.double("threshold")
+    function: FunctionDeclaration("binary_accuracy", arguments: [MetricArgument("threshold", .number, default: 0.5)]) { (a: MetricArguments) throws(MetricError) in
+      let threshold = try a.double("threshold")
       return { (t, p) throws(MetricError) in try binaryAccuracy(yTrue: t, yPred: p, threshold: threshold) }
     })
   /// The name in logs; default `"binary_accuracy"`.
@@ -363,7 +362,7 @@ public struct BinaryAccuracy: SampleMeanMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    self.init(name: a.name, dtype: a.dtype, threshold: a.double("threshold"))
+    self.init(name: a.name, dtype: a.dtype, threshold: try a.double("threshold"))
   }
 
   /// The declared arguments' values.
@@ -456,9 +455,8 @@ public struct TopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
   public static let declaration = MetricDeclaration(
     TopKCategoricalAccuracy.self, className: "TopKCategoricalAccuracy", defaultName: "top_k_categorical_accuracy",
     arguments: [MetricArgument("k", .integer, default: 5)], input: .classAxis,
-    function: FunctionDeclaration("top_k_categorical_accuracy", arguments: [MetricArgument("k", .integer, default: 5)]) {
-      a in
-      let k = a.int("k")
+    function: FunctionDeclaration("top_k_categorical_accuracy", arguments: [MetricArgument("k", .integer, default: 5)]) { (a: MetricArguments) throws(MetricError) in
+      let k = try a.int("k")
       return { (t, p) throws(MetricError) in try topKCategoricalAccuracy(yTrue: t, yPred: p, k: k) }
     })
   /// The name in logs; default `"top_k_categorical_accuracy"`.
@@ -482,7 +480,7 @@ public struct TopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    try self.init(k: a.int("k"), name: a.name, dtype: a.dtype)
+    try self.init(k: try a.int("k"), name: a.name, dtype: a.dtype)
   }
 
   /// The declared arguments' values.
@@ -520,8 +518,8 @@ public struct SparseTopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
     SparseTopKCategoricalAccuracy.self, className: "SparseTopKCategoricalAccuracy",
     defaultName: "sparse_top_k_categorical_accuracy",
     arguments: sparseTopKArguments, input: .classAxis,
-    function: FunctionDeclaration("sparse_top_k_categorical_accuracy", arguments: sparseTopKArguments) { a in
-      let (k, sorted) = (a.int("k"), a.bool("from_sorted_ids"))
+    function: FunctionDeclaration("sparse_top_k_categorical_accuracy", arguments: sparseTopKArguments) { (a: MetricArguments) throws(MetricError) in
+      let (k, sorted) = (try a.int("k"), try a.bool("from_sorted_ids"))
       return { (t, p) throws(MetricError) in
         try sparseTopKCategoricalAccuracy(yTrue: t, yPred: p, k: k, fromSortedIds: sorted)
       }
@@ -553,7 +551,7 @@ public struct SparseTopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    try self.init(k: a.int("k"), name: a.name, dtype: a.dtype, fromSortedIds: a.bool("from_sorted_ids"))
+    try self.init(k: try a.int("k"), name: a.name, dtype: a.dtype, fromSortedIds: try a.bool("from_sorted_ids"))
   }
 
   /// The declared arguments' values.

@@ -233,7 +233,7 @@ public struct MatthewsCorrelationCoefficient: PredictionMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    try self.init(numClasses: a.int("num_classes"), name: a.name, dtype: a.dtype)
+    try self.init(numClasses: try a.int("num_classes"), name: a.name, dtype: a.dtype)
   }
 
   /// `num_classes`.
@@ -352,9 +352,9 @@ public struct CohenKappa: PredictionMetric, DeclaredMetric {
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     try self.init(
-      numClasses: a.int("num_classes"), name: a.name,
-      weightage: a.optionalString("weightage").flatMap(KappaWeighting.init(rawValue:)),
-      sparseLabels: a.bool("sparse_labels"), regression: a.bool("regression"), dtype: a.dtype)
+      numClasses: try a.int("num_classes"), name: a.name,
+      weightage: try a.optionalString("weightage").flatMap(KappaWeighting.init(rawValue:)),
+      sparseLabels: try a.bool("sparse_labels"), regression: try a.bool("regression"), dtype: a.dtype)
   }
 
   /// `num_classes`, `weightage`, `sparse_labels`, `regression`.

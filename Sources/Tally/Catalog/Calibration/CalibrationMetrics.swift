@@ -216,7 +216,7 @@ public struct ExpectedCalibrationError: PredictionMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    try self.init(numBins: a.int("num_bins"), name: a.name, dtype: a.dtype)
+    try self.init(numBins: try a.int("num_bins"), name: a.name, dtype: a.dtype)
   }
 
   /// `num_bins`.

@@ -199,23 +199,23 @@ public struct AUC: PredictionMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    try self.init(arguments: a, labelWeightsValue: a.value("label_weights"))
+    try self.init(arguments: a, labelWeightsValue: try a.value("label_weights"))
   }
 
   init(arguments a: MetricArguments, labelWeightsValue: JSONValue) throws(MetricError) {
     var labelWeights: [Double]? = nil
-    switch a.value("label_weights") {
+    switch try a.value("label_weights") {
     case .null: break
-    case .array: labelWeights = a.doubles("label_weights")
+    case .array: labelWeights = try a.doubles("label_weights")
     case let v: throw .invalidConfiguration("label_weights must be a list of numbers; received \(v)")
     }
     // The declaration's choices admit only Keras's spellings.
     try self.init(
-      numThresholds: a.int("num_thresholds"), curve: AUCCurve(keras: a.optionalString("curve") ?? ""),
-      summationMethod: AUCSummationMethod(keras: a.optionalString("summation_method") ?? ""), name: a.name,
-      dtype: a.dtype, thresholds: a.doubles("thresholds"), multiLabel: a.bool("multi_label"),
-      numLabels: a.optionalInt("num_labels"), labelWeights: labelWeights, labelWeightsValue: labelWeightsValue,
-      fromLogits: a.bool("from_logits"))
+      numThresholds: try a.int("num_thresholds"), curve: AUCCurve(keras: try a.optionalString("curve") ?? ""),
+      summationMethod: AUCSummationMethod(keras: try a.optionalString("summation_method") ?? ""), name: a.name,
+      dtype: a.dtype, thresholds: try a.doubles("thresholds"), multiLabel: try a.bool("multi_label"),
+      numLabels: try a.optionalInt("num_labels"), labelWeights: labelWeights, labelWeightsValue: labelWeightsValue,
+      fromLogits: try a.bool("from_logits"))
   }
 
   /// Rebuilds the metric from its Keras config, where `label_weights` may

@@ -75,8 +75,8 @@ public struct PrecisionRecall<Rate: PrecisionRecallRate>: PredictionMetric, Decl
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     try self.init(
-      thresholds: a.doubles("thresholds"), given: a.value("thresholds"), topK: a.optionalInt("top_k"),
-      classId: a.optionalInt("class_id"), name: a.name, dtype: a.dtype)
+      thresholds: try a.doubles("thresholds"), given: try a.value("thresholds"), topK: try a.optionalInt("top_k"),
+      classId: try a.optionalInt("class_id"), name: a.name, dtype: a.dtype)
   }
 
   /// `thresholds` as given, `top_k` and `class_id`.

@@ -259,8 +259,8 @@ public struct Correlation<Coefficient: CorrelationCoefficient>: PredictionMetric
   }
 
   /// Builds the metric from checked arguments.
-  public init(arguments a: MetricArguments) {
-    self.init(name: a.name, dtype: a.dtype, axis: a.int("axis"))
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(name: a.name, dtype: a.dtype, axis: try a.int("axis"))
   }
 
   /// `axis`.
@@ -323,8 +323,8 @@ public enum PearsonCoefficient: CorrelationCoefficient {
   public static let declaration = MetricDeclaration(
     PearsonCorrelation.self, className: "PearsonCorrelation", defaultName: "pearson_correlation",
     arguments: correlationArguments, input: .samples,
-    function: FunctionDeclaration("pearson_correlation", arguments: correlationArguments) { a in
-      let axis = a.int("axis")
+    function: FunctionDeclaration("pearson_correlation", arguments: correlationArguments) { (a: MetricArguments) throws(MetricError) in
+      let axis = try a.int("axis")
       return { (t, p) throws(MetricError) in try pearsonCorrelation(yTrue: t, yPred: p, axis: axis) }
     })
 
@@ -363,8 +363,8 @@ public enum ConcordanceCoefficient: CorrelationCoefficient {
   public static let declaration = MetricDeclaration(
     ConcordanceCorrelation.self, className: "ConcordanceCorrelation", defaultName: "concordance_correlation",
     arguments: correlationArguments, input: .samples,
-    function: FunctionDeclaration("concordance_correlation", arguments: correlationArguments) { a in
-      let axis = a.int("axis")
+    function: FunctionDeclaration("concordance_correlation", arguments: correlationArguments) { (a: MetricArguments) throws(MetricError) in
+      let axis = try a.int("axis")
       return { (t, p) throws(MetricError) in try concordanceCorrelation(yTrue: t, yPred: p, axis: axis) }
     })
 

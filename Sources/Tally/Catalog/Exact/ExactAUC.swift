@@ -249,7 +249,7 @@ public struct ExactAUC: PredictionMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments (`curve`).
   public init(arguments a: MetricArguments) throws(MetricError) {
-    try self.init(curve: try AUCCurve(keras: a.optionalString("curve") ?? "ROC"), name: a.name)
+    try self.init(curve: try AUCCurve(keras: try a.optionalString("curve") ?? "ROC"), name: a.name)
   }
 
   /// `curve`.

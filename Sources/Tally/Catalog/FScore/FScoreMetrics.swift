@@ -129,10 +129,10 @@ public struct FScore<Kind: FScoreKind>: PredictionMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    let beta = Kind.declaration.arguments.contains { $0.key == "beta" } ? a.double("beta") : 1
+    let beta = Kind.declaration.arguments.contains { $0.key == "beta" } ? try a.double("beta") : 1
     try self.init(
-      average: a.optionalString("average").flatMap(FScoreAverage.init(rawValue:)), beta: beta,
-      threshold: a.optionalDouble("threshold"), name: a.name, dtype: a.dtype)
+      average: try a.optionalString("average").flatMap(FScoreAverage.init(rawValue:)), beta: beta,
+      threshold: try a.optionalDouble("threshold"), name: a.name, dtype: a.dtype)
   }
 
   /// `average` and `threshold`, and `beta` where it is an argument.

@@ -309,9 +309,9 @@ public enum IoUOfTargetClasses: IoUKind {
 
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
     try IoUCore(
-      "IoU", numClasses: a.int("num_classes"), targetClassIds: a.ints("target_class_ids") ?? [],
-      ignoreClass: a.optionalInt("ignore_class"), sparseYTrue: a.bool("sparse_y_true"),
-      sparseYPred: a.bool("sparse_y_pred"), axis: a.int("axis"))
+      "IoU", numClasses: try a.int("num_classes"), targetClassIds: try a.ints("target_class_ids") ?? [],
+      ignoreClass: try a.optionalInt("ignore_class"), sparseYTrue: try a.bool("sparse_y_true"),
+      sparseYPred: try a.bool("sparse_y_pred"), axis: try a.int("axis"))
   }
 
   public static func arguments(_ core: IoUCore) -> [String: JSONValue] {
@@ -363,9 +363,9 @@ public enum IoUOfAllClasses: IoUKind {
 
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
     try IoUCore(
-      "MeanIoU", numClasses: a.int("num_classes"), targetClassIds: Array(0..<max(a.int("num_classes"), 1)),
-      ignoreClass: a.optionalInt("ignore_class"), sparseYTrue: a.bool("sparse_y_true"),
-      sparseYPred: a.bool("sparse_y_pred"), axis: a.int("axis"))
+      "MeanIoU", numClasses: try a.int("num_classes"), targetClassIds: Array(0..<max(try a.int("num_classes"), 1)),
+      ignoreClass: try a.optionalInt("ignore_class"), sparseYTrue: try a.bool("sparse_y_true"),
+      sparseYPred: try a.bool("sparse_y_pred"), axis: try a.int("axis"))
   }
 
   public static func arguments(_ core: IoUCore) -> [String: JSONValue] { core.commonArguments(sparseYTrue: true) }
@@ -411,8 +411,8 @@ public enum IoUOfThresholdedScores: IoUKind {
 
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
     try IoUCore(
-      "BinaryIoU", numClasses: 2, targetClassIds: a.ints("target_class_ids") ?? [], ignoreClass: nil,
-      sparseYTrue: true, sparseYPred: true, axis: -1, threshold: a.double("threshold"))
+      "BinaryIoU", numClasses: 2, targetClassIds: try a.ints("target_class_ids") ?? [], ignoreClass: nil,
+      sparseYTrue: true, sparseYPred: true, axis: -1, threshold: try a.double("threshold"))
   }
 
   public static func arguments(_ core: IoUCore) -> [String: JSONValue] {
@@ -464,9 +464,9 @@ public enum IoUOfOneHotTargetClasses: IoUKind {
 
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
     try IoUCore(
-      "OneHotIoU", numClasses: a.int("num_classes"), targetClassIds: a.ints("target_class_ids") ?? [],
-      ignoreClass: a.optionalInt("ignore_class"), sparseYTrue: false, sparseYPred: a.bool("sparse_y_pred"),
-      axis: a.int("axis"))
+      "OneHotIoU", numClasses: try a.int("num_classes"), targetClassIds: try a.ints("target_class_ids") ?? [],
+      ignoreClass: try a.optionalInt("ignore_class"), sparseYTrue: false, sparseYPred: try a.bool("sparse_y_pred"),
+      axis: try a.int("axis"))
   }
 
   public static func arguments(_ core: IoUCore) -> [String: JSONValue] {
@@ -516,9 +516,9 @@ public enum IoUOfOneHotAllClasses: IoUKind {
 
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
     try IoUCore(
-      "OneHotMeanIoU", numClasses: a.int("num_classes"), targetClassIds: Array(0..<max(a.int("num_classes"), 1)),
-      ignoreClass: a.optionalInt("ignore_class"), sparseYTrue: false, sparseYPred: a.bool("sparse_y_pred"),
-      axis: a.int("axis"))
+      "OneHotMeanIoU", numClasses: try a.int("num_classes"), targetClassIds: Array(0..<max(try a.int("num_classes"), 1)),
+      ignoreClass: try a.optionalInt("ignore_class"), sparseYTrue: false, sparseYPred: try a.bool("sparse_y_pred"),
+      axis: try a.int("axis"))
   }
 
   public static func arguments(_ core: IoUCore) -> [String: JSONValue] { core.commonArguments(sparseYTrue: false) }

@@ -19,18 +19,18 @@ extension MetricFamily {
       SparseCategoricalCrossentropy.declaration, KLDivergence.declaration, Poisson.declaration,
     ],
     functions: [
-      FunctionDeclaration("binary_focal_crossentropy", arguments: [MetricArgument("apply_class_balancing", .bool, default: false)] + focalArguments) { a in
-        let (balance, alpha, gamma) = (a.bool("apply_class_balancing"), a.double("alpha"), a.double("gamma"))
-        let (logits, ls, axis) = (a.bool("from_logits"), a.double("label_smoothing"), a.int("axis"))
+      FunctionDeclaration("binary_focal_crossentropy", arguments: [MetricArgument("apply_class_balancing", .bool, default: false)] + focalArguments) { (a: MetricArguments) throws(MetricError) in
+        let (balance, alpha, gamma) = (try a.bool("apply_class_balancing"), try a.double("alpha"), try a.double("gamma"))
+        let (logits, ls, axis) = (try a.bool("from_logits"), try a.double("label_smoothing"), try a.int("axis"))
         return { (t, p) throws(MetricError) in
           try binaryFocalCrossentropy(
             yTrue: t, yPred: p, applyClassBalancing: balance, alpha: alpha, gamma: gamma, fromLogits: logits,
             labelSmoothing: ls, axis: axis)
         }
       },
-      FunctionDeclaration("categorical_focal_crossentropy", arguments: focalArguments) { a in
-        let (alpha, gamma) = (a.double("alpha"), a.double("gamma"))
-        let (logits, ls, axis) = (a.bool("from_logits"), a.double("label_smoothing"), a.int("axis"))
+      FunctionDeclaration("categorical_focal_crossentropy", arguments: focalArguments) { (a: MetricArguments) throws(MetricError) in
+        let (alpha, gamma) = (try a.double("alpha"), try a.double("gamma"))
+        let (logits, ls, axis) = (try a.bool("from_logits"), try a.double("label_smoothing"), try a.int("axis"))
         return { (t, p) throws(MetricError) in
           try categoricalFocalCrossentropy(
             yTrue: t, yPred: p, alpha: alpha, gamma: gamma, fromLogits: logits, labelSmoothing: ls, axis: axis)
@@ -77,8 +77,8 @@ public struct BinaryCrossentropy: SampleMeanMetric, DeclaredMetric {
     arguments: [
       MetricArgument("from_logits", .bool, default: false), MetricArgument("label_smoothing", .number, default: 0),
     ], aliases: ["bce", "BCE"], input: .elementwise,
-    function: FunctionDeclaration("binary_crossentropy", arguments: crossentropyArguments) { a in
-      let (logits, ls, axis) = (a.bool("from_logits"), a.double("label_smoothing"), a.int("axis"))
+    function: FunctionDeclaration("binary_crossentropy", arguments: crossentropyArguments) { (a: MetricArguments) throws(MetricError) in
+      let (logits, ls, axis) = (try a.bool("from_logits"), try a.double("label_smoothing"), try a.int("axis"))
       return { (t, p) throws(MetricError) in
         try binaryCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
       }
@@ -105,7 +105,7 @@ public struct BinaryCrossentropy: SampleMeanMetric, DeclaredMetric {
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     self.init(
-      name: a.name, dtype: a.dtype, fromLogits: a.bool("from_logits"), labelSmoothing: a.double("label_smoothing"))
+      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"), labelSmoothing: try a.double("label_smoothing"))
   }
 
   /// The declared arguments' values.
@@ -137,8 +137,8 @@ public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
   public static let declaration = MetricDeclaration(
     CategoricalCrossentropy.self, className: "CategoricalCrossentropy", defaultName: "categorical_crossentropy",
     arguments: crossentropyArguments, input: .classAxis,
-    function: FunctionDeclaration("categorical_crossentropy", arguments: crossentropyArguments) { a in
-      let (logits, ls, axis) = (a.bool("from_logits"), a.double("label_smoothing"), a.int("axis"))
+    function: FunctionDeclaration("categorical_crossentropy", arguments: crossentropyArguments) { (a: MetricArguments) throws(MetricError) in
+      let (logits, ls, axis) = (try a.bool("from_logits"), try a.double("label_smoothing"), try a.int("axis"))
       return { (t, p) throws(MetricError) in
         try categoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
       }
@@ -168,8 +168,8 @@ public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     self.init(
-      name: a.name, dtype: a.dtype, fromLogits: a.bool("from_logits"), labelSmoothing: a.double("label_smoothing"),
-      axis: a.int("axis"))
+      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"), labelSmoothing: try a.double("label_smoothing"),
+      axis: try a.int("axis"))
   }
 
   /// The declared arguments' values.
@@ -254,8 +254,8 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, DeclaredMetric {
   public static let declaration = MetricDeclaration(
     SparseCategoricalCrossentropy.self, className: "SparseCategoricalCrossentropy",
     defaultName: "sparse_categorical_crossentropy", arguments: sparseCrossentropyArguments, input: .classAxis,
-    function: FunctionDeclaration("sparse_categorical_crossentropy", arguments: sparseCrossentropyArguments) { a in
-      let (logits, ignore, axis) = (a.bool("from_logits"), a.optionalInt("ignore_class"), a.int("axis"))
+    function: FunctionDeclaration("sparse_categorical_crossentropy", arguments: sparseCrossentropyArguments) { (a: MetricArguments) throws(MetricError) in
+      let (logits, ignore, axis) = (try a.bool("from_logits"), try a.optionalInt("ignore_class"), try a.int("axis"))
       return { (t, p) throws(MetricError) in
         try sparseCategoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, ignoreClass: ignore, axis: axis)
       }
@@ -288,8 +288,8 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, DeclaredMetric {
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     self.init(
-      name: a.name, dtype: a.dtype, fromLogits: a.bool("from_logits"), ignoreClass: a.optionalInt("ignore_class"),
-      axis: a.int("axis"))
+      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"), ignoreClass: try a.optionalInt("ignore_class"),
+      axis: try a.int("axis"))
   }
 
   /// The declared arguments' values.

@@ -46,7 +46,7 @@ public struct Sum: ValueMetric, DeclaredMetric {
   }
 
   /// `{"name", "dtype"}`.
-  public init(arguments a: MetricArguments) {
+  public init(arguments a: MetricArguments) throws(MetricError) {
     self.init(name: a.name, dtype: a.dtype)
   }
 
@@ -119,7 +119,7 @@ public struct Mean: ValueMetric, DeclaredMetric {
   }
 
   /// `{"name", "dtype"}`.
-  public init(arguments a: MetricArguments) {
+  public init(arguments a: MetricArguments) throws(MetricError) {
     self.init(name: a.name, dtype: a.dtype)
   }
 

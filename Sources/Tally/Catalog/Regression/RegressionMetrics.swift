@@ -20,8 +20,8 @@ extension MetricFamily {
       LogCoshError.declaration, R2Score.declaration,
     ],
     functions: [
-      FunctionDeclaration("huber", arguments: [MetricArgument("delta", .number, default: 1)]) { a in
-        let delta = a.double("delta")
+      FunctionDeclaration("huber", arguments: [MetricArgument("delta", .number, default: 1)]) { (a: MetricArguments) throws(MetricError) in
+        let delta = try a.double("delta")
         return { (t, p) throws(MetricError) in try huber(yTrue: t, yPred: p, delta: delta) }
       }
     ])
@@ -183,7 +183,7 @@ public struct CosineSimilarity: SampleMeanMetric, DeclaredMetric {
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    self.init(name: a.name, dtype: a.dtype, axis: a.int("axis"))
+    self.init(name: a.name, dtype: a.dtype, axis: try a.int("axis"))
   }
 
   /// The declared arguments' values.
@@ -421,8 +421,8 @@ public struct R2Score: PredictionMetric, DeclaredMetric {
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     try self.init(
-      classAggregation: a.optionalString("class_aggregation").flatMap(R2ClassAggregation.init(rawValue:)),
-      numRegressors: a.int("num_regressors"), name: a.name, dtype: a.dtype)
+      classAggregation: try a.optionalString("class_aggregation").flatMap(R2ClassAggregation.init(rawValue:)),
+      numRegressors: try a.int("num_regressors"), name: a.name, dtype: a.dtype)
   }
 
   /// The declared arguments' values.
