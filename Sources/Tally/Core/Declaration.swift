@@ -87,12 +87,8 @@ public struct MetricArgument: Sendable, Equatable {
   /// An argument that must be given (Keras: a positional argument without
   /// default, such as `num_classes`).
   public init(required key: String, _ kind: Kind) {
-    self.key = key
-    self.kind = kind
-    self.defaultValue = .null
-    self.nullable = false
-    self.required = true
-    self.omittedAtDefault = false
+    (self.key, self.kind, self.defaultValue) = (key, kind, .null)
+    (self.nullable, self.required, self.omittedAtDefault) = (false, true, false)
   }
 
   /// Checks `value` against the kind.
@@ -293,15 +289,9 @@ public struct MetricDeclaration: Sendable {
     arguments: [MetricArgument] = [], hasDType: Bool = true, aliases: [String] = [],
     input: MetricInput, origin: MetricOrigin = .keras, function: FunctionDeclaration? = nil
   ) {
-    self.type = type
-    self.className = className
-    self.defaultName = defaultName
-    self.arguments = arguments
-    self.hasDType = hasDType
-    self.aliases = aliases
-    self.input = input
-    self.origin = origin
-    self.function = function
+    (self.type, self.className, self.defaultName) = (type, className, defaultName)
+    (self.arguments, self.hasDType, self.aliases) = (arguments, hasDType, aliases)
+    (self.input, self.origin, self.function) = (input, origin, function)
   }
 
   /// The string identifiers `keras.metrics.get` resolves to this class: the

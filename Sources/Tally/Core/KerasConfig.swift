@@ -144,10 +144,8 @@ public struct KerasConfig: Sendable, Equatable, Codable, CustomStringConvertible
     className: String, config: [String: JSONValue], module: String? = "keras.metrics",
     registeredName: String? = nil
   ) {
-    self.className = className
-    self.config = config
-    self.module = module
-    self.registeredName = registeredName
+    (self.className, self.config) = (className, config)
+    (self.module, self.registeredName) = (module, registeredName)
   }
 
   private enum CodingKeys: String, CodingKey {

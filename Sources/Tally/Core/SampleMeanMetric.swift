@@ -168,12 +168,13 @@ struct AxisLayout {
   }
 }
 
-/// Rank-aligns and casts `yTrue` to `yPred`'s dtype, and broadcasts both to
-/// one shape: the common start of Keras's element-wise losses.
-func alignedPair(_ yTrue: Tensor, _ yPred: Tensor, _ function: String) throws(MetricError) -> (
-  t: [Double], p: [Double], shape: [Int]
-) {
-  let (t, p) = Tensor.squeezeOrExpandToSameRank(yTrue, yPred)
+/// Casts `yTrue` to `yPred`'s dtype and broadcasts both to one shape, after
+/// rank alignment (`squeeze_or_expand_to_same_rank`) unless `alignRanks` is
+/// false: the common start of Keras's element-wise losses.
+func alignedPair(_ yTrue: Tensor, _ yPred: Tensor, _ function: String, alignRanks: Bool = true)
+  throws(MetricError) -> (t: [Double], p: [Double], shape: [Int])
+{
+  let (t, p) = alignRanks ? Tensor.squeezeOrExpandToSameRank(yTrue, yPred) : (yTrue, yPred)
   let tv = cast(t.doubles(), to: yPred.dtype)
   let pv = p.doubles()
   if t.shape == p.shape { return (tv, pv, p.shape) }

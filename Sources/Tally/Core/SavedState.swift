@@ -50,10 +50,8 @@ public struct SavedState<State: Accumulator>: Codable, Sendable {
 
   /// A saved state of the current version.
   public init(metric: KerasConfig, state: State) {
-    self.format = Self.formatTag
-    self.version = Self.currentVersion
-    self.metric = metric
-    self.state = state
+    (self.format, self.version) = (Self.formatTag, Self.currentVersion)
+    (self.metric, self.state) = (metric, state)
   }
 
   /// The JSON encoder for state files.

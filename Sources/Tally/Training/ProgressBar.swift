@@ -66,10 +66,8 @@ public struct ProgressBar {
   ) {
     self.target = target
     self.interactive = interactive ?? (isatty(STDOUT_FILENO) != 0)
-    self.width = width
-    self.unit = unit
-    self.write = write
-    self.start = clock.now
+    (self.width, self.unit) = (width, unit)
+    (self.write, self.start) = (write, clock.now)
   }
 
   /// The line for `current` steps done after `elapsed`, with `values`.

@@ -543,10 +543,8 @@ public struct SparseTopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
     guard k >= 1 else {
       throw .invalidConfiguration("SparseTopKCategoricalAccuracy k must be ≥ 1; received k=\(k)")
     }
-    self.k = k
-    self.name = name
-    self.dtype = dtype
-    self.fromSortedIds = fromSortedIds
+    (self.k, self.name) = (k, name)
+    (self.dtype, self.fromSortedIds) = (dtype, fromSortedIds)
   }
 
   /// Builds the metric from checked arguments.

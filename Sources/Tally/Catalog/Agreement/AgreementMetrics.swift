@@ -342,11 +342,8 @@ public struct CohenKappa: PredictionMetric, DeclaredMetric {
     }
     decisions = ClassDecisions(
       numClasses: numClasses, oneHotLabels: !sparseLabels, roundPredictions: regression, metric: "CohenKappa")
-    self.name = name
-    self.weightage = weightage
-    self.sparseLabels = sparseLabels
-    self.regression = regression
-    self.dtype = dtype
+    (self.name, self.weightage, self.sparseLabels) = (name, weightage, sparseLabels)
+    (self.regression, self.dtype) = (regression, dtype)
   }
 
   /// Builds the metric from checked arguments.

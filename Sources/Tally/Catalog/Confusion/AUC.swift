@@ -182,15 +182,9 @@ public struct AUC: PredictionMetric, DeclaredMetric {
     }
     let epsilon = 1e-7
     self.explicitThresholds = thresholds == nil ? nil : inner
-    self.curve = curve
-    self.summationMethod = summationMethod
-    self.name = name ?? Self.declaration.defaultName
-    self.dtype = dtype
-    self.multiLabel = multiLabel
-    self.numLabels = numLabels
-    self.labelWeights = labelWeights
-    self.labelWeightsValue = labelWeightsValue
-    self.fromLogits = fromLogits
+    (self.curve, self.summationMethod, self.name) = (curve, summationMethod, name ?? Self.declaration.defaultName)
+    (self.dtype, self.multiLabel, self.numLabels) = (dtype, multiLabel, numLabels)
+    (self.labelWeights, self.labelWeightsValue, self.fromLogits) = (labelWeights, labelWeightsValue, fromLogits)
     self.update = ConfusionUpdate(
       thresholds: Thresholds([0 - epsilon] + inner + [1 + epsilon], evenlySpaced: evenly),
       multiLabel: multiLabel, labelWeights: multiLabel ? nil : labelWeights,

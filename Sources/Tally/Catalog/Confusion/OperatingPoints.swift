@@ -75,11 +75,8 @@ public struct OperatingPoint<Kind: OperatingPointKind>: PredictionMetric, Declar
       thresholds = Thresholds([0] + inner + [1], evenlySpaced: true)
     }
     update = ConfusionUpdate(thresholds: thresholds, classId: classId, metricName: className)
-    self.target = target
-    self.numThresholds = numThresholds
-    self.classId = classId
-    self.name = name ?? Kind.declaration.defaultName
-    self.dtype = dtype
+    (self.target, self.numThresholds, self.classId) = (target, numThresholds, classId)
+    (self.name, self.dtype) = (name ?? Kind.declaration.defaultName, dtype)
   }
 
   /// Builds the metric from checked arguments.

@@ -66,10 +66,8 @@ public struct PrecisionRecall<Rate: PrecisionRecallRate>: PredictionMetric, Decl
     let t = try Thresholds(parsing: thresholds, default: topK == nil ? 0.5 : -1e10)
     update = ConfusionUpdate(thresholds: t, topK: topK, classId: classId, metricName: className)
     thresholdsValue = given
-    self.topK = topK
-    self.classId = classId
-    self.name = name ?? Rate.declaration.defaultName
-    self.dtype = dtype
+    (self.topK, self.classId) = (topK, classId)
+    (self.name, self.dtype) = (name ?? Rate.declaration.defaultName, dtype)
   }
 
   /// Builds the metric from checked arguments.

@@ -120,11 +120,8 @@ public struct FScore<Kind: FScoreKind>: PredictionMetric, DeclaredMetric {
       throw .invalidConfiguration(
         "Invalid `threshold` argument value. It should verify 0 < threshold <= 1. Received: threshold=\(threshold)")
     }
-    self.average = average
-    self.beta = beta
-    self.threshold = threshold
-    self.name = name ?? Kind.declaration.defaultName
-    self.dtype = dtype
+    (self.average, self.beta, self.threshold) = (average, beta, threshold)
+    (self.name, self.dtype) = (name ?? Kind.declaration.defaultName, dtype)
   }
 
   /// Builds the metric from checked arguments.

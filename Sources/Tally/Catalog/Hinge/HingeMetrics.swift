@@ -24,7 +24,7 @@ func hingeLabels(_ y: [Double]) -> [Double] {
 /// // [1.1, 1.5]
 /// ```
 public func hinge(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-  let (t0, p, shape) = try broadcastPair(yTrue, yPred, "hinge")
+  let (t0, p, shape) = try alignedPair(yTrue, yPred, "hinge", alignRanks: false)
   let t = hingeLabels(t0)
   return try reduceLast(shape, "hinge", sum: false) { i in max(1 - t[i] * p[i], 0) }
 }
@@ -41,7 +41,7 @@ public func hinge(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
 /// // [1.46, 2.26]
 /// ```
 public func squaredHinge(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-  let (t0, p, shape) = try broadcastPair(yTrue, yPred, "squared_hinge")
+  let (t0, p, shape) = try alignedPair(yTrue, yPred, "squared_hinge", alignRanks: false)
   let t = hingeLabels(t0)
   return try reduceLast(shape, "squared_hinge", sum: false) { i in
     let h = max(1 - t[i] * p[i], 0)
@@ -61,7 +61,7 @@ public func squaredHinge(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Te
 /// // [1.2, 1.6]
 /// ```
 public func categoricalHinge(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-  let (t, p, shape) = try broadcastPair(yTrue, yPred, "categorical_hinge")
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "categorical_hinge", alignRanks: false)
   guard let c = shape.last, c > 0, shape.reduce(1, *) > 0 else {
     throw .emptyBatch("categorical_hinge: received shape \(describe(shape))")
   }

@@ -83,14 +83,9 @@ public struct IoUCore: Sendable, Equatable {
     if let m = targetClassIds.min(), m < 0 {
       throw .invalidConfiguration("Target class id \(m) is out of range, which is [0, \(numClasses)).")
     }
-    self.className = className
-    self.numClasses = numClasses
-    self.targetClassIds = targetClassIds
-    self.ignoreClass = ignoreClass
-    self.sparseYTrue = sparseYTrue
-    self.sparseYPred = sparseYPred
-    self.axis = axis
-    self.threshold = threshold
+    (self.className, self.numClasses, self.targetClassIds) = (className, numClasses, targetClassIds)
+    (self.ignoreClass, self.sparseYTrue, self.sparseYPred) = (ignoreClass, sparseYTrue, sparseYPred)
+    (self.axis, self.threshold) = (axis, threshold)
   }
 
   /// Class ids of one input: argmax along `axis`, or the values truncated

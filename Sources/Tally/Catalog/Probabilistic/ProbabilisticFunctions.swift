@@ -93,11 +93,7 @@ func logProbabilities(_ x: [Double], _ idx: StrideTo<Int>, fromLogits: Bool, dty
 public func categoricalCrossentropy(
   yTrue: Tensor, yPred: Tensor, fromLogits: Bool = false, labelSmoothing: Double = 0, axis: Int = -1
 ) throws(MetricError) -> Tensor {
-  try requireSameShape(yTrue, yPred, "categorical_crossentropy")
-  let layout = try AxisLayout(yPred.shape, axis: axis, "categorical_crossentropy")
-  let c = Double(layout.length)
-  let y = cast(yTrue.doubles(), to: yPred.dtype).map { $0 * (1 - labelSmoothing) + labelSmoothing / c }
-  let p = yPred.doubles()
+  let (layout, y, p) = try smoothedClasses(yTrue, yPred, labelSmoothing, axis, "categorical_crossentropy")
   let v = layout.reduce { idx in
     let lp = logProbabilities(p, idx, fromLogits: fromLogits, dtype: yPred.dtype)
     var s = 0.0
@@ -105,6 +101,19 @@ public func categoricalCrossentropy(
     return s
   }
   return .float64(v, shape: layout.reducedShape)
+}
+
+/// The class layout along `axis` of same-shaped labels and predictions, the
+/// labels cast to `yPred`'s dtype and smoothed (`y·(1 − s) + s/C`), and the
+/// predictions: the start of both categorical cross-entropies.
+func smoothedClasses(_ yTrue: Tensor, _ yPred: Tensor, _ labelSmoothing: Double, _ axis: Int, _ function: String)
+  throws(MetricError) -> (layout: AxisLayout, y: [Double], p: [Double])
+{
+  try requireSameShape(yTrue, yPred, function)
+  let layout = try AxisLayout(yPred.shape, axis: axis, function)
+  let c = Double(layout.length)
+  let y = cast(yTrue.doubles(), to: yPred.dtype).map { $0 * (1 - labelSmoothing) + labelSmoothing / c }
+  return (layout, y, yPred.doubles())
 }
 
 /// The per-sample sparse categorical cross-entropy and the mask of
@@ -176,7 +185,7 @@ public func sparseCategoricalCrossentropy(
 /// // [0.5108241036]
 /// ```
 public func klDivergence(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-  let (t, p, shape) = try broadcastPair(yTrue, yPred, "kl_divergence")
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "kl_divergence", alignRanks: false)
   let d = yPred.dtype
   return try reduceLast(shape, "kl_divergence", sum: true) { i in
     let y = clip(t[i], kerasEpsilon, 1, in: d)
@@ -197,7 +206,7 @@ public func klDivergence(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Te
 /// // [0.99999995]
 /// ```
 public func poisson(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-  let (t, p, shape) = try broadcastPair(yTrue, yPred, "poisson")
+  let (t, p, shape) = try alignedPair(yTrue, yPred, "poisson", alignRanks: false)
   if let i = p.firstIndex(where: { $0 + kerasEpsilon < 0 }) {
     throw .invalidValue("poisson takes the log of y_pred, which must be ≥ 0; received \(p[i]) at flat index \(i)")
   }
@@ -255,11 +264,7 @@ public func categoricalFocalCrossentropy(
   yTrue: Tensor, yPred: Tensor, alpha: Double = 0.25, gamma: Double = 2.0, fromLogits: Bool = false,
   labelSmoothing: Double = 0, axis: Int = -1
 ) throws(MetricError) -> Tensor {
-  try requireSameShape(yTrue, yPred, "categorical_focal_crossentropy")
-  let layout = try AxisLayout(yPred.shape, axis: axis, "categorical_focal_crossentropy")
-  let c = Double(layout.length)
-  let y = cast(yTrue.doubles(), to: yPred.dtype).map { $0 * (1 - labelSmoothing) + labelSmoothing / c }
-  let p = yPred.doubles()
+  let (layout, y, p) = try smoothedClasses(yTrue, yPred, labelSmoothing, axis, "categorical_focal_crossentropy")
   let v = layout.reduce { idx in
     var line = idx.map { p[$0] }
     if fromLogits {
@@ -277,25 +282,6 @@ public func categoricalFocalCrossentropy(
     return total
   }
   return .float64(v, shape: layout.reducedShape)
-}
-
-/// `y_true` cast to `y_pred`'s dtype and both broadcast to one shape (no
-/// rank alignment), as Keras's element-wise losses without
-/// `squeeze_or_expand_to_same_rank` do.
-func broadcastPair(_ yTrue: Tensor, _ yPred: Tensor, _ function: String) throws(MetricError) -> (
-  t: [Double], p: [Double], shape: [Int]
-) {
-  let tv = cast(yTrue.doubles(), to: yPred.dtype)
-  let pv = yPred.doubles()
-  guard let shape = ShapeRules.broadcastShape(yTrue.shape, yPred.shape) else {
-    throw .shapeMismatch(
-      "\(function): y_true and y_pred cannot be broadcast together; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))"
-    )
-  }
-  return (
-    Elementwise.broadcast(tv, shape: yTrue.shape, to: shape),
-    Elementwise.broadcast(pv, shape: yPred.shape, to: shape), shape
-  )
 }
 
 /// Reduces `f(flatIndex)` over the last axis of `shape` (sum or mean).

@@ -96,10 +96,8 @@ public struct BinaryCrossentropy: SampleMeanMetric, DeclaredMetric {
 
   /// A `BinaryCrossentropy` metric.
   public init(name: String = "binary_crossentropy", dtype: String = "float32", fromLogits: Bool = false, labelSmoothing: Double = 0) {
-    self.name = name
-    self.dtype = dtype
-    self.fromLogits = fromLogits
-    self.labelSmoothing = labelSmoothing
+    (self.name, self.dtype) = (name, dtype)
+    (self.fromLogits, self.labelSmoothing) = (fromLogits, labelSmoothing)
   }
 
   /// Builds the metric from checked arguments.
@@ -158,11 +156,8 @@ public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
 
   /// A `CategoricalCrossentropy` metric.
   public init(name: String = "categorical_crossentropy", dtype: String = "float32", fromLogits: Bool = false, labelSmoothing: Double = 0, axis: Int = -1) {
-    self.name = name
-    self.dtype = dtype
-    self.fromLogits = fromLogits
-    self.labelSmoothing = labelSmoothing
-    self.axis = axis
+    (self.name, self.dtype, self.fromLogits) = (name, dtype, fromLogits)
+    (self.labelSmoothing, self.axis) = (labelSmoothing, axis)
   }
 
   /// Builds the metric from checked arguments.
@@ -278,11 +273,8 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, DeclaredMetric {
     name: String = "sparse_categorical_crossentropy", dtype: String = "float32",
     fromLogits: Bool = false, ignoreClass: Int? = nil, axis: Int = -1
   ) {
-    self.name = name
-    self.dtype = dtype
-    self.fromLogits = fromLogits
-    self.ignoreClass = ignoreClass
-    self.axis = axis
+    (self.name, self.dtype, self.fromLogits) = (name, dtype, fromLogits)
+    (self.ignoreClass, self.axis) = (ignoreClass, axis)
   }
 
   /// Builds the metric from checked arguments.

@@ -4,7 +4,65 @@
 //
 //===----------------------------------------------------------------------===//
 
-//===--- Sum --------------------------------------------------------------===//
+//===--- Sum and Mean -----------------------------------------------------===//
+
+/// What distinguishes ``Sum`` from ``Mean``: the state and how values are
+/// added to it and read from it.
+public protocol ValueReduction: Sendable {
+  /// The accumulated statistics.
+  associatedtype State: Accumulator
+  /// The metric's declaration.
+  static var declaration: MetricDeclaration { get }
+  /// Adds weighted `values` to `state` (Keras's rules); throws leaving it
+  /// unchanged.
+  static func add(_ values: Tensor, sampleWeight: Tensor?, integerDType: Bool, to state: inout State)
+    throws(MetricError)
+  /// The value of `state`.
+  static func value(_ state: State) -> Double
+}
+
+/// A reduction of plain values, Keras's `Sum` and `Mean`: the generic type
+/// behind both, which are typealiases of it.
+///
+/// - Complexity: `update` is O(*n*) in the number of elements.
+public struct Reduction<Kind: ValueReduction>: ValueMetric, DeclaredMetric {
+  /// The declaration.
+  public static var declaration: MetricDeclaration { Kind.declaration }
+  /// The name in logs; Keras's default unless given.
+  public var name: String
+  /// The Keras dtype name; an integer dtype truncates values and weights.
+  public var dtype: String
+  /// The accumulated statistics.
+  public private(set) var state = Kind.State()
+
+  /// A reduction named `name` (default: Keras's).
+  public init(name: String? = nil, dtype: String = "float32") {
+    (self.name, self.dtype) = (name ?? Kind.declaration.defaultName, dtype)
+  }
+
+  /// `{"name", "dtype"}`.
+  public init(arguments a: MetricArguments) throws(MetricError) {
+    self.init(name: a.name, dtype: a.dtype)
+  }
+
+  /// Assigns `state`: every total and weighted mean is a valid state.
+  public mutating func restore(_ state: Kind.State) throws(MetricError) {
+    self.state = state
+  }
+
+  /// Adds `values` (weighted by `sampleWeight`).
+  ///
+  /// - Throws: ``MetricError/emptyBatch(_:)``, ``MetricError/invalidWeights(_:)``;
+  ///   the state is then unchanged.
+  public mutating func update(_ values: Tensor, sampleWeight: Tensor?) throws(MetricError) {
+    var s = state
+    try Kind.add(values, sampleWeight: sampleWeight, integerDType: isIntegerDType(dtype), to: &s)
+    state = s
+  }
+
+  /// The total or the mean (0 before any update).
+  public func result() -> MetricValue { .scalar(Kind.value(state)) }
+}
 
 /// The (weighted) sum of the given values.
 ///
@@ -28,48 +86,20 @@
 /// ```
 ///
 /// - Complexity: `update` is O(*n*) in the number of elements.
-public struct Sum: ValueMetric, DeclaredMetric {
-  /// The declaration.
-  public static let declaration = MetricDeclaration(
-    Sum.self, className: "Sum", defaultName: "sum", input: .samples)
-  /// The name in logs; default `"sum"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The compensated total.
-  public private(set) var state = CompensatedSum()
+public typealias Sum = Reduction<SumOfValues>
 
-  /// A sum named `name`.
-  public init(name: String = "sum", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
+/// The declaration of ``Sum``: a compensated total of per-sample sums.
+public enum SumOfValues: ValueReduction {
+  public static let declaration = MetricDeclaration(Sum.self, className: "Sum", defaultName: "sum", input: .samples)
+
+  public static func add(_ values: Tensor, sampleWeight: Tensor?, integerDType: Bool, to state: inout CompensatedSum)
+    throws(MetricError)
+  {
+    state.add(contentsOf: try reduceToSamplewise(values, sampleWeight: sampleWeight, .sum, integerDType: integerDType).values)
   }
 
-  /// `{"name", "dtype"}`.
-  public init(arguments a: MetricArguments) throws(MetricError) {
-    self.init(name: a.name, dtype: a.dtype)
-  }
-
-  /// Assigns `state`: every total is a valid state.
-  public mutating func restore(_ state: CompensatedSum) throws(MetricError) {
-    self.state = state
-  }
-
-  /// Adds `values` (weighted by `sampleWeight`).
-  ///
-  /// - Throws: ``MetricError/emptyBatch(_:)``, ``MetricError/invalidWeights(_:)``;
-  ///   the state is then unchanged.
-  public mutating func update(_ values: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    let s = try reduceToSamplewise(
-      values, sampleWeight: sampleWeight, .sum, integerDType: isIntegerDType(dtype))
-    state.add(contentsOf: s.values)
-  }
-
-  /// The total.
-  public func result() -> MetricValue { .scalar(state.value) }
+  public static func value(_ state: CompensatedSum) -> Double { state.value }
 }
-
-//===--- Mean -------------------------------------------------------------===//
 
 /// The (weighted) mean of the given values.
 ///
@@ -101,43 +131,19 @@ public struct Sum: ValueMetric, DeclaredMetric {
 /// and non-broadcasting weights throw.
 ///
 /// - Complexity: `update` is O(*n*) in the number of elements.
-public struct Mean: ValueMetric, DeclaredMetric {
-  /// The declaration.
-  public static let declaration = MetricDeclaration(
-    Mean.self, className: "Mean", defaultName: "mean", input: .samples)
-  /// The name in logs; default `"mean"`.
-  public var name: String
-  /// The Keras dtype name, kept for the configuration.
-  public var dtype: String
-  /// The total, sample count and weight total.
-  public private(set) var state = MeanState()
+public typealias Mean = Reduction<MeanOfValues>
 
-  /// A mean named `name`.
-  public init(name: String = "mean", dtype: String = "float32") {
-    self.name = name
-    self.dtype = dtype
+/// The declaration of ``Mean``: per-sample means, weighted and counted.
+public enum MeanOfValues: ValueReduction {
+  public static let declaration = MetricDeclaration(Mean.self, className: "Mean", defaultName: "mean", input: .samples)
+
+  public static func add(_ values: Tensor, sampleWeight: Tensor?, integerDType: Bool, to state: inout MeanState)
+    throws(MetricError)
+  {
+    try state.add(values, sampleWeight: sampleWeight, integerDType: integerDType)
   }
 
-  /// `{"name", "dtype"}`.
-  public init(arguments a: MetricArguments) throws(MetricError) {
-    self.init(name: a.name, dtype: a.dtype)
-  }
-
-  /// Assigns `state`: every weighted mean is a valid state.
-  public mutating func restore(_ state: MeanState) throws(MetricError) {
-    self.state = state
-  }
-
-  /// Adds `values` (weighted by `sampleWeight`).
-  ///
-  /// - Throws: ``MetricError/emptyBatch(_:)``, ``MetricError/invalidWeights(_:)``;
-  ///   the state is then unchanged.
-  public mutating func update(_ values: Tensor, sampleWeight: Tensor?) throws(MetricError) {
-    try state.add(values, sampleWeight: sampleWeight, integerDType: isIntegerDType(dtype))
-  }
-
-  /// The mean, or 0 before any update.
-  public func result() -> MetricValue { .scalar(state.mean) }
+  public static func value(_ state: MeanState) -> Double { state.mean }
 }
 
 //===--- MeanMetricWrapper ------------------------------------------------===//

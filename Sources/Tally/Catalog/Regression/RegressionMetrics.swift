@@ -412,10 +412,8 @@ public struct R2Score: PredictionMetric, DeclaredMetric {
       throw .invalidConfiguration(
         "Invalid value for argument `num_regressors`. Expected a value >= 0. Received: num_regressors=\(numRegressors)")
     }
-    self.classAggregation = classAggregation
-    self.numRegressors = numRegressors
-    self.name = name
-    self.dtype = dtype
+    (self.classAggregation, self.numRegressors) = (classAggregation, numRegressors)
+    (self.name, self.dtype) = (name, dtype)
   }
 
   /// Builds the metric from checked arguments.
