@@ -60,6 +60,14 @@ enum README_A_custom_metric {
   expectDoc(total.result(), ".scalar(4.0)")   // .scalar(4.0): equal to one Mean over all the data
 }
 
+// README.md, "One declaration per metric"
+@Test func README_One_declaration_per_metric() throws {
+  let d = MeanAbsoluteError.declaration
+  d.className      // "MeanAbsoluteError"
+  d.aliases        // ["mae", "MAE"]
+  d.defaultName    // "mean_absolute_error"
+}
+
 // README.md, "Exact AUC"
 @Test func README_Exact_AUC() throws {
   var m = ExactAUC()
@@ -216,6 +224,12 @@ let shardFiles = [file]                      // the files of all shards
 var total = Mean()
 for url in shardFiles { try total.merge(Mean(savedState: Data(contentsOf: url))) }
 total.result()   // .scalar(4.0): equal to one Mean over all the data
+"""#),
+  ("README.md", #"""
+let d = MeanAbsoluteError.declaration
+d.className      // "MeanAbsoluteError"
+d.aliases        // ["mae", "MAE"]
+d.defaultName    // "mean_absolute_error"
 """#),
   ("README.md", #"""
 var m = ExactAUC()
