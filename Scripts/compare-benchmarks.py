@@ -14,6 +14,12 @@ Usage (from the repository root):
   keras-numpy, torchmetrics, sklearn whose packages are installed.
 * Floor: floor.c compiled with `gcc -O3 -march=native -fopenmp` (W1, W5; 1 and 2 threads).
 
+* Baseline (`--baseline REV`): the benchmark of another commit, built from a
+  `git worktree` of REV in the same way, run alternately with the current one
+  (`--rounds` times each; the best of all rounds counts for each), so that a
+  change is judged before/after in one run; column `tally-before` and the
+  ratio after/before.
+
 Prints a Markdown table of Mrows/s per library, Tally's ratio to the best peer
 and to the 2-thread floor, and the machine and date.
 """
@@ -22,6 +28,7 @@ import datetime
 import importlib.util
 import os
 import platform
+import shutil
 import subprocess
 import sys
 
@@ -77,6 +84,9 @@ def main():
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--only", help="comma-separated peers to run")
     ap.add_argument("--no-native", action="store_true", help="skip the -target-cpu native build")
+    ap.add_argument("--no-peers", action="store_true", help="run Tally (and the baseline) only")
+    ap.add_argument("--baseline", metavar="REV", help="also benchmark commit REV, alternating with this tree")
+    ap.add_argument("--rounds", type=int, default=1, help="alternating runs of each build (best counts)")
     args = ap.parse_args()
 
     results = {}  # lib -> {W: Mrows/s}
@@ -88,16 +98,34 @@ def main():
     if not args.no_native:
         builds.append(("tally-native", ".build-native", ["-Xswiftc", "-target-cpu", "-Xswiftc", "native"]))
     bench = os.path.join(ROOT, "Benchmarks")
+    binaries = []
     for name, scratch, flags in builds:
         if not args.skip_build:
             run(["swift", "build", "-c", "release", "--package-path", bench,
                  "--scratch-path", os.path.join(bench, scratch)] + flags)
-        out = run([os.path.join(bench, scratch, "release", "tally-bench")])
-        details.append(out if name == "tally" else out.replace("tally ", "tally-native "))
-        for (lib, w), (secs, rate, res, peak) in parse(out).items():
-            results.setdefault(name, {})[key(w)] = mrows(w, secs, rate)
+        binaries.append((name, os.path.join(bench, scratch, "release", "tally-bench")))
+    if args.baseline:
+        tree = os.path.join(ROOT, ".build-baseline", "tree")
+        if os.path.exists(tree):
+            run(["git", "-C", ROOT, "worktree", "remove", "--force", tree])
+        run(["git", "-C", ROOT, "worktree", "add", "--detach", tree, args.baseline])
+        # Commits before 21fe11f named the root package by its folder ("main"),
+        # which does not build elsewhere: use this tree's manifest.
+        shutil.copy(os.path.join(bench, "Package.swift"), os.path.join(tree, "Benchmarks", "Package.swift"))
+        scratch = os.path.join(ROOT, ".build-baseline", "build")
+        run(["swift", "build", "-c", "release", "--package-path", os.path.join(tree, "Benchmarks"),
+             "--scratch-path", scratch])
+        binaries.insert(0, ("tally-before", os.path.join(scratch, "release", "tally-bench")))
+    for _ in range(max(1, args.rounds)):
+        for name, binary in binaries:
+            out = run([binary])
+            details.append(out.replace("tally ", name + " ") if name != "tally" else out)
+            for (lib, w), (secs, rate, res, peak) in parse(out).items():
+                rate = mrows(w, secs, rate)
+                best = results.setdefault(name, {}).get(key(w), 0)
+                results[name][key(w)] = max(best, rate)
 
-    peers = [p for p in PEERS if all(importlib.util.find_spec(m) for m in PEERS[p])]
+    peers = [] if args.no_peers else [p for p in PEERS if all(importlib.util.find_spec(m) for m in PEERS[p])]
     if args.only:
         peers = [p for p in peers if p in args.only.split(",")]
     for peer in peers:
@@ -123,7 +151,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         print(f"floor failed: {e}", file=sys.stderr)
 
-    mine = [l for l in ("tally", "tally-native") if l in results]
+    mine = [l for l in ("tally-before", "tally", "tally-native") if l in results]
     libs = mine + [p for p in results if p not in mine]
     workloads = ["W1", "W2", "W2(10k)", "W3", "W3(all right)", "W4", "W5", "W6", "W7", "W8", "W8(all right)"]
     floor["W7"] = floor.get("W1")  # W7 reads the same two float arrays as W1
@@ -148,6 +176,14 @@ def main():
         tn = results.get("tally-native", {}).get(w)
         native_cell = (f" {tn / fl:.0%} |" if fl and tn else " — |") if native else ""
         print(f"| {w} | " + " | ".join(cells) + f" | {fmt(best) if best else '—'} | {ratio} | {floor_cells} |" + native_cell)
+    if "tally-before" in results:
+        print()
+        print("| workload | before (Mrows/s) | after (Mrows/s) | after / before |")
+        print("| --- | --- | --- | --- |")
+        for w in workloads:
+            b, a = results["tally-before"].get(w), results.get("tally", {}).get(w)
+            if a and b:
+                print(f"| {w} | {fmt(b)} | {fmt(a)} | {a / b:.3f} |")
     print()
     print("Raw output:")
     print()
