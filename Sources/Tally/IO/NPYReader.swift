@@ -9,128 +9,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Musl)
-  import Musl
-#elseif canImport(Darwin)
-  import Darwin
-#elseif canImport(Android)
-  import Android
-#endif
-
-//===--- Files ------------------------------------------------------------===//
-
-/// An open, read-only file descriptor, closed when the last reference goes.
-///
-/// Reads are positionless (`pread`), so sharing one between copies of a
-/// reader, or between threads, is safe.
-final class ReadOnlyFile: @unchecked Sendable {
-  let path: String
-  let fd: Int32
-  /// The size in bytes for a regular file; `nil` for a pipe or device.
-  let size: Int?
-
-  init(path: String, requireRegularFile: Bool) throws(FileInputError) {
-    self.path = path
-    var fd: Int32
-    repeat {
-      fd = open(path, O_RDONLY | O_CLOEXEC)
-    } while fd < 0 && errno == EINTR
-    guard fd >= 0 else { throw .unreadable(path: path, reason: systemErrorMessage()) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else {
-      let reason = systemErrorMessage()
-      close(fd)
-      throw .unreadable(path: path, reason: reason)
-    }
-    let kind = Int(info.st_mode) & 0o170000
-    if kind == 0o040000 {
-      close(fd)
-      throw .unreadable(path: path, reason: "it is a directory")
-    }
-    if kind == 0o100000 {
-      size = Int(info.st_size)
-    } else if requireRegularFile {
-      close(fd)
-      throw .unreadable(path: path, reason: "it is not a regular file")
-    } else {
-      size = nil
-    }
-    self.fd = fd
-  }
-
-  deinit { close(fd) }
-
-  /// Reads up to `buffer.count` bytes at `offset` (sequentially for a pipe);
-  /// returns the count read, 0 at the end of the file.
-  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(FileInputError)
-    -> Int
-  {
-    guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-    while true {
-      var n = pread(fd, base, buffer.count, off_t(offset))
-      if n < 0 && errno == ESPIPE {
-        n = posixRead(fd, base, buffer.count)
-      }
-      if n >= 0 { return n }
-      if errno == EINTR { continue }
-      throw .unreadable(path: path, reason: systemErrorMessage())
-    }
-  }
-
-  /// Fills `buffer` from `offset`, or throws ``FileInputError/truncated``.
-  func readExactly(into buffer: UnsafeMutableRawBufferPointer, at offset: Int)
-    throws(FileInputError)
-  {
-    var done = 0
-    while done < buffer.count {
-      let n = try read(
-        into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + done)
-      guard n > 0 else {
-        throw .truncated(
-          path: path, expectedBytes: offset + buffer.count, actualBytes: offset + done)
-      }
-      done += n
-    }
-  }
-}
-
-/// `read(2)`, named so that it is not shadowed by methods called `read`.
-@inline(__always)
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-  read(fd, buffer, count)
-}
-
-extension Array {
-  /// `withUnsafeMutableBytes`, keeping the closure's typed error.
-  mutating func withFileInputBytes<R>(
-    _ body: (UnsafeMutableRawBufferPointer) throws(FileInputError) -> R
-  ) throws(FileInputError) -> R {
-    let result: Result<R, FileInputError> = withUnsafeMutableBytes { p in
-      do throws(FileInputError) { return .success(try body(p)) } catch { return .failure(error) }
-    }
-    return try result.get()
-  }
-
-  /// `withUnsafeBytes`, keeping the closure's typed error.
-  func withFileInputBytes<R>(
-    _ body: (UnsafeRawBufferPointer) throws(FileInputError) -> R
-  ) throws(FileInputError) -> R {
-    let result: Result<R, FileInputError> = withUnsafeBytes { p in
-      do throws(FileInputError) { return .success(try body(p)) } catch { return .failure(error) }
-    }
-    return try result.get()
-  }
-}
-
-/// The message for the current `errno`.
-func systemErrorMessage() -> String {
-  let code = errno
-  guard let message = strerror(code) else { return "error \(code)" }
-  return String(cString: message)
-}
-
 //===--- NPYReader --------------------------------------------------------===//
 
 /// A NumPy `.npy` file, read a range of rows at a time.
@@ -219,15 +97,8 @@ public struct NPYReader: Sendable {
 
     // Preamble: magic, version, header length.
     var preamble = [UInt8](repeating: 0, count: 12)
-    let preambleRead = try preamble.withFileInputBytes {
-      (p) throws(FileInputError) -> Int in
-      var done = 0
-      while done < p.count {
-        let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: p[done...]), at: done)
-        if n == 0 { break }
-        done += n
-      }
-      return done
+    let preambleRead = try preamble.withFileInputBytes { (p) throws(FileInputError) in
+      try file.readAvailable(into: p, at: 0)
     }
     let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
     let magicPresent = min(preambleRead, 6)
@@ -914,23 +785,8 @@ extension NPYReader {
     bytes += v1 ? [UInt8(n & 0xFF), UInt8(n >> 8)] : (0..<4).map { UInt8((n >> (8 * $0)) & 0xFF) }
     bytes += header
 
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(0o644))
-    guard fd >= 0 else { throw .unwritable(path: path, reason: systemErrorMessage()) }
-    defer { close(fd) }
-    func writeAll(_ chunk: [UInt8]) throws(FileInputError) {
-      try chunk.withFileInputBytes { (p) throws(FileInputError) in
-        var done = 0
-        while done < p.count {
-          let w = posixWrite(fd, p.baseAddress! + done, p.count - done)
-          if w < 0 {
-            if errno == EINTR { continue }
-            throw .unwritable(path: path, reason: systemErrorMessage())
-          }
-          done += w
-        }
-      }
-    }
-    try writeAll(bytes)
+    let file = try WriteOnlyFile(creating: path)
+    try file.writeAll(bytes)
 
     // The data, encoded in chunks of at most 1 MiB.
     let itemSize = NPYKind.parse(NPYKind.descr(for: T.dtype))!.0.itemSize
@@ -952,16 +808,10 @@ extension NPYReader {
       case .uint8: chunk.append(contentsOf: unsafeBitCast(values, to: [UInt8].self)[start..<end])
       case .bool: chunk.append(contentsOf: unsafeBitCast(values, to: [Bool].self)[start..<end].lazy.map { $0 ? 1 : 0 })
       }
-      try writeAll(chunk)
+      try file.writeAll(chunk)
       start = end
     }
   }
-}
-
-/// `write(2)`, named so that it is not shadowed by methods called `write`.
-@inline(__always)
-private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-  write(fd, buffer, count)
 }
 
 /// Appends the little-endian bytes of each integer.
@@ -980,27 +830,13 @@ where S.Element: FixedWidthInteger {
 public final class MappedNPY: @unchecked Sendable {
   /// The reader whose header describes the mapped array.
   public let reader: NPYReader
-  let base: UnsafeMutableRawPointer?
-  let length: Int
+  /// The whole file (header and data), mapped.
+  let mapping: FileMapping
 
   init(_ reader: NPYReader) throws(FileInputError) {
     self.reader = reader
-    let length = reader.dataOffset + reader.elementCount * reader.itemSize
-    self.length = length
-    guard length > 0 else {
-      base = nil
-      return
-    }
-    let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, reader.file.fd, 0)
-    guard let p, p != MAP_FAILED else {
-      throw .unreadable(path: reader.path, reason: "mmap failed: \(systemErrorMessage())")
-    }
-    madvise(p, length, MADV_SEQUENTIAL)
-    base = p
-  }
-
-  deinit {
-    if let base { munmap(base, length) }
+    mapping = try FileMapping(
+      reader.file, length: reader.dataOffset + reader.elementCount * reader.itemSize)
   }
 
   /// Rows `range` (along the first axis) as a tensor of shape
@@ -1018,7 +854,7 @@ public final class MappedNPY: @unchecked Sendable {
     let start = r.dataOffset + range.lowerBound * perRow * r.itemSize
     let count = range.count * perRow
     func view<T: TensorScalar>(_: T.Type) throws(FileInputError) -> Tensor {
-      let p = base.map { UnsafePointer<T>(($0 + start).assumingMemoryBound(to: T.self)) }
+      let p = mapping.base.map { ($0 + start).assumingMemoryBound(to: T.self) }
       do throws(MetricError) {
         return try Tensor(borrowing: UnsafeBufferPointer(start: count == 0 ? nil : p, count: count), shape: shape)
       } catch {
