@@ -190,6 +190,31 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     #expect(try NPYReader(path: cPath).mapped() != nil)
   }
 
+  /// Mapped rows are read in place (the tensor's elements are the mapped
+  /// bytes), and each tensor keeps the mapping alive: it stays valid after
+  /// the `MappedNPY` is gone, and the file is unmapped with the last tensor.
+  @Test func mappedRowsReadTheMappingInPlaceAndKeepItAlive() throws {
+    let path = npyTempPath("map")
+    defer { removeNPY(path) }
+    let values = (0..<12).map { Double($0) / 8 }
+    try NPYReader.write(values, shape: [4, 3], to: path)
+    let r = try NPYReader(path: path)
+    weak var mapping: FileMapping?
+    var rows: Tensor? = try {
+      let m = try #require(try r.mapped())
+      mapping = m.mapping
+      let t = try m.rows(1..<3)
+      let first = try #require(m.mapping.base) + r.dataOffset + 3 * 8
+      #expect(t.withDoubles { UnsafeRawPointer($0.baseAddress) } == first)
+      return t
+    }()
+    #expect(mapping != nil)  // held by the tensor alone
+    #expect(rows?.shape == [2, 3])
+    #expect(rows?.doubles() == Array(values[3..<9]))
+    rows = nil
+    #expect(mapping == nil)  // unmapped with the last tensor
+  }
+
   @Test func writeRejectsAMismatchedShape() {
     let path = npyTempPath()
     defer { removeNPY(path) }

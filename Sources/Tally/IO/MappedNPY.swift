@@ -7,8 +7,11 @@
 
 /// A `.npy` file mapped into memory: ``rows(_:)`` returns tensors that
 /// borrow the mapped bytes, so reading a chunk costs no copy (the kernel
-/// pages the file in as the metrics read it). The tensors are valid while
-/// this object lives; metrics never keep them after `update`.
+/// pages the file in as the metrics read it).
+///
+/// Every such tensor (and every copy or view of it) holds the mapping, so
+/// it stays valid for as long as it is used, even after this object is
+/// gone; the file is unmapped when the last of them goes.
 public final class MappedNPY: @unchecked Sendable {
   /// The reader whose header describes the mapped array.
   public let reader: NPYReader
@@ -22,7 +25,8 @@ public final class MappedNPY: @unchecked Sendable {
   }
 
   /// Rows `range` (along the first axis) as a tensor of shape
-  /// `[range.count] + rowShape` that borrows the mapping.
+  /// `[range.count] + rowShape` that borrows the mapping (no copy) and keeps
+  /// it alive.
   ///
   /// - Throws: ``FileInputError/rowsOutOfRange(path:requested:rows:)`` if
   ///   `range` is not within `0..<rows`.
@@ -38,7 +42,9 @@ public final class MappedNPY: @unchecked Sendable {
     func view<T: TensorScalar>(_: T.Type) throws(FileInputError) -> Tensor {
       let p = mapping.base.map { ($0 + start).assumingMemoryBound(to: T.self) }
       do throws(MetricError) {
-        return try Tensor(borrowing: UnsafeBufferPointer(start: count == 0 ? nil : p, count: count), shape: shape)
+        return try Tensor(
+          borrowing: UnsafeBufferPointer(start: count == 0 ? nil : p, count: count), shape: shape,
+          owner: mapping)
       } catch {
         throw .malformedNPY(path: r.path, reason: error.message)
       }
@@ -52,7 +58,6 @@ public final class MappedNPY: @unchecked Sendable {
     }
   }
 }
-
 
 extension NPYReader {
   /// The array mapped into memory, for rows that borrow the file's bytes
