@@ -68,7 +68,7 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
 }
 
 @Suite struct NPYReaderTests {
-  // MARK: - Round trips
+  // MARK: - Round trips (NPYWriter, NPYReader)
 
   func roundTrip<T: TensorScalar>(_ values: [T], shape: [Int], expect dtype: DType) throws {
     let path = npyTempPath("rt")
@@ -147,6 +147,18 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     #expect(try copy.readRows(2..<3).doubles() == [6, 7, 8])
   }
 
+  @Test func writeRejectsAMismatchedShape() {
+    let path = npyTempPath()
+    defer { removeNPY(path) }
+    #expect(throws: FileInputError.self) { try NPYReader.write([1.0, 2, 3], shape: [2, 2], to: path) }
+    #expect(throws: FileInputError.self) { try NPYReader.write([1.0], shape: [-1], to: path) }
+    #expect(throws: FileInputError.self) {
+      try NPYReader.write([1.0], shape: [1], to: "/nonexistent-dir-\(UUID().uuidString)/x.npy")
+    }
+  }
+
+  // MARK: - Mapping (MappedNPY)
+
   /// A mapped file gives the same rows as reading, borrowing the mapping
   /// (no copy); layouts that need decoding are not mapped.
   @Test func mappedRowsEqualReadRows() throws {
@@ -215,17 +227,7 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     #expect(mapping == nil)  // unmapped with the last tensor
   }
 
-  @Test func writeRejectsAMismatchedShape() {
-    let path = npyTempPath()
-    defer { removeNPY(path) }
-    #expect(throws: FileInputError.self) { try NPYReader.write([1.0, 2, 3], shape: [2, 2], to: path) }
-    #expect(throws: FileInputError.self) { try NPYReader.write([1.0], shape: [-1], to: path) }
-    #expect(throws: FileInputError.self) {
-      try NPYReader.write([1.0], shape: [1], to: "/nonexistent-dir-\(UUID().uuidString)/x.npy")
-    }
-  }
-
-  // MARK: - Hand-built files
+  // MARK: - Hand-built files (NPYHeader, PythonLiteral, decoding)
 
   @Test func versionTwoAndThreeHeaders() throws {
     for version: UInt8 in [2, 3] {
