@@ -13,7 +13,9 @@ struct NPYHeader: Sendable {
   let formatVersion: Int
   /// The dtype as written in the header, e.g. `"<f4"`.
   let descr: String
+  /// The element type `descr` names.
   let kind: NPYKind
+  /// Whether the elements are stored big-endian.
   let bigEndian: Bool
   /// Whether the data is stored in Fortran (column-major) order.
   let fortranOrder: Bool
