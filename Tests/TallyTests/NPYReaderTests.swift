@@ -68,7 +68,7 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
 }
 
 @Suite struct NPYReaderTests {
-  // MARK: - Round trips
+  // MARK: - Round trips (NPYWriter, NPYReader)
 
   func roundTrip<T: TensorScalar>(_ values: [T], shape: [Int], expect dtype: DType) throws {
     let path = npyTempPath("rt")
@@ -147,6 +147,18 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     #expect(try copy.readRows(2..<3).doubles() == [6, 7, 8])
   }
 
+  @Test func writeRejectsAMismatchedShape() {
+    let path = npyTempPath()
+    defer { removeNPY(path) }
+    #expect(throws: FileInputError.self) { try NPYReader.write([1.0, 2, 3], shape: [2, 2], to: path) }
+    #expect(throws: FileInputError.self) { try NPYReader.write([1.0], shape: [-1], to: path) }
+    #expect(throws: FileInputError.self) {
+      try NPYReader.write([1.0], shape: [1], to: "/nonexistent-dir-\(UUID().uuidString)/x.npy")
+    }
+  }
+
+  // MARK: - Mapping (MappedNPY)
+
   /// A mapped file gives the same rows as reading, borrowing the mapping
   /// (no copy); layouts that need decoding are not mapped.
   @Test func mappedRowsEqualReadRows() throws {
@@ -190,17 +202,32 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     #expect(try NPYReader(path: cPath).mapped() != nil)
   }
 
-  @Test func writeRejectsAMismatchedShape() {
-    let path = npyTempPath()
+  /// Mapped rows are read in place (the tensor's elements are the mapped
+  /// bytes), and each tensor keeps the mapping alive: it stays valid after
+  /// the `MappedNPY` is gone, and the file is unmapped with the last tensor.
+  @Test func mappedRowsReadTheMappingInPlaceAndKeepItAlive() throws {
+    let path = npyTempPath("map")
     defer { removeNPY(path) }
-    #expect(throws: FileInputError.self) { try NPYReader.write([1.0, 2, 3], shape: [2, 2], to: path) }
-    #expect(throws: FileInputError.self) { try NPYReader.write([1.0], shape: [-1], to: path) }
-    #expect(throws: FileInputError.self) {
-      try NPYReader.write([1.0], shape: [1], to: "/nonexistent-dir-\(UUID().uuidString)/x.npy")
-    }
+    let values = (0..<12).map { Double($0) / 8 }
+    try NPYReader.write(values, shape: [4, 3], to: path)
+    let r = try NPYReader(path: path)
+    weak var mapping: FileMapping?
+    var rows: Tensor? = try {
+      let m = try #require(try r.mapped())
+      mapping = m.mapping
+      let t = try m.rows(1..<3)
+      let first = try #require(m.mapping.base) + r.dataOffset + 3 * 8
+      #expect(t.withDoubles { UnsafeRawPointer($0.baseAddress) } == first)
+      return t
+    }()
+    #expect(mapping != nil)  // held by the tensor alone
+    #expect(rows?.shape == [2, 3])
+    #expect(rows?.doubles() == Array(values[3..<9]))
+    rows = nil
+    #expect(mapping == nil)  // unmapped with the last tensor
   }
 
-  // MARK: - Hand-built files
+  // MARK: - Hand-built files (NPYHeader, PythonLiteral, decoding)
 
   @Test func versionTwoAndThreeHeaders() throws {
     for version: UInt8 in [2, 3] {

@@ -57,16 +57,100 @@ import Tally
   @Test func borrowedBuffersAreReadInPlace() throws {
     var storage: [Float] = [1, 2, 3, 4, 5, 6]
     try storage.withUnsafeMutableBufferPointer { p in
-      let t = try Tensor(borrowing: UnsafeBufferPointer(p), shape: [3, 2])
-      #expect(t.shape == [3, 2])
-      p[0] = 10  // the tensor sees the caller's memory, not a copy
-      #expect(t.doubles().first == 10)
-      var m = Mean()
-      try m.update(t)
-      #expect(m.result() == .scalar((10 + 2 + 3 + 4 + 5 + 6) / 6))
+      try Tensor.withBorrowed(UnsafeBufferPointer(p), shape: [3, 2]) { t throws(MetricError) in
+        #expect(t.shape == [3, 2])
+        p[0] = 10  // the tensor sees the caller's memory, not a copy
+        #expect(t.doubles().first == 10)
+        var m = Mean()
+        try m.update(t)
+        #expect(m.result() == .scalar((10 + 2 + 3 + 4 + 5 + 6) / 6))
+      }
     }
     #expect(throws: MetricError.self) {
-      try storage.withUnsafeBufferPointer { try Tensor(borrowing: $0, shape: [4]) }
+      try storage.withUnsafeBufferPointer { try Tensor.withBorrowed($0, shape: [4]) { _ in } }
+    }
+  }
+
+  /// The doc comment's example.
+  @Test func withBorrowedExample() throws {
+    var m = Mean()
+    let values: [Float] = [1, 2, 3, 4, 5, 6]
+    try values.withUnsafeBufferPointer { p in
+      try Tensor.withBorrowed(p, shape: [3, 2]) { t in
+        try m.update(t)
+      }
+    }
+    #expect(m.result() == .scalar(3.5))
+  }
+
+  /// Inside the scope the tensor (and a view of it) reads the caller's
+  /// memory itself: the same address, no copy.
+  @Test func withBorrowedSharesTheCallersMemory() throws {
+    let values: [Double] = [1, 2, 3, 4, 5, 6]
+    var m = Mean()
+    let calls = try values.withUnsafeBufferPointer { p in
+      try Tensor.withBorrowed(p, shape: [3, 2]) { t throws(MetricError) -> Int in
+        #expect(t.shape == [3, 2] && t.dtype == .float64)
+        #expect(t.withDoubles { $0.baseAddress } == p.baseAddress)
+        #expect(try t.reshaped([6]).withDoubles { $0.baseAddress } == p.baseAddress)
+        try m.update(t)
+        return 1
+      }
+    }
+    #expect(calls == 1)
+    #expect(m.result() == .scalar(3.5))
+    // A slice of a larger buffer is lent in place as well.
+    try values.withUnsafeBufferPointer { p in
+      let rows = UnsafeBufferPointer(rebasing: p[2..<6])
+      try Tensor.withBorrowed(rows, shape: [2, 2]) { t throws(MetricError) in
+        #expect(t.withDoubles { $0.baseAddress } == p.baseAddress! + 2)
+        #expect(t.doubles() == [3, 4, 5, 6])
+      }
+    }
+  }
+
+  /// A shape that does not fit is reported before `body` runs; what `body`
+  /// throws comes out as it is.
+  @Test func withBorrowedErrors() {
+    let values: [Int32] = [1, 2, 3]
+    var called = false
+    #expect(throws: MetricError.invalidShape("shape [2, 2] holds 4 elements; received 3 elements")) {
+      try values.withUnsafeBufferPointer { p in
+        try Tensor.withBorrowed(p, shape: [2, 2]) { _ in called = true }
+      }
+    }
+    #expect(!called)
+    #expect(throws: MetricError.invalidShape("received shapes [3] and [2]")) {
+      try values.withUnsafeBufferPointer { p in
+        try Tensor.withBorrowed(p, shape: [3]) { _ throws(MetricError) in
+          throw .invalidShape("received shapes [3] and [2]")
+        }
+      }
+    }
+    // A body with untyped errors uses the untyped form; its error comes out
+    // as it is.
+    struct Stop: Error, Equatable {}
+    #expect(throws: Stop()) {
+      try values.withUnsafeBufferPointer { p in
+        try Tensor.withBorrowed(p, shape: [3]) { _ in throw Stop() }
+      }
+    }
+    #expect(throws: MetricError.self) {
+      try values.withUnsafeBufferPointer { p in
+        try Tensor.withBorrowed(p, shape: [4]) { _ in throw Stop() }
+      }
+    }
+  }
+
+  /// A tensor that escapes the scope stops the program instead of reading
+  /// memory that may have been freed.
+  @Test func withBorrowedTrapsWhenTheTensorEscapes() async {
+    await #expect(processExitsWith: .failure) {
+      let values: [Double] = [1, 2, 3]
+      let escaped = values.withUnsafeBufferPointer { p in
+        try? Tensor.withBorrowed(p, shape: [3]) { t in t }
+      }
+      _ = escaped?.doubles()
     }
   }
 

@@ -74,9 +74,12 @@ func stream<M: PredictionMetric>(_ make: () throws -> M, _ t: [Float], _ p: [Flo
       let rows = tb.count / row
       for start in stride(from: 0, to: rows, by: batch) {
         let n = min(batch, rows - start)
-        let yT = try Tensor(borrowing: UnsafeBufferPointer(rebasing: tb[(start * row)..<((start + n) * row)]), shape: row == 1 ? [n] : [n, row])
-        let yP = try Tensor(borrowing: UnsafeBufferPointer(rebasing: pb[(start * row)..<((start + n) * row)]), shape: row == 1 ? [n] : [n, row])
-        try m.update(yTrue: yT, yPred: yP, sampleWeight: nil)
+        let shape = row == 1 ? [n] : [n, row]
+        try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: tb[(start * row)..<((start + n) * row)]), shape: shape) { yT in
+          try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: pb[(start * row)..<((start + n) * row)]), shape: shape) { yP in
+            try m.update(yTrue: yT, yPred: yP, sampleWeight: nil)
+          }
+        }
       }
     }
   }
@@ -116,10 +119,11 @@ if wants("W4") {
       try sp.withUnsafeBufferPointer { pb in
         for k in 0..<8 {
           let r = (k * 512 * 512)..<((k + 1) * 512 * 512)
-          try m.update(
-            yTrue: try Tensor(borrowing: UnsafeBufferPointer(rebasing: tb[r]), shape: [1, 512, 512]),
-            yPred: try Tensor(borrowing: UnsafeBufferPointer(rebasing: pb[r]), shape: [1, 512, 512]),
-            sampleWeight: nil)
+          try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: tb[r]), shape: [1, 512, 512]) { yT in
+            try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: pb[r]), shape: [1, 512, 512]) { yP in
+              try m.update(yTrue: yT, yPred: yP, sampleWeight: nil)
+            }
+          }
         }
       }
     }
@@ -141,10 +145,11 @@ if wants("W3") || wants("W6") || wants("W8") {
     try scores.withUnsafeBufferPointer { sb in
       try labels.withUnsafeBufferPointer { lb in
         for start in stride(from: 0, to: NC, by: BC) {
-          try m.update(
-            yTrue: try Tensor(borrowing: UnsafeBufferPointer(rebasing: lb[start..<(start + BC)]), shape: [BC]),
-            yPred: try Tensor(borrowing: UnsafeBufferPointer(rebasing: sb[(start * C)..<((start + BC) * C)]), shape: [BC, C]),
-            sampleWeight: nil)
+          try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: lb[start..<(start + BC)]), shape: [BC]) { yT in
+            try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: sb[(start * C)..<((start + BC) * C)]), shape: [BC, C]) { yP in
+              try m.update(yTrue: yT, yPred: yP, sampleWeight: nil)
+            }
+          }
         }
       }
     }

@@ -71,17 +71,23 @@ extension Bool: TensorScalar {
 }
 
 /// Contiguous elements: either an array Tally shares (copy-on-write, so
-/// never copied) or memory the caller lends for the lifetime of the tensor.
+/// never copied) or memory it borrows.
+///
+/// Borrowed memory comes with its `owner`, which every copy of the buffer
+/// holds: either the object that keeps the memory valid (a file mapping,
+/// unmapped only when the last tensor over it goes), or the scope of
+/// ``Tensor/withBorrowed(_:shape:_:)``, which checks on exit that no tensor
+/// over the caller's memory is left.
 @usableFromInline
 enum TensorBuffer<Scalar: TensorScalar>: @unchecked Sendable {
   case owned([Scalar])
-  case borrowed(UnsafeBufferPointer<Scalar>)
+  case borrowed(UnsafeBufferPointer<Scalar>, owner: AnyObject)
 
   @inlinable
   var count: Int {
     switch self {
     case .owned(let a): a.count
-    case .borrowed(let b): b.count
+    case .borrowed(let b, _): b.count
     }
   }
 
@@ -97,7 +103,7 @@ enum TensorBuffer<Scalar: TensorScalar>: @unchecked Sendable {
         do throws(E) { return .success(try body(p)) } catch { return .failure(error) }
       }
       return try r.get()
-    case .borrowed(let b):
+    case .borrowed(let b, _):
       return try body(b)
     }
   }
@@ -155,13 +161,15 @@ enum TensorStorage: Sendable {
 /// ```
 ///
 /// or from contiguous memory and a shape, **without copying**: an `Array` is
-/// shared copy-on-write, and an `UnsafeBufferPointer` is borrowed (the caller
-/// keeps the memory alive while the tensor is in use):
+/// shared copy-on-write,
 ///
 /// ```swift
 /// let big = [Float](repeating: 0.5, count: 25_000_000)   // 100 MB
 /// let t = try Tensor(big, shape: [5_000_000, 5])          // no copy
 /// ```
+///
+/// and memory the caller owns is lent for the duration of a closure with
+/// ``withBorrowed(_:shape:_:)``.
 ///
 /// A tensor's shape is fixed and checked on construction: every dimension is
 /// non-negative and the product of the dimensions is the element count.
@@ -218,20 +226,21 @@ public struct Tensor: Sendable {
     self.init(uncheckedShape: shape, storage: .wrap(TensorBuffer.owned(scalars)))
   }
 
-  /// A tensor of the given shape over memory the caller owns (no copy).
+  /// A tensor of the given shape over memory that `owner` keeps valid (no
+  /// copy).
   ///
-  /// The tensor reads `buffer` whenever it is used: the memory must stay
-  /// valid and unchanged for as long as the tensor (or a copy of it, or a
-  /// view made by ``reshaped(_:)``) is in use. Metrics never keep a tensor
-  /// after `update` returns, so lending a buffer for one update is safe.
+  /// The tensor, its copies and its views (``reshaped(_:)``) hold `owner`,
+  /// so the memory stays valid for as long as any of them can read it. The
+  /// memory must stay unchanged while `owner` lives. Internal: the one user
+  /// is ``MappedNPY/rows(_:)``, whose owner is the file mapping.
   ///
   /// - Throws: ``MetricError/invalidShape(_:)`` if the shape does not match
   ///   the buffer's element count.
-  public init<T: TensorScalar>(
-    borrowing buffer: UnsafeBufferPointer<T>, shape: [Int]
+  init<T: TensorScalar>(
+    borrowing buffer: UnsafeBufferPointer<T>, shape: [Int], owner: AnyObject
   ) throws(MetricError) {
     try Tensor.validate(shape: shape, count: buffer.count)
-    self.init(uncheckedShape: shape, storage: .wrap(TensorBuffer.borrowed(buffer)))
+    self.init(uncheckedShape: shape, storage: .wrap(TensorBuffer.borrowed(buffer, owner: owner)))
   }
 
   /// A tensor from nested arrays, of any depth: `[[0.1, 0.9], [0.8, 0.2]]`.
@@ -274,6 +283,104 @@ public struct Tensor: Sendable {
     }
   }
 }
+
+//===--- Borrowing memory -------------------------------------------------===//
+
+extension Tensor {
+  /// Calls `body` with a tensor of the given shape over `buffer`, without
+  /// copying it; the tensor is valid only inside `body`.
+  ///
+  /// The tensor reads the caller's memory in place, so a batch that already
+  /// sits in a buffer (a memory-mapped file, another library's array, a
+  /// slice of a larger buffer) goes to metrics with no copy:
+  ///
+  /// ```swift
+  /// var m = Mean()
+  /// let values: [Float] = [1, 2, 3, 4, 5, 6]
+  /// try values.withUnsafeBufferPointer { p in
+  ///   try Tensor.withBorrowed(p, shape: [3, 2]) { t in
+  ///     try m.update(t)              // reads `values` in place
+  ///   }
+  /// }
+  /// m.result()                       // .scalar(3.5)
+  /// ```
+  ///
+  /// Neither the tensor nor a copy or view of it (``reshaped(_:)``) may be
+  /// used after `body` returns: do not store it, return it, or capture it in
+  /// a closure that runs later. Metrics never keep a tensor past `update`
+  /// (what they keep, such as ``ExactAUC``'s score histogram, is copied out
+  /// of it), so updating metrics inside `body` is safe. To keep the values,
+  /// copy them: `try Tensor(t.doubles(), shape: t.shape)`. The tensor is a
+  /// view, not a copy: a write to the memory while `body` runs is seen by
+  /// the tensor, and must not happen while a metric is reading it.
+  ///
+  /// Leaving the scope is checked: if a tensor over `buffer` is still alive
+  /// when `body` returns (or throws), the program stops with a precondition
+  /// failure instead of reading memory that may since have been freed.
+  ///
+  /// There is no escaping form (a `Tensor(borrowing:shape:)` that returns
+  /// the tensor), because a tensor cannot know when memory it does not own is
+  /// freed: such a tensor could outlive the buffer and read freed memory,
+  /// undefined behaviour reachable from the public API. The scope makes the
+  /// valid region visible in the source and checkable. Data that must
+  /// outlive a scope is shared without a copy by ``init(_:shape:)`` (an
+  /// `Array`), and rows of a memory-mapped `.npy` file by
+  /// ``MappedNPY/rows(_:)``, whose tensors keep the mapping alive.
+  ///
+  /// - Parameters:
+  ///   - buffer: The elements, row-major.
+  ///   - shape: The dimensions; their product must be `buffer.count`.
+  ///   - body: The code that uses the tensor. A closure declared
+  ///     `{ t throws(MetricError) in … }`, or one that does not throw, uses
+  ///     this typed form; any other throwing closure (an unannotated
+  ///     `{ t in try … }` too, which Swift reads as throwing `any Error`)
+  ///     uses the untyped overload.
+  /// - Returns: What `body` returns.
+  /// - Throws: ``MetricError/invalidShape(_:)`` if the shape does not match
+  ///   the buffer's element count (then `body` is not called); otherwise what
+  ///   `body` throws.
+  /// - Complexity: O(rank of `shape`) besides `body`: nothing is copied.
+  public static func withBorrowed<T: TensorScalar, R>(
+    _ buffer: UnsafeBufferPointer<T>, shape: [Int],
+    _ body: (Tensor) throws(MetricError) -> R
+  ) throws(MetricError) -> R {
+    try lend(buffer, shape: shape) { t in Result { () throws(MetricError) in try body(t) } }.get()
+  }
+
+  /// ``withBorrowed(_:shape:_:)`` for a `body` that throws errors other
+  /// than ``MetricError``: the same scope and rules, untyped errors.
+  ///
+  /// - Throws: ``MetricError/invalidShape(_:)`` if the shape does not match
+  ///   the buffer's element count (then `body` is not called); otherwise what
+  ///   `body` throws.
+  public static func withBorrowed<T: TensorScalar, R>(
+    _ buffer: UnsafeBufferPointer<T>, shape: [Int],
+    _ body: (Tensor) throws -> R
+  ) throws -> R {
+    try lend(buffer, shape: shape) { t in Result { try body(t) } }.get()
+  }
+
+  /// The scope of both forms of ``withBorrowed(_:shape:_:)``: `body` gets
+  /// the only tensor made over `buffer`, and none may be left on return.
+  static func lend<T: TensorScalar, R>(
+    _ buffer: UnsafeBufferPointer<T>, shape: [Int], _ body: (Tensor) -> R
+  ) throws(MetricError) -> R {
+    try Tensor.validate(shape: shape, count: buffer.count)
+    // Every tensor over `buffer` (copies, views) holds `scope`: it is
+    // uniquely referenced again exactly when none is left.
+    var scope = BorrowScope()
+    let result = body(
+      Tensor(uncheckedShape: shape, storage: .wrap(TensorBuffer.borrowed(buffer, owner: scope))))
+    precondition(
+      isKnownUniquelyReferenced(&scope),
+      "a Tensor from Tensor.withBorrowed outlived its closure: it must not escape (copy it to keep it)")
+    return result
+  }
+}
+
+/// The owner of the tensors made by ``Tensor/withBorrowed(_:shape:_:)``:
+/// it keeps no memory alive, it only counts the tensors still alive.
+final class BorrowScope: Sendable {}
 
 //===--- Reading elements -------------------------------------------------===//
 
