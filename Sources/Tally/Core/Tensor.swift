@@ -74,20 +74,22 @@ extension Bool: TensorScalar {
 /// never copied) or memory it borrows.
 ///
 /// Borrowed memory comes with its `owner`, which every copy of the buffer
-/// holds: either the object that keeps the memory valid (a file mapping,
-/// unmapped only when the last tensor over it goes), or the scope of
-/// ``Tensor/withBorrowed(_:shape:_:)``, which checks on exit that no tensor
-/// over the caller's memory is left.
+/// holds: the object that keeps the memory valid (a file mapping, unmapped
+/// only when the last tensor over it goes). Memory lent by
+/// ``Tensor/withBorrowed(_:shape:_:)`` is read through ``LentElements``,
+/// which moves to a copy if a tensor outlives the closure.
 @usableFromInline
 enum TensorBuffer<Scalar: TensorScalar>: @unchecked Sendable {
   case owned([Scalar])
   case borrowed(UnsafeBufferPointer<Scalar>, owner: AnyObject)
+  case lent(LentElements<Scalar>)
 
   @inlinable
   var count: Int {
     switch self {
     case .owned(let a): a.count
     case .borrowed(let b, _): b.count
+    case .lent(let l): l.elements.count
     }
   }
 
@@ -105,6 +107,37 @@ enum TensorBuffer<Scalar: TensorScalar>: @unchecked Sendable {
       return try r.get()
     case .borrowed(let b, _):
       return try body(b)
+    case .lent(let l):
+      return try body(l.elements)
+    }
+  }
+}
+
+/// The elements ``Tensor/withBorrowed(_:shape:_:)`` lends: the caller's
+/// memory while the closure runs; if a tensor over them is still alive when
+/// it returns, a copy, so that the tensor never reads memory it does not
+/// own.
+@usableFromInline
+final class LentElements<Scalar: TensorScalar>: @unchecked Sendable {
+  /// The elements: the caller's, or this object's copy after ``detach()``.
+  @usableFromInline private(set) var elements: UnsafeBufferPointer<Scalar>
+  private var copy: UnsafeMutableBufferPointer<Scalar>? = nil
+
+  init(_ elements: UnsafeBufferPointer<Scalar>) { self.elements = elements }
+
+  /// Copies the elements into memory of its own and reads them from there.
+  /// Called when the closure returns, while no other code reads them.
+  func detach() {
+    let own = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: elements.count)
+    _ = own.initialize(from: elements)
+    copy = own
+    elements = UnsafeBufferPointer(own)
+  }
+
+  deinit {
+    if let copy {
+      copy.deinitialize()
+      copy.deallocate()
     }
   }
 }
@@ -315,8 +348,12 @@ extension Tensor {
   /// the tensor, and must not happen while a metric is reading it.
   ///
   /// Leaving the scope is checked: if a tensor over `buffer` is still alive
-  /// when `body` returns (or throws), the program stops with a precondition
-  /// failure instead of reading memory that may since have been freed.
+  /// when `body` returns (or throws), its elements are copied at that moment
+  /// into memory the tensor owns, so it never reads memory that may since
+  /// have been freed (it then holds the values `buffer` had when `body`
+  /// returned). Escaping is still a mistake: it costs a copy, and a tensor
+  /// handed to another thread that reads it while `body` returns races with
+  /// that copy.
   ///
   /// There is no escaping form (a `Tensor(borrowing:shape:)` that returns
   /// the tensor), because a tensor cannot know when memory it does not own is
@@ -366,21 +403,14 @@ extension Tensor {
     _ buffer: UnsafeBufferPointer<T>, shape: [Int], _ body: (Tensor) -> R
   ) throws(MetricError) -> R {
     try Tensor.validate(shape: shape, count: buffer.count)
-    // Every tensor over `buffer` (copies, views) holds `scope`: it is
+    // Every tensor over `buffer` (copies, views) holds `lent`: it is
     // uniquely referenced again exactly when none is left.
-    var scope = BorrowScope()
-    let result = body(
-      Tensor(uncheckedShape: shape, storage: .wrap(TensorBuffer.borrowed(buffer, owner: scope))))
-    precondition(
-      isKnownUniquelyReferenced(&scope),
-      "a Tensor from Tensor.withBorrowed outlived its closure: it must not escape (copy it to keep it)")
+    var lent = LentElements(buffer)
+    let result = body(Tensor(uncheckedShape: shape, storage: .wrap(TensorBuffer.lent(lent))))
+    if !isKnownUniquelyReferenced(&lent) { lent.detach() }
     return result
   }
 }
-
-/// The owner of the tensors made by ``Tensor/withBorrowed(_:shape:_:)``:
-/// it keeps no memory alive, it only counts the tensors still alive.
-final class BorrowScope: Sendable {}
 
 //===--- Reading elements -------------------------------------------------===//
 
