@@ -11,12 +11,17 @@
 /// of any size streams in bounded memory:
 ///
 /// ```swift
-/// var csv = try CSVReader(path: "predictions.csv")
-/// guard let yTrue = csv.columnIndex(named: "label"),
-///       let yPred = csv.columnIndex(named: "score") else { … }
-/// while let rows = try csv.nextRows(65_536, columns: [yTrue, yPred]) {
-///   // rows: up to 65,536 arrays [label, score]
+/// let path = FileManager.default.temporaryDirectory.appendingPathComponent("predictions.csv").path
+/// try "label,score\n1,0.9\n0,0.2\n1,0.4\n".write(toFile: path, atomically: true, encoding: .utf8)
+/// var csv = try CSVReader(path: path)
+/// var accuracy = BinaryAccuracy()
+/// if let yTrue = csv.columnIndex(named: "label"), let yPred = csv.columnIndex(named: "score") {
+///   while let rows = try csv.nextRows(65_536, columns: [yTrue, yPred]) {
+///     // rows: up to 65,536 arrays [label, score]
+///     try accuracy.update(yTrue: Tensor(rows.map { $0[0] }), yPred: Tensor(rows.map { $0[1] }))
+///   }
 /// }
+/// accuracy.result()   // 0.6666666666666666
 /// ```
 ///
 /// The format is RFC 4180's, leniently:

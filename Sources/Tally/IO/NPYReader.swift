@@ -15,14 +15,18 @@
 /// processed in bounded memory:
 ///
 /// ```swift
-/// let preds = try NPYReader(path: "y_pred.npy")   // shape [10_000_000, 5]
+/// let path = FileManager.default.temporaryDirectory.appendingPathComponent("values.npy").path
+/// try NPYReader.write([Float](repeating: 0.5, count: 100_000), shape: [50_000, 2], to: path)
+/// let file = try NPYReader(path: path)               // shape [50_000, 2], float32
+/// var mean = Mean()
 /// var start = 0
-/// while start < preds.rows {
-///   let end = min(start + 65_536, preds.rows)
-///   let batch = try preds.readRows(start..<end)    // shape [end - start, 5]
-///   try metric.update(yTrue: ..., yPred: batch)
+/// while start < file.rows {
+///   let end = min(start + 16_384, file.rows)
+///   let batch = try file.readRows(start..<end)       // shape [end - start, 2]
+///   try mean.update(batch)
 ///   start = end
 /// }
+/// mean.result()   // 0.5
 /// ```
 ///
 /// Format versions 1.0, 2.0 and 3.0 are read, in C or Fortran order, of any
