@@ -118,6 +118,20 @@ public struct SampleMean<Definition: SampleMeanDefinition>: SampleMeanMetric, De
     return try f.make(MetricArguments.none)(yTrue, yPred)
   }
 
+  /// The declaration of an argument-free mean: the class name is the
+  /// definition's type name without `Definition`; the per-sample function's
+  /// Keras name is `function`, or the default name.
+  public static func declare(
+    _ defaultName: String, _ input: MetricInput, function: String? = nil, aliases: [String] = [],
+    origin: MetricOrigin = .keras, _ body: @escaping @Sendable (Tensor, Tensor) throws(MetricError) -> Tensor
+  ) -> MetricDeclaration {
+    var className = String(describing: Definition.self)
+    if className.hasSuffix("Definition") { className.removeLast("Definition".count) }
+    return MetricDeclaration(
+      Self.self, className: className, defaultName: defaultName, aliases: aliases, input: input, origin: origin,
+      function: FunctionDeclaration(function ?? defaultName, body))
+  }
+
   /// The definition's fast path.
   public func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
     try Definition.batchState(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)

@@ -314,9 +314,7 @@ public typealias Accuracy = SampleMean<AccuracyDefinition>
 
 /// The declaration of ``Accuracy``: the weighted mean of `accuracy`.
 public enum AccuracyDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    Accuracy.self, className: "Accuracy", defaultName: "accuracy", input: .samples,
-    function: FunctionDeclaration("accuracy") { (t, p) throws(MetricError) in try accuracy(yTrue: t, yPred: p) })
+  public static let declaration = Accuracy.declare("accuracy", .samples, accuracy(yTrue:yPred:))
 }
 
 /// How often predictions, thresholded, match binary labels.
@@ -400,9 +398,7 @@ public typealias CategoricalAccuracy = SampleMean<CategoricalAccuracyDefinition>
 
 /// The declaration of ``CategoricalAccuracy``: the weighted mean of `categorical_accuracy`.
 public enum CategoricalAccuracyDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    CategoricalAccuracy.self, className: "CategoricalAccuracy", defaultName: "categorical_accuracy", input: .classAxis,
-    function: FunctionDeclaration("categorical_accuracy") { (t, p) throws(MetricError) in try categoricalAccuracy(yTrue: t, yPred: p) })
+  public static let declaration = CategoricalAccuracy.declare("categorical_accuracy", .classAxis, categoricalAccuracy(yTrue:yPred:))
 }
 
 /// How often the argmax of the predictions matches integer labels.
@@ -424,9 +420,7 @@ public typealias SparseCategoricalAccuracy = SampleMean<SparseCategoricalAccurac
 
 /// The declaration and fast path of ``SparseCategoricalAccuracy``: the weighted mean of `sparse_categorical_accuracy`.
 public enum SparseCategoricalAccuracyDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    SparseCategoricalAccuracy.self, className: "SparseCategoricalAccuracy", defaultName: "sparse_categorical_accuracy", input: .classAxis,
-    function: FunctionDeclaration("sparse_categorical_accuracy") { (t, p) throws(MetricError) in try sparseCategoricalAccuracy(yTrue: t, yPred: p) })
+  public static let declaration = SparseCategoricalAccuracy.declare("sparse_categorical_accuracy", .classAxis, sparseCategoricalAccuracy(yTrue:yPred:))
 
   /// Rows of float scores: one vectorised argmax per row, across cores.
   public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {

@@ -101,9 +101,7 @@ public typealias BrierScore = SampleMean<BrierScoreDefinition>
 
 /// The declaration of ``BrierScore``.
 public enum BrierScoreDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    BrierScore.self, className: "BrierScore", defaultName: "brier_score", input: .samples, origin: .tally,
-    function: FunctionDeclaration("brier_score", brierScore))
+  public static let declaration = BrierScore.declare("brier_score", .samples, origin: .tally, brierScore(yTrue:yPred:))
 }
 
 //===--- ExpectedCalibrationError -----------------------------------------===//

@@ -102,9 +102,7 @@ public typealias Hinge = SampleMean<HingeDefinition>
 
 /// The declaration of ``Hinge``: the weighted mean of `hinge`.
 public enum HingeDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    Hinge.self, className: "Hinge", defaultName: "hinge", input: .elementwise,
-    function: FunctionDeclaration("hinge") { (t, p) throws(MetricError) in try hinge(yTrue: t, yPred: p) })
+  public static let declaration = Hinge.declare("hinge", .elementwise, hinge(yTrue:yPred:))
 }
 
 /// The mean squared hinge loss.
@@ -124,9 +122,7 @@ public typealias SquaredHinge = SampleMean<SquaredHingeDefinition>
 
 /// The declaration of ``SquaredHinge``: the weighted mean of `squared_hinge`.
 public enum SquaredHingeDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    SquaredHinge.self, className: "SquaredHinge", defaultName: "squared_hinge", input: .elementwise,
-    function: FunctionDeclaration("squared_hinge") { (t, p) throws(MetricError) in try squaredHinge(yTrue: t, yPred: p) })
+  public static let declaration = SquaredHinge.declare("squared_hinge", .elementwise, squaredHinge(yTrue:yPred:))
 }
 
 /// The mean categorical hinge loss.
@@ -146,7 +142,5 @@ public typealias CategoricalHinge = SampleMean<CategoricalHingeDefinition>
 
 /// The declaration of ``CategoricalHinge``: the weighted mean of `categorical_hinge`.
 public enum CategoricalHingeDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    CategoricalHinge.self, className: "CategoricalHinge", defaultName: "categorical_hinge", input: .classAxis,
-    function: FunctionDeclaration("categorical_hinge") { (t, p) throws(MetricError) in try categoricalHinge(yTrue: t, yPred: p) })
+  public static let declaration = CategoricalHinge.declare("categorical_hinge", .classAxis, categoricalHinge(yTrue:yPred:))
 }

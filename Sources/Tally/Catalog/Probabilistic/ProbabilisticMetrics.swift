@@ -197,9 +197,7 @@ public typealias KLDivergence = SampleMean<KLDivergenceDefinition>
 
 /// The declaration of ``KLDivergence``: the weighted mean of `kl_divergence`.
 public enum KLDivergenceDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    KLDivergence.self, className: "KLDivergence", defaultName: "kl_divergence", input: .classAxis,
-    function: FunctionDeclaration("kl_divergence") { (t, p) throws(MetricError) in try klDivergence(yTrue: t, yPred: p) })
+  public static let declaration = KLDivergence.declare("kl_divergence", .classAxis, klDivergence(yTrue:yPred:))
 }
 
 /// The mean Poisson loss.
@@ -219,9 +217,7 @@ public typealias Poisson = SampleMean<PoissonDefinition>
 
 /// The declaration of ``Poisson``: the weighted mean of `poisson`.
 public enum PoissonDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    Poisson.self, className: "Poisson", defaultName: "poisson", input: .elementwise,
-    function: FunctionDeclaration("poisson") { (t, p) throws(MetricError) in try poisson(yTrue: t, yPred: p) })
+  public static let declaration = Poisson.declare("poisson", .elementwise, poisson(yTrue:yPred:))
 }
 
 /// The mean sparse categorical cross-entropy between integer labels and

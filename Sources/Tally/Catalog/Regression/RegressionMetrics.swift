@@ -44,9 +44,7 @@ public typealias MeanSquaredError = SampleMean<MeanSquaredErrorDefinition>
 
 /// The declaration and fast path of ``MeanSquaredError``: the weighted mean of `mean_squared_error`.
 public enum MeanSquaredErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    MeanSquaredError.self, className: "MeanSquaredError", defaultName: "mean_squared_error", aliases: ["mse", "MSE"], input: .elementwise,
-    function: FunctionDeclaration("mean_squared_error") { (t, p) throws(MetricError) in try meanSquaredError(yTrue: t, yPred: p) })
+  public static let declaration = MeanSquaredError.declare("mean_squared_error", .elementwise, aliases: ["mse", "MSE"], meanSquaredError(yTrue:yPred:))
 
   /// Flat float inputs: squared errors summed in place, across cores.
   public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
@@ -71,9 +69,7 @@ public typealias MeanAbsoluteError = SampleMean<MeanAbsoluteErrorDefinition>
 
 /// The declaration and fast path of ``MeanAbsoluteError``: the weighted mean of `mean_absolute_error`.
 public enum MeanAbsoluteErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    MeanAbsoluteError.self, className: "MeanAbsoluteError", defaultName: "mean_absolute_error", aliases: ["mae", "MAE"], input: .elementwise,
-    function: FunctionDeclaration("mean_absolute_error") { (t, p) throws(MetricError) in try meanAbsoluteError(yTrue: t, yPred: p) })
+  public static let declaration = MeanAbsoluteError.declare("mean_absolute_error", .elementwise, aliases: ["mae", "MAE"], meanAbsoluteError(yTrue:yPred:))
 
   /// Flat float inputs: absolute errors summed in place, across cores.
   public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
@@ -98,9 +94,7 @@ public typealias MeanAbsolutePercentageError = SampleMean<MeanAbsolutePercentage
 
 /// The declaration of ``MeanAbsolutePercentageError``: the weighted mean of `mean_absolute_percentage_error`.
 public enum MeanAbsolutePercentageErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    MeanAbsolutePercentageError.self, className: "MeanAbsolutePercentageError", defaultName: "mean_absolute_percentage_error", aliases: ["mape", "MAPE"], input: .elementwise,
-    function: FunctionDeclaration("mean_absolute_percentage_error") { (t, p) throws(MetricError) in try meanAbsolutePercentageError(yTrue: t, yPred: p) })
+  public static let declaration = MeanAbsolutePercentageError.declare("mean_absolute_percentage_error", .elementwise, aliases: ["mape", "MAPE"], meanAbsolutePercentageError(yTrue:yPred:))
 }
 
 /// The mean squared logarithmic error.
@@ -120,9 +114,7 @@ public typealias MeanSquaredLogarithmicError = SampleMean<MeanSquaredLogarithmic
 
 /// The declaration of ``MeanSquaredLogarithmicError``: the weighted mean of `mean_squared_logarithmic_error`.
 public enum MeanSquaredLogarithmicErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    MeanSquaredLogarithmicError.self, className: "MeanSquaredLogarithmicError", defaultName: "mean_squared_logarithmic_error", aliases: ["msle", "MSLE"], input: .elementwise,
-    function: FunctionDeclaration("mean_squared_logarithmic_error") { (t, p) throws(MetricError) in try meanSquaredLogarithmicError(yTrue: t, yPred: p) })
+  public static let declaration = MeanSquaredLogarithmicError.declare("mean_squared_logarithmic_error", .elementwise, aliases: ["msle", "MSLE"], meanSquaredLogarithmicError(yTrue:yPred:))
 }
 
 /// The mean logarithm of the hyperbolic cosine of the error.
@@ -142,9 +134,7 @@ public typealias LogCoshError = SampleMean<LogCoshErrorDefinition>
 
 /// The declaration of ``LogCoshError``: the weighted mean of `log_cosh`.
 public enum LogCoshErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MetricDeclaration(
-    LogCoshError.self, className: "LogCoshError", defaultName: "logcosh", input: .elementwise,
-    function: FunctionDeclaration("log_cosh") { (t, p) throws(MetricError) in try logCosh(yTrue: t, yPred: p) })
+  public static let declaration = LogCoshError.declare("logcosh", .elementwise, function: "log_cosh", logCosh(yTrue:yPred:))
 }
 
 /// The mean cosine similarity between labels and predictions.
