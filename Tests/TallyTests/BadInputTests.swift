@@ -4,42 +4,7 @@ import Tally
 
 /// Every bad input throws a typed error naming what was received, and the
 /// metric's state is exactly what it was before the call.
-@Suite struct BadInputTests {
-  /// A Mean that already holds data, so "unchanged" means something.
-  static func primedMean() throws -> Mean {
-    var m = Mean()
-    try m.update([[1, 2], [3, 4]])
-    try m.update([5, 6], sampleWeight: [0.5, 2])
-    return m
-  }
-
-  static func primedWrapper() throws -> MeanMetricWrapper {
-    var m = MeanMetricWrapper(fn: .meanSquaredError)
-    try m.update(yTrue: [[1, 2], [3, 4]], yPred: [[1, 1], [1, 1]])
-    return m
-  }
-
-  /// Runs `body` on a copy of `metric`, expects `expected`'s kind of error
-  /// with a message containing `fragment`, and checks the state is unchanged.
-  static func expectRejected<M: Metric>(
-    _ metric: M, _ kind: (String) -> MetricError, mentioning fragment: String,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: (inout M) throws(MetricError) -> Void
-  ) {
-    var m = metric
-    do throws(MetricError) {
-      try body(&m)
-      Issue.record("expected an error mentioning \"\(fragment)\"", sourceLocation: sourceLocation)
-    } catch {
-      #expect(error == kind(error.message), "wrong kind: \(error)", sourceLocation: sourceLocation)
-      #expect(
-        error.message.contains(fragment), "message \"\(error.message)\" lacks \"\(fragment)\"",
-        sourceLocation: sourceLocation)
-    }
-    #expect(m.state == metric.state, "state changed", sourceLocation: sourceLocation)
-    #expect(m.result() == metric.result(), sourceLocation: sourceLocation)
-  }
-
+@Suite struct BadInputTests: BadInputChecks {
   @Test func weightsThatCannotBroadcast() throws {
     Self.expectRejected(try Self.primedMean(), MetricError.invalidWeights, mentioning: "[3]") { m throws(MetricError) in
       try m.update(Tensor([1.0, 2, 3, 4]), sampleWeight: Tensor([1.0, 1, 1]))

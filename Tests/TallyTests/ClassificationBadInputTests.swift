@@ -4,19 +4,7 @@ import Tally
 
 /// Bad input to the classification catalog: a typed error naming what was
 /// received, and the state unchanged.
-@Suite struct ClassificationBadInputTests {
-  static func primedAUC() throws -> AUC {
-    var m = try AUC()
-    try m.update(yTrue: [0, 1, 1, 0], yPred: [0.2, 0.7, 0.4, 0.1])
-    return m
-  }
-
-  static func primedPrecision() throws -> Precision {
-    var m = try Precision(classId: 1)
-    try m.update(yTrue: [[0, 1, 0], [1, 0, 0]], yPred: [[0.2, 0.7, 0.1], [0.5, 0.4, 0.1]])
-    return m
-  }
-
+@Suite struct ClassificationBadInputTests: BadInputChecks {
   @Test func labelsOutsideZeroOne() throws {
     BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidValue, mentioning: "received y_true value 2.0") {
       m throws(MetricError) in

@@ -3,14 +3,7 @@ import Tally
 
 /// Spec vectors for the regression, hinge, probabilistic, IoU and
 /// correlation families (§2.4–2.9), each verified against Keras there.
-@Suite struct CatalogVectorTests {
-  static let y: [[Double]] = [[0, 1], [0, 0]]
-  static let p: [[Double]] = [[0.6, 0.4], [0.4, 0.6]]
-
-  static func close(_ a: MetricValue, _ b: Double, _ tol: Double = 1e-6) -> Bool {
-    abs(a.scalar! - b) <= tol * max(1, abs(b))
-  }
-
+@Suite struct CatalogVectorTests: CatalogVectors {
   @Test func hingeFamily() throws {
     var h = Hinge()
     try h.update(yTrue: Self.y, yPred: Self.p)
