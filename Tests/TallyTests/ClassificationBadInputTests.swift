@@ -5,18 +5,6 @@ import Tally
 /// Bad input to the classification catalog: a typed error naming what was
 /// received, and the state unchanged.
 @Suite struct ClassificationBadInputTests: BadInputChecks {
-  @Test func labelsOutsideZeroOne() throws {
-    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidValue, mentioning: "received y_true value 2.0") {
-      m throws(MetricError) in
-      try m.update(yTrue: Tensor([0.0, 2, 1]), yPred: Tensor([0.1, 0.2, 0.3]), sampleWeight: nil)
-    }
-    var tp = try TruePositives()
-    try tp.update(yTrue: [1], yPred: [0.9])
-    BadInputTests.expectRejected(tp, MetricError.invalidValue, mentioning: "0.5") { m throws(MetricError) in
-      try m.update(yTrue: Tensor([0.5]), yPred: Tensor([0.9]), sampleWeight: nil)
-    }
-  }
-
   @Test func classIdsOutOfRange() throws {
     var p = try Precision(classId: 3)
     try p.update(yTrue: [[0, 1, 0, 1]], yPred: [[0.1, 0.8, 0.1, 0.9]])
@@ -57,14 +45,6 @@ import Tally
     }
   }
 
-  @Test func topKLargerThanTheClasses() throws {
-    var p = try Precision(topK: 5)
-    try p.update(yTrue: [[0, 1, 0, 0, 1]], yPred: [[0.1, 0.9, 0.2, 0.3, 0.4]])
-    BadInputTests.expectRejected(p, MetricError.invalidConfiguration, mentioning: "top_k=5") { m throws(MetricError) in
-      try m.update(yTrue: try Tensor([[0.0, 1, 0]]), yPred: try Tensor([[0.1, 0.9, 0.2]]), sampleWeight: nil)
-    }
-  }
-
   @Test func mismatchedShapesAndNaN() throws {
     BadInputTests.expectRejected(try Self.primedAUC(), MetricError.shapeMismatch, mentioning: "[3] and [4]") {
       m throws(MetricError) in
@@ -91,22 +71,5 @@ import Tally
     BadInputTests.expectRejected(multi, MetricError.shapeMismatch, mentioning: "expected 2 labels") { m throws(MetricError) in
       try m.update(yTrue: try Tensor([[1.0, 0, 0]]), yPred: try Tensor([[0.7, 0.3, 0]]), sampleWeight: nil)
     }
-  }
-
-  @Test func mergingAndRestoringOtherConfigurations() throws {
-    var other = try AUC(numThresholds: 100)
-    try other.update(yTrue: [1, 0], yPred: [0.9, 0.1])
-    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.incompatibleMerge, mentioning: "100") {
-      m throws(MetricError) in
-      try m.merge(other)
-    }
-    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidState, mentioning: "differs") {
-      m throws(MetricError) in
-      try m.load(savedState: other.savedState())
-    }
-    // A state file edited to the wrong number of thresholds.
-    var text = String(decoding: try Self.primedAUC().savedState(), as: UTF8.self)
-    text = text.replacingOccurrences(of: "\"thresholds\":200", with: "\"thresholds\":100")
-    #expect(throws: MetricError.self) { try AUC(savedState: Data(text.utf8)) }
   }
 }

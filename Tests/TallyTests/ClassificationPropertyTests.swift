@@ -20,18 +20,6 @@ import Tally
   }
 
   @Test(arguments: 0..<30)
-  func thresholdMetricsAreInvariant(seed: Int) throws {
-    let weighted = seed % 2 == 1
-    var (d, g) = Self.data(seed: UInt64(100 + seed), weighted: weighted)
-    let (p1, p2) = try Self.both({ try Precision(thresholds: [0.7, 0.25, 0.5]) }, d, &g)
-    Self.expectSame(p1, p2, exact: !weighted)
-    let (r1, r2) = try Self.both({ try Recall(thresholds: [0, 0.5, 1]) }, d, &g)
-    Self.expectSame(r1, r2, exact: !weighted)
-    let (s1, s2) = try Self.both({ try SensitivityAtSpecificity(specificity: 0.6) }, d, &g)
-    Self.expectSame(s1, s2, exact: !weighted)
-  }
-
-  @Test(arguments: 0..<30)
   func fScoresAndAccuracyAreInvariant(seed: Int) throws {
     let weighted = seed % 2 == 1
     var (d, g) = Self.data(seed: UInt64(200 + seed), weighted: weighted)
