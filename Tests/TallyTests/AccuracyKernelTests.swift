@@ -1,3 +1,5 @@
+// The accuracy kernels (AccuracyKernels.swift): the fast paths against full scans and the general path.
+
 import Foundation
 import Testing
 
