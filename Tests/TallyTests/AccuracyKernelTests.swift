@@ -1,3 +1,5 @@
+// The accuracy kernels (AccuracyKernels.swift): the fast paths against full scans and the general path.
+
 import Foundation
 import Testing
 
@@ -49,5 +51,29 @@ import Testing
     var top3 = try SparseTopKCategoricalAccuracy(k: 3)
     try top3.update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)
     #expect(top3.result() == .scalar(Double(expectedTop3) / Double(rows)))
+  }
+}
+
+/// The vectorised argmax of the sparse accuracy fast path agrees with the
+/// general path on ties, NaN, −∞ rows and rows shorter than a vector.
+@Suite struct ArgmaxEdgeCaseTests {
+  static let rows: [[Float]] = [
+    [Float](repeating: -.infinity, count: 40),
+    (0..<40).map { $0 == 37 ? 5 : ($0 == 3 ? 5 : 1) },  // tie: lowest index wins
+    (0..<40).map { $0 == 20 ? .nan : Float($0) },  // NaN wins, as NumPy
+    [1, 3, 3, 2],  // shorter than 16
+    (0..<33).map { $0 == 32 ? 9 : 1 },  // maximum in the tail
+  ]
+
+  @Test func fastAndGeneralPathsAgree() throws {
+    for row in Self.rows {
+      let c = row.count
+      for label in [0, 3, 20 % c, 32 % c, 37 % c] {
+        var fast = SparseCategoricalAccuracy()  // float32 rows: the fast path
+        try fast.update(yTrue: Tensor([Int32(label)]), yPred: try Tensor(row, shape: [1, c]))
+        let general = try sparseCategoricalAccuracy(yTrue: Tensor([Int32(label)]), yPred: try Tensor(row, shape: [1, c]))
+        #expect(fast.result() == .scalar(general.doubles()[0]), "row \(row.prefix(4))…, label \(label)")
+      }
+    }
   }
 }

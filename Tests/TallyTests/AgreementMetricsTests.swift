@@ -1,3 +1,5 @@
+// The agreement family (Catalog/Agreement): MatthewsCorrelationCoefficient and CohenKappa.
+
 import Testing
 import Tally
 

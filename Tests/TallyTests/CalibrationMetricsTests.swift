@@ -1,3 +1,5 @@
+// The calibration family (Catalog/Calibration): BrierScore and ExpectedCalibrationError.
+
 import Testing
 import Tally
 

@@ -1,3 +1,5 @@
+// The confusion-matrix kernels (ConfusionKernels.swift): the fast paths against the general path.
+
 import Foundation
 import Testing
 

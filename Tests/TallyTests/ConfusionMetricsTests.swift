@@ -1,3 +1,5 @@
+// The confusion family (Catalog/Confusion): condition counts, Precision and Recall, the operating points and AUC.
+
 import Foundation
 import Testing
 import Tally
@@ -226,46 +228,59 @@ import Tally
   }
 }
 
-@Suite struct ExactAUCTests {
-  @Test func docExample() throws {
-    var m = ExactAUC()
-    try m.update(yTrue: [0, 0, 1, 1], yPred: [0.1, 0.4, 0.35, 0.8])
-    #expect(m.result() == .scalar(0.75))
-    let roc = m.rocCurve()
-    #expect(roc.truePositiveRates == [0, 0.5, 0.5, 1, 1])
-    #expect(roc.falsePositiveRates == [0, 0, 0.5, 0.5, 1])
-    #expect(roc.thresholds.first == .infinity)
-    var ap = try ExactAUC(curve: .pr)
-    try ap.update(yTrue: [0, 0, 1, 1], yPred: [0.1, 0.4, 0.35, 0.8])
-    // sklearn average_precision_score: 0.8333…
-    #expect(abs(ap.result().scalar! - 5.0 / 6.0) < 1e-15)
-    let pr = ap.precisionRecallCurve()
-    #expect(pr.thresholds == [0.1, 0.35, 0.4, 0.8])
-    #expect(pr.recalls == [1, 1, 0.5, 0.5, 0])
-    #expect(pr.precisions.last == 1)
+/// Batch-split, merge-order and save/load invariance of the threshold
+/// metrics, on seeded random data.
+@Suite struct ConfusionPropertyTests: InvarianceChecks {
+  @Test(arguments: 0..<30)
+  func thresholdMetricsAreInvariant(seed: Int) throws {
+    let weighted = seed % 2 == 1
+    var (d, g) = Self.data(seed: UInt64(100 + seed), weighted: weighted)
+    let (p1, p2) = try Self.both({ try Precision(thresholds: [0.7, 0.25, 0.5]) }, d, &g)
+    Self.expectSame(p1, p2, exact: !weighted)
+    let (r1, r2) = try Self.both({ try Recall(thresholds: [0, 0.5, 1]) }, d, &g)
+    Self.expectSame(r1, r2, exact: !weighted)
+    let (s1, s2) = try Self.both({ try SensitivityAtSpecificity(specificity: 0.6) }, d, &g)
+    Self.expectSame(s1, s2, exact: !weighted)
   }
+}
 
-  @Test func tiesCountOneHalf() throws {
-    var m = ExactAUC()
-    try m.update(yTrue: [0, 1], yPred: [0.5, 0.5])
-    #expect(m.result() == .scalar(0.5))
-  }
-
-  @Test func singleClassIsNaN() throws {
-    var m = ExactAUC()
-    try m.update(yTrue: [1, 1], yPred: [0.2, 0.7])
-    #expect(m.result().scalar!.isNaN)
-  }
-
-  /// The state grows with distinct scores, not samples.
-  @Test func memoryFollowsDistinctScores() throws {
-    var m = ExactAUC()
-    var g = SplitMix64(seed: 11)
-    for _ in 0..<20 {
-      let y = (0..<5_000).map { _ in Double(Int.random(in: 0...1, using: &g)) }
-      let p = (0..<5_000).map { _ in (Double.random(in: 0...1, using: &g) * 1000).rounded() / 1000 }
-      try m.update(yTrue: Tensor(y), yPred: Tensor(p))
+/// Bad input to the confusion metrics: a typed error naming what was
+/// received, and the state unchanged.
+@Suite struct ConfusionBadInputTests: BadInputChecks {
+  @Test func labelsOutsideZeroOne() throws {
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidValue, mentioning: "received y_true value 2.0") {
+      m throws(MetricError) in
+      try m.update(yTrue: Tensor([0.0, 2, 1]), yPred: Tensor([0.1, 0.2, 0.3]), sampleWeight: nil)
     }
-    #expect(m.state.count <= 1_001)
+    var tp = try TruePositives()
+    try tp.update(yTrue: [1], yPred: [0.9])
+    BadInputTests.expectRejected(tp, MetricError.invalidValue, mentioning: "0.5") { m throws(MetricError) in
+      try m.update(yTrue: Tensor([0.5]), yPred: Tensor([0.9]), sampleWeight: nil)
+    }
+  }
+
+  @Test func topKLargerThanTheClasses() throws {
+    var p = try Precision(topK: 5)
+    try p.update(yTrue: [[0, 1, 0, 0, 1]], yPred: [[0.1, 0.9, 0.2, 0.3, 0.4]])
+    BadInputTests.expectRejected(p, MetricError.invalidConfiguration, mentioning: "top_k=5") { m throws(MetricError) in
+      try m.update(yTrue: try Tensor([[0.0, 1, 0]]), yPred: try Tensor([[0.1, 0.9, 0.2]]), sampleWeight: nil)
+    }
+  }
+
+  @Test func mergingAndRestoringOtherConfigurations() throws {
+    var other = try AUC(numThresholds: 100)
+    try other.update(yTrue: [1, 0], yPred: [0.9, 0.1])
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.incompatibleMerge, mentioning: "100") {
+      m throws(MetricError) in
+      try m.merge(other)
+    }
+    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidState, mentioning: "differs") {
+      m throws(MetricError) in
+      try m.load(savedState: other.savedState())
+    }
+    // A state file edited to the wrong number of thresholds.
+    var text = String(decoding: try Self.primedAUC().savedState(), as: UTF8.self)
+    text = text.replacingOccurrences(of: "\"thresholds\":200", with: "\"thresholds\":100")
+    #expect(throws: MetricError.self) { try AUC(savedState: Data(text.utf8)) }
   }
 }

@@ -158,4 +158,23 @@ import Tally
     let strays = listed.intersection(allDeclared).subtracting(declared)
     #expect(strays.isEmpty, "listed under \(title) but declared elsewhere: \(strays.sorted())")
   }
+
+  @Test func unknownConfigurationArguments() {
+    #expect(throws: MetricError.invalidConfiguration("Mean got unexpected argument(s): thresholds")) {
+      try Mean(config: KerasConfig(json: #"{"class_name": "Mean", "config": {"thresholds": 0.5}}"#))
+    }
+    #expect(throws: MetricError.self) {
+      try Mean(config: KerasConfig(json: #"{"class_name": "Sum", "config": {}}"#))
+    }
+    #expect(throws: MetricError.self) {
+      try Mean(config: KerasConfig(json: #"{"class_name": "Mean", "config": {"name": 3}}"#))
+    }
+    #expect(throws: MetricError.self) { try KerasConfig(json: "{not json") }
+    #expect(throws: MetricError.self) {
+      try MetricRegistry.deserialize(KerasConfig(json: #"{"class_name": "Nope", "config": {}}"#))
+    }
+    #expect(throws: MetricError.self) {
+      try MeanMetricWrapper(config: KerasConfig(json: #"{"class_name": "MeanMetricWrapper", "config": {"fn": "no_such_fn"}}"#))
+    }
+  }
 }

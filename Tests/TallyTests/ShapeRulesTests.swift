@@ -1,3 +1,5 @@
+// The shape rules (ShapeRules.swift): Keras's rank alignment and NumPy broadcasting.
+
 import Testing
 import Tally
 

@@ -1,3 +1,5 @@
+// The tensor (Tensor.swift): construction, element types, shapes, shared and borrowed storage, map.
+
 import Testing
 import Tally
 
