@@ -401,7 +401,7 @@ def render(examples, kinds):
             "" if kinds == list(KINDS) else " --only " + ",".join(kinds)),
         "// Every Swift example of the documentation, compiled and run as a test.",
         "// After editing an example, run `python3 Scripts/extract-doc-examples.py`.",
-        "// swiftlint:disable all",
+        "// swift-format-ignore-file",
         "",
         "import Foundation",
         "import Tally",

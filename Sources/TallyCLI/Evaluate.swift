@@ -122,7 +122,9 @@ extension TallyCommand {
         """
     )
 
-    @Option(name: .customLong("metric"), help: "A Keras metric identifier (auc, mse, ...) or serialized config JSON. Repeatable.")
+    @Option(
+      name: .customLong("metric"),
+      help: "A Keras metric identifier (auc, mse, ...) or serialized config JSON. Repeatable.")
     var metrics: [String] = []
 
     @Option(name: .customLong("y-true"), help: "Labels: a .npy file, or CSV.")
@@ -146,13 +148,19 @@ extension TallyCommand {
     @Option(name: .customLong("save-state"), help: "Write the metrics' state here, for `tally merge`.")
     var saveState: String?
 
-    @Option(name: .customLong("y-true-columns"), help: "CSV: label columns (0-based indices or header names, comma-separated). Default: column 0.")
+    @Option(
+      name: .customLong("y-true-columns"),
+      help: "CSV: label columns (0-based indices or header names, comma-separated). Default: column 0.")
     var yTrueColumns: String?
 
-    @Option(name: .customLong("y-pred-columns"), help: "CSV: prediction columns. Default: column 1 if y-true and y-pred are the same file, else column 0.")
+    @Option(
+      name: .customLong("y-pred-columns"),
+      help: "CSV: prediction columns. Default: column 1 if y-true and y-pred are the same file, else column 0.")
     var yPredColumns: String?
 
-    @Option(name: .customLong("sample-weight-columns"), help: "CSV: the weight column. Default: column 2 if all inputs are one file, else column 0.")
+    @Option(
+      name: .customLong("sample-weight-columns"),
+      help: "CSV: the weight column. Default: column 2 if all inputs are one file, else column 0.")
     var sampleWeightColumns: String?
 
     @Option(help: "CSV: the field separator.")
@@ -164,14 +172,20 @@ extension TallyCommand {
     @Flag(help: "No progress display.")
     var quiet = false
 
-    @Flag(inversion: .prefixedNo, help: "npy: map the files into memory and read rows in place (default), or read them with read(2). Map only files that no other program changes while tally reads them.")
+    @Flag(
+      inversion: .prefixedNo,
+      help:
+        "npy: map the files into memory and read rows in place (default), or read them with read(2). Map only files that no other program changes while tally reads them."
+    )
     var map: Bool = true
 
     func validate() throws {
       guard !metrics.isEmpty else { throw ValidationError("give at least one --metric") }
       guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1; received \(batchSize)") }
       guard threads >= 1 else { throw ValidationError("--threads must be at least 1; received \(threads)") }
-      guard separator.count == 1 else { throw ValidationError("--separator must be one character; received \"\(separator)\"") }
+      guard separator.count == 1 else {
+        throw ValidationError("--separator must be one character; received \"\(separator)\"")
+      }
     }
 
     func run() throws {
@@ -266,9 +280,12 @@ extension TallyCommand {
         let yw = try w?.next(batchSize)
         if yt == nil && yp == nil && (w == nil || yw == nil) { break }
         guard let yt, let yp, w == nil || yw != nil else {
-          throw CommandError("the inputs have different numbers of rows (\(yTrue), \(yPred)\(sampleWeight.map { ", \($0)" } ?? ""))")
+          throw CommandError(
+            "the inputs have different numbers of rows (\(yTrue), \(yPred)\(sampleWeight.map { ", \($0)" } ?? ""))")
         }
-        guard yt.shape.first == yp.shape.first || (yt.rank == 0 && yp.rank == 0), yw == nil || yw!.shape.first == yt.shape.first else {
+        guard yt.shape.first == yp.shape.first || (yt.rank == 0 && yp.rank == 0),
+          yw == nil || yw!.shape.first == yt.shape.first
+        else {
           throw CommandError("the inputs have different numbers of rows at row \(rows)")
         }
         if workers.isEmpty {
@@ -279,7 +296,8 @@ extension TallyCommand {
             let className = type(of: m).className
             if p.rank == 1 && declaredInput(className) == .classAxis {
               throw CommandError(
-                "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes).")
+                "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes)."
+              )
             }
             built.append(m)
             reshape.append(p.rank == 1 && t.rank == 1 && declaredInput(className) == .elementwise)
@@ -386,7 +404,8 @@ struct RowProgress {
   }
 
   func formatRate(_ r: Double) -> String {
-    r >= 1e6 ? String(format: "%.1fM", r / 1e6) : r >= 1e3 ? String(format: "%.1fk", r / 1e3) : String(format: "%.0f", r)
+    r >= 1e6
+      ? String(format: "%.1fM", r / 1e6) : r >= 1e3 ? String(format: "%.1fk", r / 1e3) : String(format: "%.0f", r)
   }
 
   mutating func update(_ rows: Int) {

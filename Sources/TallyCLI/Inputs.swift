@@ -79,7 +79,8 @@ struct CSVSource: RowSource {
       } else {
         throw .csv(
           path: path,
-          reason: "no column \"\(part)\"" + (reader.header.map { "; the header has \($0.joined(separator: ", "))" } ?? " (the file has no header)"))
+          reason: "no column \"\(part)\""
+            + (reader.header.map { "; the header has \($0.joined(separator: ", "))" } ?? " (the file has no header)"))
       }
     }
     columns = resolved

@@ -9,13 +9,13 @@
 
 // `exp`, `log` and `pow` come from the platform's C math library (no Foundation).
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #elseif canImport(ucrt)
-import ucrt
+  import ucrt
 #endif
 
 // MARK: - Activation
@@ -253,8 +253,9 @@ public struct Sequential: Sendable {
 
   /// Mean loss of predictions against targets (rows × units).
   public func loss(predictions: [Double], targets: [Double], rows: Int) -> Double {
-    precondition(predictions.count == rows * outputSize && targets.count == predictions.count,
-                 "loss: predictions and targets must be rows × outputSize")
+    precondition(
+      predictions.count == rows * outputSize && targets.count == predictions.count,
+      "loss: predictions and targets must be rows × outputSize")
     return lossFunction.value(predictions: predictions, targets: targets, rows: rows, width: outputSize)
   }
 

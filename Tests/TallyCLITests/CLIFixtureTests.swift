@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Tally
+import Testing
 
 /// The fixtures of the metrics Tally adds beyond Keras (agreement.json,
 /// calibration.json: scikit-learn and TorchMetrics values), replayed

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Tally
+import Testing
 
 /// Runs the built `tally` binary on files the tests write.
 enum CLI {
@@ -68,7 +68,8 @@ struct JSONResults: Decodable {
     try NPYReader.write(w, shape: [w.count], to: dir.appendingPathComponent("w.npy").path)
     let out = try CLI.run([
       "evaluate", "--metric", "auc", "--metric", "binary_accuracy", "--metric", "mse",
-      "--metric", #"{"module": "keras.metrics", "class_name": "Precision", "config": {"thresholds": 0.7}, "registered_name": null}"#,
+      "--metric",
+      #"{"module": "keras.metrics", "class_name": "Precision", "config": {"thresholds": 0.7}, "registered_name": null}"#,
       "--y-true", dir.appendingPathComponent("t.npy").path, "--y-pred", dir.appendingPathComponent("p.npy").path,
       "--sample-weight", dir.appendingPathComponent("w.npy").path,
       "--batch-size", "3000", "--threads", "3", "--format", "json",
@@ -124,7 +125,8 @@ struct JSONResults: Decodable {
     ]
     var outputs: [String] = []
     for (yt, yp, metrics) in runs {
-      let common = ["evaluate", "--y-true", path(yt), "--y-pred", path(yp), "--format", "json", "--batch-size", "999"]
+      let common =
+        ["evaluate", "--y-true", path(yt), "--y-pred", path(yp), "--format", "json", "--batch-size", "999"]
         + metrics.flatMap { ["--metric", $0] }
       let mapped = try CLI.run(common)
       let read = try CLI.run(common + ["--no-map"])
@@ -181,12 +183,29 @@ struct JSONResults: Decodable {
   }
 
   static let badInputs: [(String, [String], String)] = [
-    ("missing file", ["evaluate", "--metric", "auc", "--y-true", "/nonexistent/t.npy", "--y-pred", "/nonexistent/p.npy"], "/nonexistent/t.npy"),
-    ("unknown metric", ["evaluate", "--metric", "acuracy", "--y-true", "T", "--y-pred", "P"], "Could not interpret metric identifier"),
-    ("unknown argument", ["evaluate", "--metric", #"{"class_name": "AUC", "config": {"bogus": 1}}"#, "--y-true", "T", "--y-pred", "P"], "unexpected argument"),
+    (
+      "missing file",
+      ["evaluate", "--metric", "auc", "--y-true", "/nonexistent/t.npy", "--y-pred", "/nonexistent/p.npy"],
+      "/nonexistent/t.npy"
+    ),
+    (
+      "unknown metric", ["evaluate", "--metric", "acuracy", "--y-true", "T", "--y-pred", "P"],
+      "Could not interpret metric identifier"
+    ),
+    (
+      "unknown argument",
+      ["evaluate", "--metric", #"{"class_name": "AUC", "config": {"bogus": 1}}"#, "--y-true", "T", "--y-pred", "P"],
+      "unexpected argument"
+    ),
     ("row counts", ["evaluate", "--metric", "auc", "--y-true", "T", "--y-pred", "SHORT"], "different numbers of rows"),
     ("truncated npy", ["evaluate", "--metric", "auc", "--y-true", "TRUNC", "--y-pred", "P"], "truncated"),
-    ("bad csv cell", ["evaluate", "--metric", "auc", "--y-true", "BADCSV", "--y-true-columns", "0", "--y-pred", "BADCSV", "--y-pred-columns", "1"], "line 3, column 2"),
+    (
+      "bad csv cell",
+      [
+        "evaluate", "--metric", "auc", "--y-true", "BADCSV", "--y-true-columns", "0", "--y-pred", "BADCSV",
+        "--y-pred-columns", "1",
+      ], "line 3, column 2"
+    ),
     ("labels out of range", ["evaluate", "--metric", "auc", "--y-true", "P", "--y-pred", "P"], "binary labels"),
     ("merge different metrics", ["merge", "STATE_AUC", "STATE_MSE"], "holds metrics"),
   ]
@@ -202,8 +221,14 @@ struct JSONResults: Decodable {
     let good = try Data(contentsOf: URL(fileURLWithPath: path("t.npy")))
     try good.prefix(good.count - 7).write(to: URL(fileURLWithPath: path("trunc.npy")))
     try "a,b\n1,0.5\n0,zero\n".write(toFile: path("bad.csv"), atomically: true, encoding: .utf8)
-    _ = try CLI.run(["evaluate", "--metric", "auc", "--y-true", path("t.npy"), "--y-pred", path("t.npy"), "--save-state", path("auc.json")])
-    _ = try CLI.run(["evaluate", "--metric", "mse", "--y-true", path("t.npy"), "--y-pred", path("t.npy"), "--save-state", path("mse.json")])
+    _ = try CLI.run([
+      "evaluate", "--metric", "auc", "--y-true", path("t.npy"), "--y-pred", path("t.npy"), "--save-state",
+      path("auc.json"),
+    ])
+    _ = try CLI.run([
+      "evaluate", "--metric", "mse", "--y-true", path("t.npy"), "--y-pred", path("t.npy"), "--save-state",
+      path("mse.json"),
+    ])
     let substitutions = [
       "T": path("t.npy"), "P": path("p.npy"), "SHORT": path("short.npy"), "TRUNC": path("trunc.npy"),
       "BADCSV": path("bad.csv"), "STATE_AUC": path("auc.json"), "STATE_MSE": path("mse.json"),
@@ -220,7 +245,9 @@ struct JSONResults: Decodable {
   @Test func helpTexts() throws {
     let evaluate = try CLI.run(["evaluate", "--help"])
     #expect(evaluate.status == 0)
-    for option in ["--metric", "--y-true", "--y-pred", "--sample-weight", "--batch-size", "--threads", "--format", "--save-state"] {
+    for option in [
+      "--metric", "--y-true", "--y-pred", "--sample-weight", "--batch-size", "--threads", "--format", "--save-state",
+    ] {
       #expect(evaluate.stdout.contains(option), "evaluate --help lacks \(option)")
     }
     let merge = try CLI.run(["merge", "--help"])

@@ -1,6 +1,6 @@
-import Testing
 import Tally
 import TallyExample
+import Testing
 
 @Suite struct FitTests {
   /// A learnable variant of Keras's example: targets are a fixed function

@@ -50,7 +50,8 @@ struct MiniNetworkTests {
         }
       }
     }
-    print("gradient check \(specs.map { "\($0.units)\($0.activation)" }) \(loss.rawValue): worst relative error \(worst)")
+    print(
+      "gradient check \(specs.map { "\($0.units)\($0.activation)" }) \(loss.rawValue): worst relative error \(worst)")
   }
 
   /// One-hot targets, one random class per row.
@@ -61,19 +62,22 @@ struct MiniNetworkTests {
   }
 
   @Test func gradientsMatchFiniteDifferencesSoftmaxCrossentropy() {
-    checkGradients([(4, .relu), (3, .softmax)], inputSize: 3, loss: .categoricalCrossentropy,
-                   targets: Self.oneHot, seed: 1)
+    checkGradients(
+      [(4, .relu), (3, .softmax)], inputSize: 3, loss: .categoricalCrossentropy,
+      targets: Self.oneHot, seed: 1)
   }
 
   @Test func gradientsMatchFiniteDifferencesMeanSquaredError() {
-    checkGradients([(5, .relu), (4, .relu), (2, .linear)], inputSize: 3, loss: .meanSquaredError,
-                   targets: { g, r, w in (0..<r * w).map { _ in Double.random(in: -1...1, using: &g) } },
-                   seed: 2)
+    checkGradients(
+      [(5, .relu), (4, .relu), (2, .linear)], inputSize: 3, loss: .meanSquaredError,
+      targets: { g, r, w in (0..<r * w).map { _ in Double.random(in: -1...1, using: &g) } },
+      seed: 2)
   }
 
   @Test func gradientsMatchFiniteDifferencesSoftmaxMeanSquaredError() {
-    checkGradients([(4, .linear), (3, .softmax)], inputSize: 2, loss: .meanSquaredError,
-                   targets: Self.oneHot, seed: 3)
+    checkGradients(
+      [(4, .linear), (3, .softmax)], inputSize: 2, loss: .meanSquaredError,
+      targets: Self.oneHot, seed: 3)
   }
 
   // MARK: Basic behaviour
@@ -152,9 +156,11 @@ struct MiniNetworkTests {
     }
     let elapsed = clock.now - start
     let final = model.predict(x, rows: samples)
-    let finalAccuracy = Double((0..<samples).filter {
-      argmax(final[$0 * classes..<($0 + 1) * classes]) == labels[$0]
-    }.count) / Double(samples)
+    let finalAccuracy =
+      Double(
+        (0..<samples).filter {
+          argmax(final[$0 * classes..<($0 + 1) * classes]) == labels[$0]
+        }.count) / Double(samples)
 
     for e in 0..<epochs {
       print("epoch \(e + 1): loss \(epochLoss[e]), accuracy \(epochAccuracy[e])")

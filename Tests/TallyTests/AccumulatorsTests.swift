@@ -1,7 +1,7 @@
 // The accumulators (Accumulators.swift): compensated sums, and counts that report overflow.
 
-import Testing
 import Tally
+import Testing
 
 /// The compensated sum does not depend on the order of its terms; a count
 /// past Int64.max is an error, not a trap.

@@ -71,7 +71,8 @@ import Testing
       for label in [0, 3, 20 % c, 32 % c, 37 % c] {
         var fast = SparseCategoricalAccuracy()  // float32 rows: the fast path
         try fast.update(yTrue: Tensor([Int32(label)]), yPred: try Tensor(row, shape: [1, c]))
-        let general = try sparseCategoricalAccuracy(yTrue: Tensor([Int32(label)]), yPred: try Tensor(row, shape: [1, c]))
+        let general = try sparseCategoricalAccuracy(
+          yTrue: Tensor([Int32(label)]), yPred: try Tensor(row, shape: [1, c]))
         #expect(fast.result() == .scalar(general.doubles()[0]), "row \(row.prefix(4))…, label \(label)")
       }
     }

@@ -1,7 +1,7 @@
 // The accuracy family (Catalog/Accuracy): Accuracy, BinaryAccuracy and the categorical and top-k accuracies.
 
-import Testing
 import Tally
+import Testing
 
 /// Spec §2.2 examples (Keras docstrings).
 @Suite struct AccuracyMetricsTests {

@@ -1,7 +1,7 @@
 // The agreement family (Catalog/Agreement): MatthewsCorrelationCoefficient and CohenKappa.
 
-import Testing
 import Tally
+import Testing
 
 /// MatthewsCorrelationCoefficient and CohenKappa beyond their fixtures
 /// (agreement.json, from scikit-learn): merging, restoring and bad input.

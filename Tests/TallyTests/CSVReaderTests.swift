@@ -190,8 +190,10 @@ fileprivate func csvError(_ body: () throws -> Void) -> FileInputError? {
       let got = CSVReader.number(from: Array(text.utf8)[...])
       #expect(got?.bitPattern == expected?.bitPattern, "\(text)")
     }
-    for text in ["0", "-0", "007", "0.1", "1e22", "1e23", "123456789012345", "1234567890123456", "9007199254740993",
-                 "1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308", "0.30000000000000004"] {
+    for text in [
+      "0", "-0", "007", "0.1", "1e22", "1e23", "123456789012345", "1234567890123456", "9007199254740993",
+      "1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308", "0.30000000000000004",
+    ] {
       #expect(CSVReader.number(from: Array(text.utf8)[...])?.bitPattern == Double(text)?.bitPattern, "\(text)")
     }
   }

@@ -1,7 +1,7 @@
 // The calibration family (Catalog/Calibration): BrierScore and ExpectedCalibrationError.
 
-import Testing
 import Tally
+import Testing
 
 /// BrierScore and ExpectedCalibrationError beyond their fixtures
 /// (calibration.json, from scikit-learn and TorchMetrics' definition).

@@ -1,8 +1,8 @@
 // Training (CompileMetrics.swift): Keras's compile() metrics: names, values, merging, failed updates.
 
 import Foundation
-import Testing
 import Tally
+import Testing
 
 /// Keras's `"accuracy"` auto-selection and compile naming, from the
 /// identifier table (Scripts/generate_identifier_table.py).
@@ -84,4 +84,3 @@ import Tally
     #expect(!unknown.isBuilt)
   }
 }
-

@@ -43,7 +43,8 @@ import Testing
     var fastAccuracy = BinaryAccuracy()
     var doubleAccuracy = BinaryAccuracy()
     for _ in 0..<3 {
-      let n = [1, 3, 4, 5, 1023, 1024, 1025, 4099, Int.random(in: 1...6000, using: &g)][Int.random(in: 0..<9, using: &g)]
+      let n = [1, 3, 4, 5, 1023, 1024, 1025, 4099, Int.random(in: 1...6000, using: &g)][
+        Int.random(in: 0..<9, using: &g)]
       let p = Self.scores(n, grid: t, &g)
       let y = (0..<n).map { _ in Float(Int.random(in: 0...1, using: &g)) }
       let ones = Tensor([Float](repeating: 1, count: n))
@@ -88,8 +89,10 @@ import Testing
     p[index] = 0.5
     y[index] = 0.5
     if index != n - 1 { y[n - 1] = 2 }  // a later bad label is not the one reported
-    #expect(throws: MetricError.invalidValue(
-      "AUC needs binary labels in {0, 1}; received y_true value 0.5 at flat index \(index)")) {
+    #expect(
+      throws: MetricError.invalidValue(
+        "AUC needs binary labels in {0, 1}; received y_true value 0.5 at flat index \(index)")
+    ) {
       try m.update(yTrue: Tensor(y), yPred: Tensor(p), sampleWeight: nil)
     }
     #expect(m.state == before)

@@ -1,8 +1,8 @@
 // The confusion family (Catalog/Confusion): condition counts, Precision and Recall, the operating points and AUC.
 
 import Foundation
-import Testing
 import Tally
+import Testing
 
 /// Vectors of the confusion-matrix metrics, each checked against Keras.
 @Suite struct ConfusionMetricsTests {
@@ -118,32 +118,38 @@ import Tally
   /// Each typealias keeps its Keras class, default name and arguments, and
   /// its Swift initialiser writes the configuration Keras would.
   @Test func declarationsKeepKerasNames() throws {
-    #expect(MetricFamily.confusion.metrics.map(\.className) == [
-      "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall",
-      "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision", "AUC",
-    ])
+    #expect(
+      MetricFamily.confusion.metrics.map(\.className) == [
+        "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall",
+        "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision", "AUC",
+      ])
     #expect(FalseNegatives.declaration.defaultName == "false_negatives")
     #expect(Recall.declaration.arguments.map(\.key) == ["thresholds", "top_k", "class_id"])
     #expect(PrecisionAtRecall.declaration.arguments.map(\.key) == ["recall", "num_thresholds", "class_id"])
-    #expect(AUC.declaration.arguments.map(\.key) == [
-      "num_thresholds", "curve", "summation_method", "thresholds", "multi_label", "num_labels", "label_weights",
-      "from_logits",
-    ])
-    #expect(try TrueNegatives(thresholds: [0.3]).config.config == [
-      "name": "true_negatives", "dtype": "float32", "thresholds": .array([0.3]),
-    ])
-    #expect(try Precision(topK: 2).config.config == [
-      "name": "precision", "dtype": "float32", "thresholds": .null, "top_k": 2, "class_id": .null,
-    ])
-    #expect(try SpecificityAtSensitivity(sensitivity: 0.4, classId: 1).config.config == [
-      "name": "specificity_at_sensitivity", "dtype": "float32", "sensitivity": 0.4, "num_thresholds": 200,
-      "class_id": 1,
-    ])
+    #expect(
+      AUC.declaration.arguments.map(\.key) == [
+        "num_thresholds", "curve", "summation_method", "thresholds", "multi_label", "num_labels", "label_weights",
+        "from_logits",
+      ])
+    #expect(
+      try TrueNegatives(thresholds: [0.3]).config.config == [
+        "name": "true_negatives", "dtype": "float32", "thresholds": .array([0.3]),
+      ])
+    #expect(
+      try Precision(topK: 2).config.config == [
+        "name": "precision", "dtype": "float32", "thresholds": .null, "top_k": 2, "class_id": .null,
+      ])
+    #expect(
+      try SpecificityAtSensitivity(sensitivity: 0.4, classId: 1).config.config == [
+        "name": "specificity_at_sensitivity", "dtype": "float32", "sensitivity": 0.4, "num_thresholds": 200,
+        "class_id": 1,
+      ])
     // `thresholds` only when given, as Keras.
     #expect(try AUC().config.config["thresholds"] == nil)
     #expect(try AUC(thresholds: [0.5, 0.25]).config.config["thresholds"] == .array([0.25, 0.5]))
     // A Keras configuration reads back to the same configuration.
-    let keras = try KerasConfig(json: #"{"class_name": "RecallAtPrecision", "config": {"precision": 0.8, "num_thresholds": 20}}"#)
+    let keras = try KerasConfig(
+      json: #"{"class_name": "RecallAtPrecision", "config": {"precision": 0.8, "num_thresholds": 20}}"#)
     let m = try MetricRegistry.deserialize(keras)
     #expect(m is RecallAtPrecision)
     #expect(try RecallAtPrecision(precision: 0.8, numThresholds: 20).config == m.config)
@@ -206,7 +212,8 @@ import Tally
   /// A state file may claim any shape: one whose size overflows is refused,
   /// not a crash.
   @Test func decodedStateOfImpossibleShape() throws {
-    let json = #"{"thresholds": 9223372036854775807, "labels": 2, "true_positives": [], "false_positives": [], "true_negatives": [], "false_negatives": []}"#
+    let json =
+      #"{"thresholds": 9223372036854775807, "labels": 2, "true_positives": [], "false_positives": [], "true_negatives": [], "false_negatives": []}"#
     let counts = try JSONDecoder().decode(ConfusionCounts.self, from: Data(json.utf8))
     var m = try AUC(multiLabel: true)
     #expect(throws: MetricError.self) { try m.restore(counts) }
@@ -248,7 +255,9 @@ import Tally
 /// received, and the state unchanged.
 @Suite struct ConfusionBadInputTests: BadInputChecks {
   @Test func labelsOutsideZeroOne() throws {
-    BadInputTests.expectRejected(try Self.primedAUC(), MetricError.invalidValue, mentioning: "received y_true value 2.0") {
+    BadInputTests.expectRejected(
+      try Self.primedAUC(), MetricError.invalidValue, mentioning: "received y_true value 2.0"
+    ) {
       m throws(MetricError) in
       try m.update(yTrue: Tensor([0.0, 2, 1]), yPred: Tensor([0.1, 0.2, 0.3]), sampleWeight: nil)
     }

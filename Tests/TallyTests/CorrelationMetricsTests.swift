@@ -1,7 +1,7 @@
 // The correlation family (Catalog/Correlation): PearsonCorrelation and ConcordanceCorrelation.
 
-import Testing
 import Tally
+import Testing
 
 /// Spec vectors verified against Keras, across batches and per row.
 @Suite struct CorrelationMetricsTests: CatalogVectors {

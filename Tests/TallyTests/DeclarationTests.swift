@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Tally
+import Testing
 
 //===--- Declarations and the registry derived from them ------------------===//
 //
@@ -174,7 +174,8 @@ import Tally
       try MetricRegistry.deserialize(KerasConfig(json: #"{"class_name": "Nope", "config": {}}"#))
     }
     #expect(throws: MetricError.self) {
-      try MeanMetricWrapper(config: KerasConfig(json: #"{"class_name": "MeanMetricWrapper", "config": {"fn": "no_such_fn"}}"#))
+      try MeanMetricWrapper(
+        config: KerasConfig(json: #"{"class_name": "MeanMetricWrapper", "config": {"fn": "no_such_fn"}}"#))
     }
   }
 }

@@ -1,7 +1,7 @@
 // The exact family (Catalog/Exact): ExactAUC, its curves and its memory.
 
-import Testing
 import Tally
+import Testing
 
 /// ExactAUC: sklearn's exact ROC AUC and average precision, ties, a single
 /// class, and a state that grows with distinct scores.

@@ -1,7 +1,7 @@
 // The F-score family (Catalog/FScore): FBetaScore and F1Score.
 
-import Testing
 import Tally
+import Testing
 
 /// Spec §2.8 vectors.
 @Suite struct FScoreMetricsTests {

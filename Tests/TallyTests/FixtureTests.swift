@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Tally
+import Testing
 
 //===--- Fixture files ----------------------------------------------------===//
 //

@@ -1,7 +1,7 @@
 // The hinge family (Catalog/Hinge): Hinge, SquaredHinge and CategoricalHinge.
 
-import Testing
 import Tally
+import Testing
 
 /// Spec vectors of the hinge metrics, verified against Keras.
 @Suite struct HingeMetricsTests: CatalogVectors {

@@ -1,7 +1,7 @@
 // The IoU family (Catalog/IoU): IoU, MeanIoU, BinaryIoU and the one-hot forms.
 
-import Testing
 import Tally
+import Testing
 
 /// Spec vectors verified against Keras, batch-split and merge-order
 /// invariance, and bad input: a typed error, the state unchanged.

@@ -1,8 +1,8 @@
 // The Metric protocol (Metric.swift): merge laws, a custom metric, bad input every metric rejects, cross-family tests.
 
 import Foundation
-import Testing
 import Tally
+import Testing
 
 /// The laws of `merge`, on the states of seeded random data.
 @Suite struct MetricTests {
@@ -41,12 +41,15 @@ import Tally
     Self.expectRejected(try Self.primedMean(), MetricError.invalidWeights, mentioning: "[3]") { m throws(MetricError) in
       try m.update(Tensor([1.0, 2, 3, 4]), sampleWeight: Tensor([1.0, 1, 1]))
     }
-    Self.expectRejected(try Self.primedMean(), MetricError.invalidWeights, mentioning: "[2, 3]") { m throws(MetricError) in
+    Self.expectRejected(try Self.primedMean(), MetricError.invalidWeights, mentioning: "[2, 3]") {
+      m throws(MetricError) in
       try m.update(Tensor([1.0, 2]), sampleWeight: try Tensor([[1.0, 1, 1], [1, 1, 1]]))
     }
     var s = Sum()
     try s.update([1, 2])
-    Self.expectRejected(s, MetricError.invalidWeights, mentioning: "received sample_weight of shape [3] and values of shape [4]") { m throws(MetricError) in
+    Self.expectRejected(
+      s, MetricError.invalidWeights, mentioning: "received sample_weight of shape [3] and values of shape [4]"
+    ) { m throws(MetricError) in
       // keep the compiler honest: mentioning the values' shape
       try m.update(Tensor([1.0, 2, 3, 4]), sampleWeight: Tensor([1.0, 1, 1]))
     }
@@ -59,7 +62,8 @@ import Tally
     Self.expectRejected(try Self.primedMean(), MetricError.invalidWeights, mentioning: "inf") { m throws(MetricError) in
       try m.update(Tensor([1.0, 2, 3]), sampleWeight: Tensor([1.0, 1, .infinity]))
     }
-    Self.expectRejected(try Self.primedWrapper(), MetricError.invalidWeights, mentioning: "nan") { m throws(MetricError) in
+    Self.expectRejected(try Self.primedWrapper(), MetricError.invalidWeights, mentioning: "nan") {
+      m throws(MetricError) in
       try m.update(yTrue: Tensor([[1.0]]), yPred: Tensor([[2.0]]), sampleWeight: Tensor([Float.nan]))
     }
   }
@@ -94,7 +98,8 @@ import Tally
     }
     var float64Mean = Mean(dtype: "float64")
     try float64Mean.update([1.0])
-    Self.expectRejected(try Self.primedMean(), MetricError.incompatibleMerge, mentioning: "float64") { m throws(MetricError) in
+    Self.expectRejected(try Self.primedMean(), MetricError.incompatibleMerge, mentioning: "float64") {
+      m throws(MetricError) in
       try m.merge(float64Mean)
     }
     // A different name alone is not a different configuration.
@@ -311,7 +316,8 @@ struct BinaryTruePositives: PredictionMetric {
     }
     var multi = try AUC(multiLabel: true)
     try multi.update(yTrue: [[1, 0]], yPred: [[0.7, 0.3]])
-    BadInputTests.expectRejected(multi, MetricError.shapeMismatch, mentioning: "expected 2 labels") { m throws(MetricError) in
+    BadInputTests.expectRejected(multi, MetricError.shapeMismatch, mentioning: "expected 2 labels") {
+      m throws(MetricError) in
       try m.update(yTrue: try Tensor([[1.0, 0, 0]]), yPred: try Tensor([[0.7, 0.3, 0]]), sampleWeight: nil)
     }
   }
@@ -334,7 +340,8 @@ struct BinaryTruePositives: PredictionMetric {
     }
     var pearson = PearsonCorrelation()
     try pearson.update(yTrue: [1.0, 2, 3], yPred: [1.0, 2, 2])
-    BadInputTests.expectRejected(pearson, MetricError.invalidValue, mentioning: "dataset-level") { m throws(MetricError) in
+    BadInputTests.expectRejected(pearson, MetricError.invalidValue, mentioning: "dataset-level") {
+      m throws(MetricError) in
       try m.update(yTrue: try Tensor([[1.0, 2]]), yPred: try Tensor([[1.0, 3]]), sampleWeight: nil)
     }
     var mse = MeanSquaredError()

@@ -294,7 +294,9 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
   }
 
   @Test func float16KnownValues() throws {
-    let bits: [UInt16] = [0x3C00, 0xC100, 0x7BFF, 0x0001, 0x03FF, 0x0400, 0x8000, 0x0000, 0x7C00, 0xFC00, 0x7E00, 0x3555]
+    let bits: [UInt16] = [
+      0x3C00, 0xC100, 0x7BFF, 0x0001, 0x03FF, 0x0400, 0x8000, 0x0000, 0x7C00, 0xFC00, 0x7E00, 0x3555,
+    ]
     let path = npyTempPath()
     defer { removeNPY(path) }
     writeBytes(npyFile(header: headerText("<f2", shape: "(\(bits.count),)"), data: le(bits)), to: path)
@@ -538,7 +540,9 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     }
     // A structured dtype.
     let structured = "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }"
-    guard case .unsupportedDType(_, let descr)? = openError(npyFile(header: structured, data: [UInt8](repeating: 0, count: 8)))
+    guard
+      case .unsupportedDType(_, let descr)? = openError(
+        npyFile(header: structured, data: [UInt8](repeating: 0, count: 8)))
     else {
       Issue.record("structured")
       return
@@ -562,7 +566,9 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     for cut in [1, 4, 31] {
       #expect(
         openError(Array(full.dropLast(cut))).map { e in
-          if case .truncated(_, let expected, let actual) = e { return expected == full.count && actual == full.count - cut }
+          if case .truncated(_, let expected, let actual) = e {
+            return expected == full.count && actual == full.count - cut
+          }
           return false
         } == true)
     }
@@ -620,7 +626,8 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     var g = SplitMix64(seed: 0x5EED_4E50)
     let bases: [[UInt8]] = [
       npyFile(header: headerText("<f4", shape: "(4, 3)"), data: le((0..<12).map { Float($0).bitPattern })),
-      npyFile(version: 2, header: headerText(">i4", fortran: true, shape: "(3, 2, 2)"), data: be((0..<12).map { Int32($0) })),
+      npyFile(
+        version: 2, header: headerText(">i4", fortran: true, shape: "(3, 2, 2)"), data: be((0..<12).map { Int32($0) })),
       npyFile(header: headerText("<f2", shape: "(5,)"), data: le([UInt16](repeating: 0x3C00, count: 5))),
       npyFile(version: 3, header: headerText("|b1", shape: "()"), data: [1]),
     ]

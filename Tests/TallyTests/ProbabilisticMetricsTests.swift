@@ -1,7 +1,7 @@
 // The probabilistic family (Catalog/Probabilistic): the cross-entropies, KLDivergence and Poisson.
 
-import Testing
 import Tally
+import Testing
 
 /// Hand-computed values, and bad input: a typed error, the state unchanged.
 @Suite struct ProbabilisticMetricsTests: CatalogVectors {

@@ -1,7 +1,7 @@
 // The progress bar (ProgressBar.swift): in-place redraws, log lines and number formats.
 
-import Testing
 import Tally
+import Testing
 
 @Suite struct ProgressBarTests {
   @Test func terminalRedrawsInPlace() {

@@ -1,8 +1,8 @@
 // The reduction family (Catalog/Reduction): Sum, Mean and MeanMetricWrapper.
 
 import Foundation
-import Testing
 import Tally
+import Testing
 
 @Suite struct SumTests {
   @Test func kerasDocstring() throws {
@@ -101,7 +101,8 @@ import Tally
 
   @Test func configMatchesKerasSerialize() throws {
     // keras.metrics.serialize(keras.metrics.Mean()) with Keras 3.15.1.
-    let keras = #"{"module": "keras.metrics", "class_name": "Mean", "config": {"name": "mean", "dtype": "float32"}, "registered_name": null}"#
+    let keras =
+      #"{"module": "keras.metrics", "class_name": "Mean", "config": {"name": "mean", "dtype": "float32"}, "registered_name": null}"#
     let parsed = try KerasConfig(json: keras)
     #expect(Mean().config == parsed)
     let m = try Mean(config: parsed)

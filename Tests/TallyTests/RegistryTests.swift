@@ -1,8 +1,8 @@
 // The registry (Registry.swift): Keras's identifier table, snake-case names and lookups by name.
 
 import Foundation
-import Testing
 import Tally
+import Testing
 
 /// The identifier table: what each of Keras's 102 keys resolves to, from
 /// Keras (Scripts/generate_identifier_table.py).

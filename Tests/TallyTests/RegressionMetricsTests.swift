@@ -1,7 +1,7 @@
 // The regression family (Catalog/Regression): the error metrics, CosineSimilarity, R2Score, per-sample functions.
 
-import Testing
 import Tally
+import Testing
 
 /// Spec vectors verified against Keras, and the per-sample functions.
 @Suite struct RegressionMetricsTests: CatalogVectors {

@@ -1,8 +1,8 @@
 // Saved state files (SavedState.swift): corrupt and foreign files, states of another metric, bit-for-bit round trips.
 
 import Foundation
-import Testing
 import Tally
+import Testing
 
 /// A state file that is corrupt, foreign, of a newer version or of another
 /// metric is refused with a typed error and the state unchanged; a good one
@@ -13,9 +13,18 @@ import Tally
     ("not an object", "[1, 2, 3]"),
     ("truncated", #"{"format": "tally.metric-state", "version": 1, "metric": {"class_name": "Mean", "con"#),
     ("foreign JSON", #"{"weights": [1, 2, 3]}"#),
-    ("newer version", #"{"format": "tally.metric-state", "version": 99, "metric": {"class_name": "Mean", "config": {}}, "state": {}}"#),
-    ("missing state", #"{"format": "tally.metric-state", "version": 1, "metric": {"class_name": "Mean", "config": {"name": "mean", "dtype": "float32"}}}"#),
-    ("wrong state type", #"{"format": "tally.metric-state", "version": 1, "metric": {"class_name": "Mean", "config": {"name": "mean", "dtype": "float32"}}, "state": {"total": "x", "count": 1, "weight_total": {"head": 0, "tail": 0}}}"#),
+    (
+      "newer version",
+      #"{"format": "tally.metric-state", "version": 99, "metric": {"class_name": "Mean", "config": {}}, "state": {}}"#
+    ),
+    (
+      "missing state",
+      #"{"format": "tally.metric-state", "version": 1, "metric": {"class_name": "Mean", "config": {"name": "mean", "dtype": "float32"}}}"#
+    ),
+    (
+      "wrong state type",
+      #"{"format": "tally.metric-state", "version": 1, "metric": {"class_name": "Mean", "config": {"name": "mean", "dtype": "float32"}}, "state": {"total": "x", "count": 1, "weight_total": {"head": 0, "tail": 0}}}"#
+    ),
   ]
 
   @Test(arguments: corruptFiles)

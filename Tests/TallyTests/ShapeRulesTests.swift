@@ -1,7 +1,7 @@
 // The shape rules (ShapeRules.swift): Keras's rank alignment and NumPy broadcasting.
 
-import Testing
 import Tally
+import Testing
 
 @Suite struct ShapeRulesTests {
   // Spec §3.1: (x1, x2, expandRank1) → aligned shapes.

@@ -1,7 +1,7 @@
 // The tensor (Tensor.swift): construction, element types, shapes, shared and borrowed storage, map.
 
-import Testing
 import Tally
+import Testing
 
 @Suite struct TensorTests {
   @Test func nestedArraysGiveShapeAndDType() throws {

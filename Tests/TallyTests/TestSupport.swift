@@ -1,8 +1,8 @@
 // Helpers shared by the test suites: closeness, random splits and merges, bad-input and invariance checks.
 
 import Foundation
-import Testing
 import Tally
+import Testing
 
 /// Whether `a` and `b` are equal or adjacent doubles (at most 1 ulp apart).
 func withinOneUlp(_ a: Double, _ b: Double) -> Bool {

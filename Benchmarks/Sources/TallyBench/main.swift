@@ -75,8 +75,10 @@ func stream<M: PredictionMetric>(_ make: () throws -> M, _ t: [Float], _ p: [Flo
       for start in stride(from: 0, to: rows, by: batch) {
         let n = min(batch, rows - start)
         let shape = row == 1 ? [n] : [n, row]
-        try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: tb[(start * row)..<((start + n) * row)]), shape: shape) { yT in
-          try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: pb[(start * row)..<((start + n) * row)]), shape: shape) { yP in
+        try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: tb[(start * row)..<((start + n) * row)]), shape: shape) {
+          yT in
+          try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: pb[(start * row)..<((start + n) * row)]), shape: shape)
+          { yP in
             try m.update(yTrue: yT, yPred: yP, sampleWeight: nil)
           }
         }
@@ -87,11 +89,15 @@ func stream<M: PredictionMetric>(_ make: () throws -> M, _ t: [Float], _ p: [Flo
 }
 
 if wants("W1") { try run("W1_binary_accuracy", rows: N) { try stream({ BinaryAccuracy() }, yt, yp, batch: B) } }
-if wants("W2_auc_roc_200") { try run("W2_auc_roc_200", rows: N) { try stream({ try AUC(numThresholds: 200) }, yt, yp, batch: B) } }
+if wants("W2_auc_roc_200") {
+  try run("W2_auc_roc_200", rows: N) { try stream({ try AUC(numThresholds: 200) }, yt, yp, batch: B) }
+}
 if wants("W2_auc_roc_10000") {
   try run("W2_auc_roc_10000", rows: N) { try stream({ try AUC(numThresholds: 10_000) }, yt, yp, batch: B) }
 }
-if wants("W7") { try run("W7_precision_0.5", rows: N) { try stream({ try Precision(thresholds: [0.5]) }, yt, yp, batch: B) } }
+if wants("W7") {
+  try run("W7_precision_0.5", rows: N) { try stream({ try Precision(thresholds: [0.5]) }, yt, yp, batch: B) }
+}
 
 if wants("W5") {
   var rt = [Float](repeating: 0, count: N)
@@ -138,7 +144,9 @@ if wants("W3") || wants("W6") || wants("W8") {
   var logits = [Float](repeating: 0, count: NC * C)
   for i in logits.indices { logits[i] = normal() }
   let labels = (0..<NC).map { _ in Int64(g.next() % UInt64(C)) }
-  func classes<M: PredictionMetric>(_ make: () throws -> M, _ scores: [Float], labels: [Int64] = labels) throws -> Double {
+  func classes<M: PredictionMetric>(_ make: () throws -> M, _ scores: [Float], labels: [Int64] = labels) throws
+    -> Double
+  {
     var m = try make()
     let scores = opaque(scores)
     let labels = opaque(labels)
@@ -146,7 +154,9 @@ if wants("W3") || wants("W6") || wants("W8") {
       try labels.withUnsafeBufferPointer { lb in
         for start in stride(from: 0, to: NC, by: BC) {
           try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: lb[start..<(start + BC)]), shape: [BC]) { yT in
-            try Tensor.withBorrowed(UnsafeBufferPointer(rebasing: sb[(start * C)..<((start + BC) * C)]), shape: [BC, C]) { yP in
+            try Tensor.withBorrowed(
+              UnsafeBufferPointer(rebasing: sb[(start * C)..<((start + BC) * C)]), shape: [BC, C]
+            ) { yP in
               try m.update(yTrue: yT, yPred: yP, sampleWeight: nil)
             }
           }
@@ -155,8 +165,12 @@ if wants("W3") || wants("W6") || wants("W8") {
     }
     return m.result().scalar!
   }
-  if wants("W3") { try run("W3_sparse_categorical_accuracy", rows: NC) { try classes({ SparseCategoricalAccuracy() }, logits) } }
-  if wants("W8") { try run("W8_top5_accuracy", rows: NC) { try classes({ try SparseTopKCategoricalAccuracy(k: 5) }, logits) } }
+  if wants("W3") {
+    try run("W3_sparse_categorical_accuracy", rows: NC) { try classes({ SparseCategoricalAccuracy() }, logits) }
+  }
+  if wants("W8") {
+    try run("W8_top5_accuracy", rows: NC) { try classes({ try SparseTopKCategoricalAccuracy(k: 5) }, logits) }
+  }
   // Not standard workloads: W3 and W8 with every label at its row's argmax,
   // the worst case for the early exit of the accuracy checks (a wrong
   // prediction stops at the first score that beats the label's; a right

@@ -228,7 +228,8 @@ public struct FunctionDeclaration: Sendable {
   public init(
     _ name: String, arguments: [MetricArgument] = [],
     _ make:
-      @escaping @Sendable (MetricArguments) throws(MetricError) -> @Sendable (Tensor, Tensor) throws(MetricError) ->
+      @escaping @Sendable (MetricArguments) throws(MetricError) ->
+      @Sendable (Tensor, Tensor) throws(MetricError) ->
       Tensor
   ) {
     self.name = name
@@ -354,7 +355,8 @@ func checkArguments(
     case .object(let o)?:
       // A serialized DTypePolicy: {"class_name": "DTypePolicy", "config": {"name": "float32"}}.
       guard case .object(let inner)? = o["config"], case .string(let s)? = inner["name"] else {
-        throw .invalidConfiguration("\(owner) argument `dtype` must be a dtype name or DTypePolicy; received \(JSONValue.object(o))")
+        throw .invalidConfiguration(
+          "\(owner) argument `dtype` must be a dtype name or DTypePolicy; received \(JSONValue.object(o))")
       }
       dtype = s
     case let v?: throw .invalidConfiguration("\(owner) argument `dtype` must be a dtype name; received \(v)")

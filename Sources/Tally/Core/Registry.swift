@@ -64,7 +64,8 @@ public enum MetricRegistry {
 
   /// Declarations by class name.
   static let byClassName: [String: MetricDeclaration] = Dictionary(
-    declarations.map { ($0.className, $0) }, uniquingKeysWith: { a, _ in
+    declarations.map { ($0.className, $0) },
+    uniquingKeysWith: { a, _ in
       preconditionFailure("two declarations of \(a.className)")
     })
 

@@ -255,9 +255,15 @@ public struct NPYReader: Sendable {
               let to = (t * perRow + cPos) * isz
               switch isz {
               case 1: dst[to] = src[from]
-              case 2: dst.storeBytes(of: src.loadUnaligned(fromByteOffset: from, as: UInt16.self), toByteOffset: to, as: UInt16.self)
-              case 4: dst.storeBytes(of: src.loadUnaligned(fromByteOffset: from, as: UInt32.self), toByteOffset: to, as: UInt32.self)
-              default: dst.storeBytes(of: src.loadUnaligned(fromByteOffset: from, as: UInt64.self), toByteOffset: to, as: UInt64.self)
+              case 2:
+                dst.storeBytes(
+                  of: src.loadUnaligned(fromByteOffset: from, as: UInt16.self), toByteOffset: to, as: UInt16.self)
+              case 4:
+                dst.storeBytes(
+                  of: src.loadUnaligned(fromByteOffset: from, as: UInt32.self), toByteOffset: to, as: UInt32.self)
+              default:
+                dst.storeBytes(
+                  of: src.loadUnaligned(fromByteOffset: from, as: UInt64.self), toByteOffset: to, as: UInt64.self)
               }
             }
           }

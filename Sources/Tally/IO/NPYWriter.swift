@@ -34,7 +34,8 @@ extension NPYReader {
     }
     let shapeText =
       shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-    var header = Array("{'descr': '\(NPYKind.descr(for: T.dtype))', 'fortran_order': False, 'shape': \(shapeText), }".utf8)
+    var header = Array(
+      "{'descr': '\(NPYKind.descr(for: T.dtype))', 'fortran_order': False, 'shape': \(shapeText), }".utf8)
     // Version 1.0 stores the padded header length in 16 bits.
     let v1 = header.count + 64 <= 65535
     let preambleLength = v1 ? 10 : 12
@@ -60,9 +61,12 @@ extension NPYReader {
       // `T.dtype` identifies `T` exactly, so each bit cast is between a type
       // and itself.
       switch T.dtype {
-      case .float32: appendLittleEndian(unsafeBitCast(values, to: [Float].self)[start..<end].lazy.map(\.bitPattern), to: &chunk)
-      case .float64: appendLittleEndian(unsafeBitCast(values, to: [Double].self)[start..<end].lazy.map(\.bitPattern), to: &chunk)
-      case .int: appendLittleEndian(unsafeBitCast(values, to: [Int].self)[start..<end].lazy.map { Int64($0) }, to: &chunk)
+      case .float32:
+        appendLittleEndian(unsafeBitCast(values, to: [Float].self)[start..<end].lazy.map(\.bitPattern), to: &chunk)
+      case .float64:
+        appendLittleEndian(unsafeBitCast(values, to: [Double].self)[start..<end].lazy.map(\.bitPattern), to: &chunk)
+      case .int:
+        appendLittleEndian(unsafeBitCast(values, to: [Int].self)[start..<end].lazy.map { Int64($0) }, to: &chunk)
       case .int32: appendLittleEndian(unsafeBitCast(values, to: [Int32].self)[start..<end], to: &chunk)
       case .int64: appendLittleEndian(unsafeBitCast(values, to: [Int64].self)[start..<end], to: &chunk)
       case .uint8: chunk.append(contentsOf: unsafeBitCast(values, to: [UInt8].self)[start..<end])

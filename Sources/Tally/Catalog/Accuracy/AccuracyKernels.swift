@@ -212,7 +212,9 @@ func fewerGreater(_ row: SharedBuffer<Float>, than s: Float, _ k: Int) -> Bool {
 /// Hits of `label == argmax(row)` (ties: lowest index) or, with `k`,
 /// `fewer than k scores > row[label]` (Keras's in_top_k), per chunk: one
 /// pass per row, no sort.
-func classRowHits(_ f: SharedBuffer<Float>?, _ d: SharedBuffer<Double>?, ids: [Int], rows r: Range<Int>, classes c: Int, topK k: Int?) -> Int {
+func classRowHits(
+  _ f: SharedBuffer<Float>?, _ d: SharedBuffer<Double>?, ids: [Int], rows r: Range<Int>, classes c: Int, topK k: Int?
+) -> Int {
   var hits = 0
   for row in r {
     let base = row * c
@@ -251,9 +253,11 @@ func sparseAccuracyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, to
   guard sampleWeight == nil, let layout = ClassRows(yTrue: yTrue, yPred: yPred) else { return nil }
   let c = layout.classes
   guard
-    let (parts, bad) = layout.map(yTrue: yTrue, yPred: yPred, { f, d, ids, r in
-      classRowHits(f, d, ids: ids, rows: r, classes: c, topK: topK)
-    })
+    let (parts, bad) = layout.map(
+      yTrue: yTrue, yPred: yPred,
+      { f, d, ids, r in
+        classRowHits(f, d, ids: ids, rows: r, classes: c, topK: topK)
+      })
   else { return nil }
   if let bad {
     throw .invalidValue(

@@ -54,7 +54,8 @@ func inTopK(_ row: ArraySlice<Double>, target: Int, k: Int) -> Bool {
 /// The arguments of `sparse_top_k_categorical_accuracy` and its class;
 /// Keras writes `from_sorted_ids` only when it is set.
 let sparseTopKArguments = [
-  MetricArgument("k", .integer, default: 5), MetricArgument("from_sorted_ids", .bool, default: false, omittedAtDefault: true),
+  MetricArgument("k", .integer, default: 5),
+  MetricArgument("from_sorted_ids", .bool, default: false, omittedAtDefault: true),
 ]
 
 //===--- Per-sample functions ---------------------------------------------===//
@@ -127,7 +128,8 @@ public func binaryAccuracy(yTrue: Tensor, yPred: Tensor, threshold: Double = 0.5
 public func categoricalAccuracy(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
   guard yTrue.rank >= 1, yPred.rank >= 1 else {
     throw .invalidShape(
-      "categorical_accuracy needs rank ≥ 1 inputs; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))")
+      "categorical_accuracy needs rank ≥ 1 inputs; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))"
+    )
   }
   var trueIds = argmaxRows(yTrue.doubles(), length: yTrue.shape.last!)
   var trueShape = Array(yTrue.shape.dropLast())
@@ -135,7 +137,8 @@ public func categoricalAccuracy(yTrue: Tensor, yPred: Tensor) throws(MetricError
     // Keras squeezes the last axis of argmax(y_true) when ranks match.
     guard trueShape.last == 1 else {
       throw .shapeMismatch(
-        "categorical_accuracy: y_true and y_pred do not fit; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))")
+        "categorical_accuracy: y_true and y_pred do not fit; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))"
+      )
     }
     trueShape.removeLast()
   }
@@ -226,7 +229,8 @@ public func topKCategoricalAccuracy(yTrue: Tensor, yPred: Tensor, k: Int = 5) th
   let (pred, c) = try rowsOf(yPred, "top_k_categorical_accuracy")
   guard yTrue.rank >= 1, yTrue.shape.last == c else {
     throw .shapeMismatch(
-      "top_k_categorical_accuracy: y_true and y_pred must have the same classes; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))")
+      "top_k_categorical_accuracy: y_true and y_pred must have the same classes; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))"
+    )
   }
   let targets = argmaxRows(yTrue.doubles(), length: c)
   let rows = pred.count / c
@@ -338,7 +342,8 @@ public struct BinaryAccuracy: SampleMeanMetric, DeclaredMetric {
   public static let declaration = MetricDeclaration(
     BinaryAccuracy.self, className: "BinaryAccuracy", defaultName: "binary_accuracy",
     arguments: [MetricArgument("threshold", .number, default: 0.5)], input: .samples,
-    function: FunctionDeclaration("binary_accuracy", arguments: [MetricArgument("threshold", .number, default: 0.5)]) { (a: MetricArguments) throws(MetricError) in
+    function: FunctionDeclaration("binary_accuracy", arguments: [MetricArgument("threshold", .number, default: 0.5)]) {
+      (a: MetricArguments) throws(MetricError) in
       let threshold = try a.double("threshold")
       return { (t, p) throws(MetricError) in try binaryAccuracy(yTrue: t, yPred: p, threshold: threshold) }
     })
@@ -398,7 +403,8 @@ public typealias CategoricalAccuracy = SampleMean<CategoricalAccuracyDefinition>
 
 /// The declaration of ``CategoricalAccuracy``: the weighted mean of `categorical_accuracy`.
 public enum CategoricalAccuracyDefinition: SampleMeanDefinition {
-  public static let declaration = CategoricalAccuracy.declare("categorical_accuracy", .classAxis, categoricalAccuracy(yTrue:yPred:))
+  public static let declaration = CategoricalAccuracy.declare(
+    "categorical_accuracy", .classAxis, categoricalAccuracy(yTrue:yPred:))
 }
 
 /// How often the argmax of the predictions matches integer labels.
@@ -420,7 +426,8 @@ public typealias SparseCategoricalAccuracy = SampleMean<SparseCategoricalAccurac
 
 /// The declaration and fast path of ``SparseCategoricalAccuracy``: the weighted mean of `sparse_categorical_accuracy`.
 public enum SparseCategoricalAccuracyDefinition: SampleMeanDefinition {
-  public static let declaration = SparseCategoricalAccuracy.declare("sparse_categorical_accuracy", .classAxis, sparseCategoricalAccuracy(yTrue:yPred:))
+  public static let declaration = SparseCategoricalAccuracy.declare(
+    "sparse_categorical_accuracy", .classAxis, sparseCategoricalAccuracy(yTrue:yPred:))
 
   /// Rows of float scores: one vectorised argmax per row, across cores.
   public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
@@ -449,7 +456,8 @@ public struct TopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
   public static let declaration = MetricDeclaration(
     TopKCategoricalAccuracy.self, className: "TopKCategoricalAccuracy", defaultName: "top_k_categorical_accuracy",
     arguments: [MetricArgument("k", .integer, default: 5)], input: .classAxis,
-    function: FunctionDeclaration("top_k_categorical_accuracy", arguments: [MetricArgument("k", .integer, default: 5)]) { (a: MetricArguments) throws(MetricError) in
+    function: FunctionDeclaration("top_k_categorical_accuracy", arguments: [MetricArgument("k", .integer, default: 5)])
+    { (a: MetricArguments) throws(MetricError) in
       let k = try a.int("k")
       return { (t, p) throws(MetricError) in try topKCategoricalAccuracy(yTrue: t, yPred: p, k: k) }
     })
@@ -512,7 +520,8 @@ public struct SparseTopKCategoricalAccuracy: SampleMeanMetric, DeclaredMetric {
     SparseTopKCategoricalAccuracy.self, className: "SparseTopKCategoricalAccuracy",
     defaultName: "sparse_top_k_categorical_accuracy",
     arguments: sparseTopKArguments, input: .classAxis,
-    function: FunctionDeclaration("sparse_top_k_categorical_accuracy", arguments: sparseTopKArguments) { (a: MetricArguments) throws(MetricError) in
+    function: FunctionDeclaration("sparse_top_k_categorical_accuracy", arguments: sparseTopKArguments) {
+      (a: MetricArguments) throws(MetricError) in
       let (k, sorted) = (try a.int("k"), try a.bool("from_sorted_ids"))
       return { (t, p) throws(MetricError) in
         try sparseTopKCategoricalAccuracy(yTrue: t, yPred: p, k: k, fromSortedIds: sorted)

@@ -65,7 +65,8 @@ public func brierScore(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tens
   }
   guard labels.count == yPred.count, c == 1 || labels.shape == yPred.shape else {
     throw .shapeMismatch(
-      "brier_score: y_true and y_pred do not match; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))")
+      "brier_score: y_true and y_pred do not match; received shapes \(describe(yTrue.shape)) and \(describe(yPred.shape))"
+    )
   }
   let (t, p) = try checkedProbabilities(labels, yPred, "brier_score")
   var out = [Double](repeating: 0, count: n)

@@ -52,7 +52,8 @@ public struct ConditionCount<Condition: ConfusionCondition>: PredictionMetric, D
 
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
-    try self.init(thresholds: try a.doubles("thresholds"), given: try a.value("thresholds"), name: a.name, dtype: a.dtype)
+    try self.init(
+      thresholds: try a.doubles("thresholds"), given: try a.value("thresholds"), name: a.name, dtype: a.dtype)
   }
 
   /// `thresholds` as given.

@@ -344,7 +344,8 @@ extension ConfusionUpdate {
           let sp = SharedBuffer(base: p)
           let sl = SharedBuffer(base: l)
           let thresholds = self.thresholds
-          return Self.combine(parallelMap(p.count) { r in evenBucketCountsFloat(thresholds, sp, sl, r) }, thresholds.count)
+          return Self.combine(
+            parallelMap(p.count) { r in evenBucketCountsFloat(thresholds, sp, sl, r) }, thresholds.count)
         }
       }
     }

@@ -82,7 +82,8 @@ public struct OperatingPoint<Kind: OperatingPointKind>: PredictionMetric, Declar
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     try self.init(
-      target: try a.double(Self.targetKey), numThresholds: try a.int("num_thresholds"), classId: try a.optionalInt("class_id"),
+      target: try a.double(Self.targetKey), numThresholds: try a.int("num_thresholds"),
+      classId: try a.optionalInt("class_id"),
       name: a.name, dtype: a.dtype)
   }
 

@@ -180,7 +180,8 @@ func updateCorrelation(
   guard layout.axis == 0 else {
     // Correlation within each sample: Keras's per-sample values, averaged.
     guard state.columns.isEmpty else {
-      throw .invalidValue("\(function): this metric holds dataset-level moments; received per-sample inputs of shape \(describe(shape))")
+      throw .invalidValue(
+        "\(function): this metric holds dataset-level moments; received per-sample inputs of shape \(describe(shape))")
     }
     var s = state.perSample
     try s.add(try perSample(yTrue, yPred), sampleWeight: sampleWeight)
@@ -189,7 +190,8 @@ func updateCorrelation(
   }
   // Correlation along the sample axis: dataset-level moments per column.
   guard state.perSample == MeanState() else {
-    throw .invalidValue("\(function): this metric holds per-sample correlations; received inputs of shape \(describe(shape))")
+    throw .invalidValue(
+      "\(function): this metric holds per-sample correlations; received inputs of shape \(describe(shape))")
   }
   guard layout.length > 0 else { throw .emptyBatch("\(function): received shape \(describe(shape))") }
   var w: [Double]? = nil
@@ -323,7 +325,8 @@ public enum PearsonCoefficient: CorrelationCoefficient {
   public static let declaration = MetricDeclaration(
     PearsonCorrelation.self, className: "PearsonCorrelation", defaultName: "pearson_correlation",
     arguments: correlationArguments, input: .samples,
-    function: FunctionDeclaration("pearson_correlation", arguments: correlationArguments) { (a: MetricArguments) throws(MetricError) in
+    function: FunctionDeclaration("pearson_correlation", arguments: correlationArguments) {
+      (a: MetricArguments) throws(MetricError) in
       let axis = try a.int("axis")
       return { (t, p) throws(MetricError) in try pearsonCorrelation(yTrue: t, yPred: p, axis: axis) }
     })
@@ -363,7 +366,8 @@ public enum ConcordanceCoefficient: CorrelationCoefficient {
   public static let declaration = MetricDeclaration(
     ConcordanceCorrelation.self, className: "ConcordanceCorrelation", defaultName: "concordance_correlation",
     arguments: correlationArguments, input: .samples,
-    function: FunctionDeclaration("concordance_correlation", arguments: correlationArguments) { (a: MetricArguments) throws(MetricError) in
+    function: FunctionDeclaration("concordance_correlation", arguments: correlationArguments) {
+      (a: MetricArguments) throws(MetricError) in
       let axis = try a.int("axis")
       return { (t, p) throws(MetricError) in try concordanceCorrelation(yTrue: t, yPred: p, axis: axis) }
     })

@@ -33,7 +33,8 @@ public struct ScoreHistogram: Accumulator {
       throw .invalidState("a score histogram needs one positive and one negative sum per score")
     }
     for i in scores.indices.dropFirst() where !(scores[i - 1] < scores[i]) {
-      throw .invalidState("score histogram scores must be strictly ascending; received \(scores[i - 1]) before \(scores[i])")
+      throw .invalidState(
+        "score histogram scores must be strictly ascending; received \(scores[i - 1]) before \(scores[i])")
     }
   }
 

@@ -273,7 +273,8 @@ func fScoreCounts(
     throw .emptyBatch("\(metric): received inputs of shape \(describe(yPred.shape))")
   }
   if let classes, !micro, classes != c {
-    throw .shapeMismatch("\(metric) was built for \(classes) classes; received y_pred of shape \(describe(yPred.shape))")
+    throw .shapeMismatch(
+      "\(metric) was built for \(classes) classes; received y_pred of shape \(describe(yPred.shape))")
   }
   let truth = cast(yTrue.doubles(), to: .float32)
   let pred = cast(yPred.doubles(), to: .float32)

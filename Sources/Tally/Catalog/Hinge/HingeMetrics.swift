@@ -142,5 +142,6 @@ public typealias CategoricalHinge = SampleMean<CategoricalHingeDefinition>
 
 /// The declaration of ``CategoricalHinge``: the weighted mean of `categorical_hinge`.
 public enum CategoricalHingeDefinition: SampleMeanDefinition {
-  public static let declaration = CategoricalHinge.declare("categorical_hinge", .classAxis, categoricalHinge(yTrue:yPred:))
+  public static let declaration = CategoricalHinge.declare(
+    "categorical_hinge", .classAxis, categoricalHinge(yTrue:yPred:))
 }

@@ -47,13 +47,20 @@ extension IoUCore {
     /// The pair counts of true ids of type `T` against `yPred`, of any type.
     func withPred<T: TensorScalar>(_ t: SharedBuffer<T>) -> (counts: [Int], bad: Int?) {
       switch yPred.storage {
-      case .float32(let b): b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .float64(let b): b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .int(let b): b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .int32(let b): b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .int64(let b): b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .uint8(let b): b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .bool(let b): b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
+      case .float32(let b):
+        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
+      case .float64(let b):
+        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
+      case .int(let b):
+        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
+      case .int32(let b):
+        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
+      case .int64(let b):
+        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
+      case .uint8(let b):
+        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
+      case .bool(let b):
+        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
       }
     }
     let result: (counts: [Int], bad: Int?)

@@ -401,7 +401,8 @@ public enum IoUOfThresholdedScores: IoUKind {
   public static let declaration = MetricDeclaration(
     BinaryIoU.self, className: "BinaryIoU", defaultName: "binary_io_u",
     arguments: [
-      MetricArgument("target_class_ids", .integers, default: [0, 1]), MetricArgument("threshold", .number, default: 0.5),
+      MetricArgument("target_class_ids", .integers, default: [0, 1]),
+      MetricArgument("threshold", .number, default: 0.5),
     ], input: .samples)
 
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
@@ -511,7 +512,8 @@ public enum IoUOfOneHotAllClasses: IoUKind {
 
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
     try IoUCore(
-      "OneHotMeanIoU", numClasses: try a.int("num_classes"), targetClassIds: Array(0..<max(try a.int("num_classes"), 1)),
+      "OneHotMeanIoU", numClasses: try a.int("num_classes"),
+      targetClassIds: Array(0..<max(try a.int("num_classes"), 1)),
       ignoreClass: try a.optionalInt("ignore_class"), sparseYTrue: false, sparseYPred: try a.bool("sparse_y_pred"),
       axis: try a.int("axis"))
   }

@@ -123,7 +123,9 @@ func sparseCategoricalCrossentropyWithMask(
 ) throws(MetricError) -> (values: Tensor, mask: [Double]?) {
   let function = "sparse_categorical_crossentropy"
   guard yPred.rank >= 1, yPred.count > 0 else {
-    throw .invalidShape("\(function): Argument `output` must be at least rank 1 and non-empty. Received: output.shape=\(describe(yPred.shape))")
+    throw .invalidShape(
+      "\(function): Argument `output` must be at least rank 1 and non-empty. Received: output.shape=\(describe(yPred.shape))"
+    )
   }
   let layout = try AxisLayout(yPred.shape, axis: axis, function)
   var trueShape = yTrue.shape
@@ -302,4 +304,3 @@ func reduceLast(_ shape: [Int], _ function: String, sum: Bool, _ f: (Int) -> Dou
   }
   return .float64(v, shape: Array(shape.dropLast()))
 }
-

@@ -36,22 +36,25 @@ func sparseCrossentropyState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?
   }
   let c = layout.classes
   guard
-    let (parts, bad) = layout.map(yTrue: yTrue, yPred: yPred, truncatingLabels: true, { f, _, ids, r -> CompensatedSum in
-      var total = CompensatedSum()
-      guard let f else { return total }
-      let lo = Double(Float(kerasEpsilon))
-      let hi = Double(Float(1 - kerasEpsilon))
-      for row in r {
-        let p = f[(row * c)..<(row * c + c)]
-        let q = Double(p[ids[row]]) / Double(rowSum(p))
-        total.add(-Double.log(Swift.min(Swift.max(q, lo), hi)))
-      }
-      return total
-    })
+    let (parts, bad) = layout.map(
+      yTrue: yTrue, yPred: yPred, truncatingLabels: true,
+      { f, _, ids, r -> CompensatedSum in
+        var total = CompensatedSum()
+        guard let f else { return total }
+        let lo = Double(Float(kerasEpsilon))
+        let hi = Double(Float(1 - kerasEpsilon))
+        for row in r {
+          let p = f[(row * c)..<(row * c + c)]
+          let q = Double(p[ids[row]]) / Double(rowSum(p))
+          total.add(-Double.log(Swift.min(Swift.max(q, lo), hi)))
+        }
+        return total
+      })
   else { return nil }
   if let bad {
     throw .invalidValue(
-      "sparse_categorical_crossentropy: class ids must be in [0, \(c)); received \(yTrue.doubles()[bad]) at flat index \(bad)")
+      "sparse_categorical_crossentropy: class ids must be in [0, \(c)); received \(yTrue.doubles()[bad]) at flat index \(bad)"
+    )
   }
   var s = MeanState()
   for part in parts { s.total.merge(part) }

@@ -19,8 +19,13 @@ extension MetricFamily {
       SparseCategoricalCrossentropy.declaration, KLDivergence.declaration, Poisson.declaration,
     ],
     functions: [
-      FunctionDeclaration("binary_focal_crossentropy", arguments: [MetricArgument("apply_class_balancing", .bool, default: false)] + focalArguments) { (a: MetricArguments) throws(MetricError) in
-        let (balance, alpha, gamma) = (try a.bool("apply_class_balancing"), try a.double("alpha"), try a.double("gamma"))
+      FunctionDeclaration(
+        "binary_focal_crossentropy",
+        arguments: [MetricArgument("apply_class_balancing", .bool, default: false)] + focalArguments
+      ) { (a: MetricArguments) throws(MetricError) in
+        let (balance, alpha, gamma) = (
+          try a.bool("apply_class_balancing"), try a.double("alpha"), try a.double("gamma")
+        )
         let (logits, ls, axis) = (try a.bool("from_logits"), try a.double("label_smoothing"), try a.int("axis"))
         return { (t, p) throws(MetricError) in
           try binaryFocalCrossentropy(
@@ -28,7 +33,8 @@ extension MetricFamily {
             labelSmoothing: ls, axis: axis)
         }
       },
-      FunctionDeclaration("categorical_focal_crossentropy", arguments: focalArguments) { (a: MetricArguments) throws(MetricError) in
+      FunctionDeclaration("categorical_focal_crossentropy", arguments: focalArguments) {
+        (a: MetricArguments) throws(MetricError) in
         let (alpha, gamma) = (try a.double("alpha"), try a.double("gamma"))
         let (logits, ls, axis) = (try a.bool("from_logits"), try a.double("label_smoothing"), try a.int("axis"))
         return { (t, p) throws(MetricError) in
@@ -77,7 +83,8 @@ public struct BinaryCrossentropy: SampleMeanMetric, DeclaredMetric {
     arguments: [
       MetricArgument("from_logits", .bool, default: false), MetricArgument("label_smoothing", .number, default: 0),
     ], aliases: ["bce", "BCE"], input: .elementwise,
-    function: FunctionDeclaration("binary_crossentropy", arguments: crossentropyArguments) { (a: MetricArguments) throws(MetricError) in
+    function: FunctionDeclaration("binary_crossentropy", arguments: crossentropyArguments) {
+      (a: MetricArguments) throws(MetricError) in
       let (logits, ls, axis) = (try a.bool("from_logits"), try a.double("label_smoothing"), try a.int("axis"))
       return { (t, p) throws(MetricError) in
         try binaryCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
@@ -95,7 +102,10 @@ public struct BinaryCrossentropy: SampleMeanMetric, DeclaredMetric {
   public var state = MeanState()
 
   /// A `BinaryCrossentropy` metric.
-  public init(name: String = "binary_crossentropy", dtype: String = "float32", fromLogits: Bool = false, labelSmoothing: Double = 0) {
+  public init(
+    name: String = "binary_crossentropy", dtype: String = "float32", fromLogits: Bool = false,
+    labelSmoothing: Double = 0
+  ) {
     (self.name, self.dtype) = (name, dtype)
     (self.fromLogits, self.labelSmoothing) = (fromLogits, labelSmoothing)
   }
@@ -103,7 +113,8 @@ public struct BinaryCrossentropy: SampleMeanMetric, DeclaredMetric {
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     self.init(
-      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"), labelSmoothing: try a.double("label_smoothing"))
+      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"),
+      labelSmoothing: try a.double("label_smoothing"))
   }
 
   /// The declared arguments' values.
@@ -135,7 +146,8 @@ public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
   public static let declaration = MetricDeclaration(
     CategoricalCrossentropy.self, className: "CategoricalCrossentropy", defaultName: "categorical_crossentropy",
     arguments: crossentropyArguments, input: .classAxis,
-    function: FunctionDeclaration("categorical_crossentropy", arguments: crossentropyArguments) { (a: MetricArguments) throws(MetricError) in
+    function: FunctionDeclaration("categorical_crossentropy", arguments: crossentropyArguments) {
+      (a: MetricArguments) throws(MetricError) in
       let (logits, ls, axis) = (try a.bool("from_logits"), try a.double("label_smoothing"), try a.int("axis"))
       return { (t, p) throws(MetricError) in
         try categoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, labelSmoothing: ls, axis: axis)
@@ -155,7 +167,10 @@ public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
   public var state = MeanState()
 
   /// A `CategoricalCrossentropy` metric.
-  public init(name: String = "categorical_crossentropy", dtype: String = "float32", fromLogits: Bool = false, labelSmoothing: Double = 0, axis: Int = -1) {
+  public init(
+    name: String = "categorical_crossentropy", dtype: String = "float32", fromLogits: Bool = false,
+    labelSmoothing: Double = 0, axis: Int = -1
+  ) {
     (self.name, self.dtype, self.fromLogits) = (name, dtype, fromLogits)
     (self.labelSmoothing, self.axis) = (labelSmoothing, axis)
   }
@@ -163,7 +178,8 @@ public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     self.init(
-      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"), labelSmoothing: try a.double("label_smoothing"),
+      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"),
+      labelSmoothing: try a.double("label_smoothing"),
       axis: try a.int("axis"))
   }
 
@@ -176,7 +192,8 @@ public struct CategoricalCrossentropy: SampleMeanMetric, DeclaredMetric {
 
   /// The per-sample values: categoricalCrossentropy.
   public func values(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> Tensor {
-    try categoricalCrossentropy(yTrue: yTrue, yPred: yPred, fromLogits: fromLogits, labelSmoothing: labelSmoothing, axis: axis)
+    try categoricalCrossentropy(
+      yTrue: yTrue, yPred: yPred, fromLogits: fromLogits, labelSmoothing: labelSmoothing, axis: axis)
   }
 }
 
@@ -245,7 +262,8 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, DeclaredMetric {
   public static let declaration = MetricDeclaration(
     SparseCategoricalCrossentropy.self, className: "SparseCategoricalCrossentropy",
     defaultName: "sparse_categorical_crossentropy", arguments: sparseCrossentropyArguments, input: .classAxis,
-    function: FunctionDeclaration("sparse_categorical_crossentropy", arguments: sparseCrossentropyArguments) { (a: MetricArguments) throws(MetricError) in
+    function: FunctionDeclaration("sparse_categorical_crossentropy", arguments: sparseCrossentropyArguments) {
+      (a: MetricArguments) throws(MetricError) in
       let (logits, ignore, axis) = (try a.bool("from_logits"), try a.optionalInt("ignore_class"), try a.int("axis"))
       return { (t, p) throws(MetricError) in
         try sparseCategoricalCrossentropy(yTrue: t, yPred: p, fromLogits: logits, ignoreClass: ignore, axis: axis)
@@ -276,7 +294,8 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, DeclaredMetric {
   /// Builds the metric from checked arguments.
   public init(arguments a: MetricArguments) throws(MetricError) {
     self.init(
-      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"), ignoreClass: try a.optionalInt("ignore_class"),
+      name: a.name, dtype: a.dtype, fromLogits: try a.bool("from_logits"),
+      ignoreClass: try a.optionalInt("ignore_class"),
       axis: try a.int("axis"))
   }
 

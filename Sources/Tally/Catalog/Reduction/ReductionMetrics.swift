@@ -95,7 +95,8 @@ public enum SumOfValues: ValueReduction {
   public static func add(_ values: Tensor, sampleWeight: Tensor?, integerDType: Bool, to state: inout CompensatedSum)
     throws(MetricError)
   {
-    state.add(contentsOf: try reduceToSamplewise(values, sampleWeight: sampleWeight, .sum, integerDType: integerDType).values)
+    state.add(
+      contentsOf: try reduceToSamplewise(values, sampleWeight: sampleWeight, .sum, integerDType: integerDType).values)
   }
 
   public static func value(_ state: CompensatedSum) -> Double { state.value }

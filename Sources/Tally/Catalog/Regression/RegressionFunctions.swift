@@ -150,4 +150,3 @@ public func huber(yTrue: Tensor, yPred: Tensor, delta: Double = 1.0) throws(Metr
 func softplus(_ x: Double) -> Double {
   max(x, 0) + Double.log(onePlus: Double.exp(-abs(x)))
 }
-

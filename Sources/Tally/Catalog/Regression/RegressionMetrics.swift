@@ -20,7 +20,8 @@ extension MetricFamily {
       LogCoshError.declaration, R2Score.declaration,
     ],
     functions: [
-      FunctionDeclaration("huber", arguments: [MetricArgument("delta", .number, default: 1)]) { (a: MetricArguments) throws(MetricError) in
+      FunctionDeclaration("huber", arguments: [MetricArgument("delta", .number, default: 1)]) {
+        (a: MetricArguments) throws(MetricError) in
         let delta = try a.double("delta")
         return { (t, p) throws(MetricError) in try huber(yTrue: t, yPred: p, delta: delta) }
       }
@@ -44,7 +45,8 @@ public typealias MeanSquaredError = SampleMean<MeanSquaredErrorDefinition>
 
 /// The declaration and fast path of ``MeanSquaredError``: the weighted mean of `mean_squared_error`.
 public enum MeanSquaredErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MeanSquaredError.declare("mean_squared_error", .elementwise, aliases: ["mse", "MSE"], meanSquaredError(yTrue:yPred:))
+  public static let declaration = MeanSquaredError.declare(
+    "mean_squared_error", .elementwise, aliases: ["mse", "MSE"], meanSquaredError(yTrue:yPred:))
 
   /// Flat float inputs: squared errors summed in place, across cores.
   public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
@@ -69,7 +71,8 @@ public typealias MeanAbsoluteError = SampleMean<MeanAbsoluteErrorDefinition>
 
 /// The declaration and fast path of ``MeanAbsoluteError``: the weighted mean of `mean_absolute_error`.
 public enum MeanAbsoluteErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MeanAbsoluteError.declare("mean_absolute_error", .elementwise, aliases: ["mae", "MAE"], meanAbsoluteError(yTrue:yPred:))
+  public static let declaration = MeanAbsoluteError.declare(
+    "mean_absolute_error", .elementwise, aliases: ["mae", "MAE"], meanAbsoluteError(yTrue:yPred:))
 
   /// Flat float inputs: absolute errors summed in place, across cores.
   public static func batchState(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError) -> MeanState? {
@@ -94,7 +97,9 @@ public typealias MeanAbsolutePercentageError = SampleMean<MeanAbsolutePercentage
 
 /// The declaration of ``MeanAbsolutePercentageError``: the weighted mean of `mean_absolute_percentage_error`.
 public enum MeanAbsolutePercentageErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MeanAbsolutePercentageError.declare("mean_absolute_percentage_error", .elementwise, aliases: ["mape", "MAPE"], meanAbsolutePercentageError(yTrue:yPred:))
+  public static let declaration = MeanAbsolutePercentageError.declare(
+    "mean_absolute_percentage_error", .elementwise, aliases: ["mape", "MAPE"], meanAbsolutePercentageError(yTrue:yPred:)
+  )
 }
 
 /// The mean squared logarithmic error.
@@ -114,7 +119,9 @@ public typealias MeanSquaredLogarithmicError = SampleMean<MeanSquaredLogarithmic
 
 /// The declaration of ``MeanSquaredLogarithmicError``: the weighted mean of `mean_squared_logarithmic_error`.
 public enum MeanSquaredLogarithmicErrorDefinition: SampleMeanDefinition {
-  public static let declaration = MeanSquaredLogarithmicError.declare("mean_squared_logarithmic_error", .elementwise, aliases: ["msle", "MSLE"], meanSquaredLogarithmicError(yTrue:yPred:))
+  public static let declaration = MeanSquaredLogarithmicError.declare(
+    "mean_squared_logarithmic_error", .elementwise, aliases: ["msle", "MSLE"], meanSquaredLogarithmicError(yTrue:yPred:)
+  )
 }
 
 /// The mean logarithm of the hyperbolic cosine of the error.
@@ -134,7 +141,8 @@ public typealias LogCoshError = SampleMean<LogCoshErrorDefinition>
 
 /// The declaration of ``LogCoshError``: the weighted mean of `log_cosh`.
 public enum LogCoshErrorDefinition: SampleMeanDefinition {
-  public static let declaration = LogCoshError.declare("logcosh", .elementwise, function: "log_cosh", logCosh(yTrue:yPred:))
+  public static let declaration = LogCoshError.declare(
+    "logcosh", .elementwise, function: "log_cosh", logCosh(yTrue:yPred:))
 }
 
 /// The mean cosine similarity between labels and predictions.
@@ -438,7 +446,8 @@ public struct R2Score: PredictionMetric, DeclaredMetric {
     let (n, c) = (t.shape[0], t.shape[1])
     guard n > 0, c > 0 else { throw .emptyBatch("R2Score: received shape \(describe(t.shape))") }
     if !state.outputs.isEmpty && state.outputs.count != c {
-      throw .shapeMismatch("R2Score was built for \(state.outputs.count) outputs; received shape \(describe(yPred.shape))")
+      throw .shapeMismatch(
+        "R2Score was built for \(state.outputs.count) outputs; received shape \(describe(yPred.shape))")
     }
     var w = [Double](repeating: 1, count: n * c)
     if let sampleWeight {
