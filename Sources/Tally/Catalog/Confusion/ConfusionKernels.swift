@@ -102,9 +102,9 @@ func binaryLabels(_ y: SIMD4<Float>) -> (positive: SIMDMask<SIMD4<Int32>>, negat
 /// histogram slot of every element, vectorised (4 lanes, no float-to-int
 /// conversion: `ceil` by the 2²³ rounding trick, exact for the grid's
 /// range), then the increments alone, into four interleaved histograms
-/// (one above 256 thresholds, to stay in cache). Bucketing and incrementing
-/// element by element ran at a third of this speed on the benchmark machine
-/// (measured, not profiled). The buckets are those of
+/// (one above 256 thresholds, to stay in cache); bucketing and incrementing
+/// element by element was several times slower in the benchmarks
+/// (BENCHMARKS.md). The buckets are those of
 /// ``Thresholds/bucket(_:)``; the caller keeps grids below 2²² points.
 func evenBucketCountsFloat(
   _ th: Thresholds, _ pred: SharedBuffer<Float>, _ truth: SharedBuffer<Float>, _ range: Range<Int>
@@ -115,7 +115,7 @@ func evenBucketCountsFloat(
   let laneStride = lanes == 1 ? 0 : slots
   // 32-bit counts, added into 64-bit totals before any can reach 2³².
   // (16-bit counts would keep 10,000 thresholds' histogram in L1, but their
-  // frequent flushes cost more than they save: measured 15 % slower.)
+  // frequent flushes cost more than they save in the benchmarks.)
   var counts = [UInt32](repeating: 0, count: lanes * slots)
   var pos = [Int](repeating: 0, count: t + 1)
   var neg = [Int](repeating: 0, count: t + 1)
