@@ -106,9 +106,12 @@ def main():
         binaries.append((name, os.path.join(bench, scratch, "release", "tally-bench")))
     if args.baseline:
         tree = os.path.join(ROOT, ".build-baseline", "tree")
-        if os.path.exists(tree):
-            run(["git", "-C", ROOT, "worktree", "remove", "--force", tree])
-        run(["git", "-C", ROOT, "worktree", "add", "--detach", tree, args.baseline])
+        want = run(["git", "-C", ROOT, "rev-parse", args.baseline + "^{commit}"]).strip()
+        have = run(["git", "-C", tree, "rev-parse", "HEAD"]).strip() if os.path.exists(tree) else None
+        if have != want:
+            if os.path.exists(tree):
+                run(["git", "-C", ROOT, "worktree", "remove", "--force", tree])
+            run(["git", "-C", ROOT, "worktree", "add", "--detach", tree, want])
         # Commits before 21fe11f named the root package by its folder ("main"),
         # which does not build elsewhere: use this tree's manifest.
         shutil.copy(os.path.join(bench, "Package.swift"), os.path.join(tree, "Benchmarks", "Package.swift"))
@@ -116,12 +119,14 @@ def main():
         run(["swift", "build", "-c", "release", "--package-path", os.path.join(tree, "Benchmarks"),
              "--scratch-path", scratch])
         binaries.insert(0, ("tally-before", os.path.join(scratch, "release", "tally-bench")))
-    for _ in range(max(1, args.rounds)):
-        for name, binary in binaries:
+    # Alternate the order of the builds from round to round, so that neither
+    # profits from the machine's speed drifting over the run; the best rate
+    # of all rounds counts (the benchmark's own rate: its seconds are rounded).
+    for round in range(max(1, args.rounds)):
+        for name, binary in (binaries if round % 2 == 0 else binaries[::-1]):
             out = run([binary])
             details.append(out.replace("tally ", name + " ") if name != "tally" else out)
             for (lib, w), (secs, rate, res, peak) in parse(out).items():
-                rate = mrows(w, secs, rate)
                 best = results.setdefault(name, {}).get(key(w), 0)
                 results[name][key(w)] = max(best, rate)
 

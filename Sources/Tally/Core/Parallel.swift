@@ -142,6 +142,31 @@ struct SharedBuffer<T>: @unchecked Sendable {
   }
 }
 
+/// Code run on a tensor's elements in their own type: how a generic kernel
+/// is reached from a tensor's storage without a switch over the seven
+/// element types in every caller.
+protocol ElementVisitor {
+  /// What the visit returns.
+  associatedtype Result
+  /// Runs on the elements, typed.
+  func visit<T: TensorScalar>(_ elements: SharedBuffer<T>) -> Result
+}
+
+extension Tensor {
+  /// `visitor` run on the elements, in place, in their own type.
+  func visitElements<V: ElementVisitor>(_ visitor: V) -> V.Result {
+    switch storage {
+    case .float32(let b): b.withUnsafeBufferPointer { visitor.visit(SharedBuffer(base: $0)) }
+    case .float64(let b): b.withUnsafeBufferPointer { visitor.visit(SharedBuffer(base: $0)) }
+    case .int(let b): b.withUnsafeBufferPointer { visitor.visit(SharedBuffer(base: $0)) }
+    case .int32(let b): b.withUnsafeBufferPointer { visitor.visit(SharedBuffer(base: $0)) }
+    case .int64(let b): b.withUnsafeBufferPointer { visitor.visit(SharedBuffer(base: $0)) }
+    case .uint8(let b): b.withUnsafeBufferPointer { visitor.visit(SharedBuffer(base: $0)) }
+    case .bool(let b): b.withUnsafeBufferPointer { visitor.visit(SharedBuffer(base: $0)) }
+    }
+  }
+}
+
 //===--- SIMD lanes -------------------------------------------------------===//
 
 extension SIMD where Scalar: Numeric {

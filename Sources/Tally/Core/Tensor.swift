@@ -41,11 +41,6 @@ public protocol TensorScalar: Sendable, Equatable, TensorConvertible where Scala
   var doubleValue: Double { get }
 }
 
-extension TensorScalar where Self: BinaryInteger {
-  /// The integer as a `Double`.
-  @inlinable public var doubleValue: Double { Double(self) }
-}
-
 extension Float: TensorScalar {
   public static var dtype: DType { .float32 }
   @inlinable public var doubleValue: Double { Double(self) }
@@ -54,10 +49,22 @@ extension Double: TensorScalar {
   public static var dtype: DType { .float64 }
   @inlinable public var doubleValue: Double { self }
 }
-extension Int: TensorScalar { public static var dtype: DType { .int } }
-extension Int32: TensorScalar { public static var dtype: DType { .int32 } }
-extension Int64: TensorScalar { public static var dtype: DType { .int64 } }
-extension UInt8: TensorScalar { public static var dtype: DType { .uint8 } }
+extension Int: TensorScalar {
+  public static var dtype: DType { .int }
+  @inlinable public var doubleValue: Double { Double(self) }
+}
+extension Int32: TensorScalar {
+  public static var dtype: DType { .int32 }
+  @inlinable public var doubleValue: Double { Double(self) }
+}
+extension Int64: TensorScalar {
+  public static var dtype: DType { .int64 }
+  @inlinable public var doubleValue: Double { Double(self) }
+}
+extension UInt8: TensorScalar {
+  public static var dtype: DType { .uint8 }
+  @inlinable public var doubleValue: Double { Double(self) }
+}
 extension Bool: TensorScalar {
   public static var dtype: DType { .bool }
   @inlinable public var doubleValue: Double { self ? 1 : 0 }

@@ -29,10 +29,6 @@ let thresholdsArgument = MetricArgument("thresholds", .numbers, default: .null)
 /// Keras's `class_id`: the column scored one-vs-rest, or `None` for all.
 let classIdArgument = MetricArgument("class_id", .integer, default: .null)
 
-/// An optional integer as JSON (`null` for `nil`); IoUMetrics.swift still
-/// writes its configuration with it.
-func optionalIntJSON(_ x: Int?) -> JSONValue { JSONValue(x) }
-
 //===--- Shared state checks and results ----------------------------------===//
 
 /// Checks a state to restore against the thresholds (and labels) a metric

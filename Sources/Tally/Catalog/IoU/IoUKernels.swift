@@ -44,35 +44,8 @@ extension IoUCore {
     guard sampleWeight == nil, threshold == nil, sparseYTrue, sparseYPred, yTrue.count == yPred.count,
       yTrue.count > 0
     else { return nil }
-    /// The pair counts of true ids of type `T` against `yPred`, of any type.
-    func withPred<T: TensorScalar>(_ t: SharedBuffer<T>) -> (counts: [Int], bad: Int?) {
-      switch yPred.storage {
-      case .float32(let b):
-        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .float64(let b):
-        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .int(let b):
-        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .int32(let b):
-        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .int64(let b):
-        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .uint8(let b):
-        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      case .bool(let b):
-        b.withUnsafeBufferPointer { pairCounts(t, SharedBuffer(base: $0), classes: numClasses, ignore: ignoreClass) }
-      }
-    }
-    let result: (counts: [Int], bad: Int?)
-    switch yTrue.storage {
-    case .float32(let b): result = b.withUnsafeBufferPointer { withPred(SharedBuffer(base: $0)) }
-    case .float64(let b): result = b.withUnsafeBufferPointer { withPred(SharedBuffer(base: $0)) }
-    case .int(let b): result = b.withUnsafeBufferPointer { withPred(SharedBuffer(base: $0)) }
-    case .int32(let b): result = b.withUnsafeBufferPointer { withPred(SharedBuffer(base: $0)) }
-    case .int64(let b): result = b.withUnsafeBufferPointer { withPred(SharedBuffer(base: $0)) }
-    case .uint8(let b): result = b.withUnsafeBufferPointer { withPred(SharedBuffer(base: $0)) }
-    case .bool(let b): result = b.withUnsafeBufferPointer { withPred(SharedBuffer(base: $0)) }
-    }
+    let result = yTrue.visitElements(
+      TruthCounts(yPred: yPred, classes: numClasses, ignore: ignoreClass))
     if let i = result.bad {
       throw .invalidValue(
         "\(className): class ids must be in [0, \(numClasses)); received y_true \(yTrue.doubles()[i].rounded(.towardZero)) and y_pred \(yPred.doubles()[i].rounded(.towardZero)) at flat index \(i)"
@@ -85,5 +58,29 @@ extension IoUCore {
       }
     }
     return m
+  }
+}
+
+/// ``pairCounts(_:_:classes:ignore:)`` of true ids of any element type
+/// against predicted ids of any element type.
+struct TruthCounts: ElementVisitor {
+  let yPred: Tensor
+  let classes: Int
+  let ignore: Int?
+
+  func visit<T: TensorScalar>(_ truth: SharedBuffer<T>) -> (counts: [Int], bad: Int?) {
+    yPred.visitElements(PredictionCounts(truth: truth, classes: classes, ignore: ignore))
+  }
+}
+
+/// ``pairCounts(_:_:classes:ignore:)`` of given true ids against predicted
+/// ids of any element type.
+struct PredictionCounts<T: TensorScalar>: ElementVisitor {
+  let truth: SharedBuffer<T>
+  let classes: Int
+  let ignore: Int?
+
+  func visit<P: TensorScalar>(_ pred: SharedBuffer<P>) -> (counts: [Int], bad: Int?) {
+    pairCounts(truth, pred, classes: classes, ignore: ignore)
   }
 }
