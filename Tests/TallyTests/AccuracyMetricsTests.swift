@@ -3,7 +3,7 @@
 import Tally
 import Testing
 
-/// Spec §2.2 examples (Keras docstrings).
+/// The examples of Keras's accuracy docstrings.
 @Suite struct AccuracyMetricsTests {
   @Test func accuracy() throws {
     var m = Accuracy()

@@ -3,7 +3,7 @@
 import Tally
 import Testing
 
-/// Spec §2.8 vectors.
+/// Keras's F-score docstring vectors.
 @Suite struct FScoreMetricsTests {
   static let y: [[Double]] = [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
   static let p: [[Double]] = [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0]]

@@ -62,7 +62,7 @@ import Testing
     #expect(Mean().result() == .scalar(0))
   }
 
-  // Spec §3.2 consequences, each checked against Keras there.
+  // Consequences of Keras's weight rules, each checked against Keras.
   @Test func samplesAreCountedNotElements() throws {
     var m = Mean()
     try m.update([[1, 3]])

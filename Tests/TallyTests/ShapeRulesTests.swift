@@ -4,7 +4,7 @@ import Tally
 import Testing
 
 @Suite struct ShapeRulesTests {
-  // Spec §3.1: (x1, x2, expandRank1) → aligned shapes.
+  // Keras's squeeze_or_expand_to_same_rank: (x1, x2, expandRank1) → aligned shapes.
   static let alignCases: [([Int], [Int], Bool, [Int], [Int])] = [
     ([4, 1], [4], true, [4, 1], [4, 1]),
     ([4], [4, 1], true, [4, 1], [4, 1]),
