@@ -76,7 +76,7 @@ extension Bool: TensorScalar {
 /// Borrowed memory comes with its `owner`, which every copy of the buffer
 /// holds: the object that keeps the memory valid (a file mapping, unmapped
 /// only when the last tensor over it goes). Memory lent by
-/// ``Tensor/withBorrowed(_:shape:_:)`` is read through ``LentElements``,
+/// `Tensor.withBorrowed(_:shape:_:)` is read through ``LentElements``,
 /// which moves to a copy if a tensor outlives the closure.
 @usableFromInline
 enum TensorBuffer<Scalar: TensorScalar>: @unchecked Sendable {
@@ -113,7 +113,7 @@ enum TensorBuffer<Scalar: TensorScalar>: @unchecked Sendable {
   }
 }
 
-/// The elements ``Tensor/withBorrowed(_:shape:_:)`` lends: the caller's
+/// The elements `Tensor.withBorrowed(_:shape:_:)` lends: the caller's
 /// memory while the closure runs; if a tensor over them is still alive when
 /// it returns, a copy, so that the tensor never reads memory it does not
 /// own.
@@ -202,7 +202,7 @@ enum TensorStorage: Sendable {
 /// ```
 ///
 /// and memory the caller owns is lent for the duration of a closure with
-/// ``withBorrowed(_:shape:_:)``.
+/// `withBorrowed(_:shape:_:)`.
 ///
 /// A tensor's shape is fixed and checked on construction: every dimension is
 /// non-negative and the product of the dimensions is the element count.
@@ -384,7 +384,7 @@ extension Tensor {
     try lend(buffer, shape: shape) { t in Result { () throws(MetricError) in try body(t) } }.get()
   }
 
-  /// ``withBorrowed(_:shape:_:)`` for a `body` that throws errors other
+  /// `withBorrowed(_:shape:_:)` for a `body` that throws errors other
   /// than ``MetricError``: the same scope and rules, untyped errors.
   ///
   /// - Throws: ``MetricError/invalidShape(_:)`` if the shape does not match
@@ -397,7 +397,7 @@ extension Tensor {
     try lend(buffer, shape: shape) { t in Result { try body(t) } }.get()
   }
 
-  /// The scope of both forms of ``withBorrowed(_:shape:_:)``: `body` gets
+  /// The scope of both forms of `withBorrowed(_:shape:_:)`: `body` gets
   /// the only tensor made over `buffer`, and none may be left on return.
   static func lend<T: TensorScalar, R>(
     _ buffer: UnsafeBufferPointer<T>, shape: [Int], _ body: (Tensor) -> R
