@@ -203,11 +203,21 @@ def parse_list(text, i):
             return None
 
 
+STRINGS = re.compile(r'"[^"\\]*"|\[(?:"[^"\\]*"(?:, "[^"\\]*")*)?\]')
+
+
 def value_of(comment):
     """The value written at the start of a `//` comment (a number, a bracketed
-    list of numbers, `.scalar(number)` or `.vector(list)`, then nothing or an
-    explanation starting with `(` or `:`), or None for any other comment."""
+    list of numbers, `.scalar(number)` or `.vector(list)`, a string literal or
+    a list of string literals, then nothing or an explanation starting with `(`
+    or `:`), or None for any other comment."""
     text = comment.strip()
+    strings = STRINGS.match(text)
+    if strings:
+        rest = text[strings.end():]
+        if not rest.strip() or (rest[0] in " (:" and rest.lstrip()[0] in "(:"):
+            return text[:strings.end()]
+        return None
     for prefix, suffix in ((".scalar(", ")"), (".vector(", ")"), ("", "")):
         if not text.startswith(prefix):
             continue

@@ -63,9 +63,9 @@ enum README_A_custom_metric {
 // README.md, "One declaration per metric"
 @Test func README_One_declaration_per_metric() throws {
   let d = MeanAbsoluteError.declaration
-  d.className      // "MeanAbsoluteError"
-  d.aliases        // ["mae", "MAE"]
-  d.defaultName    // "mean_absolute_error"
+  expectDoc(d.className, "\"MeanAbsoluteError\"")   // "MeanAbsoluteError"
+  expectDoc(d.aliases, "[\"mae\", \"MAE\"]")   // ["mae", "MAE"]
+  expectDoc(d.defaultName, "\"mean_absolute_error\"")   // "mean_absolute_error"
 }
 
 // README.md, "Exact AUC"
@@ -675,10 +675,10 @@ enum GettingStarted_Write_your_own_metric {
 // Sources/Tally/Core/Declaration.swift, MetricDeclaration
 @Test func Declaration_MetricDeclaration() throws {
   let d = MeanAbsoluteError.declaration
-  d.className      // "MeanAbsoluteError"
-  d.aliases        // ["mae", "MAE"]
+  expectDoc(d.className, "\"MeanAbsoluteError\"")   // "MeanAbsoluteError"
+  expectDoc(d.aliases, "[\"mae\", \"MAE\"]")   // ["mae", "MAE"]
   d.input          // .elementwise: a rank-1 file's elements are samples
-  R2Score.declaration.arguments.map(\.key)   // ["class_aggregation", "num_regressors"]
+  expectDoc(R2Score.declaration.arguments.map(\.key), "[\"class_aggregation\", \"num_regressors\"]")   // ["class_aggregation", "num_regressors"]
 }
 
 // Sources/Tally/Core/KerasConfig.swift, ConfigReader
@@ -717,13 +717,13 @@ enum Metric_PredictionMetric {
 @Test func Registry_MetricRegistry_deserialize() throws {
   let m = try MetricRegistry.deserialize(
     KerasConfig(json: #"{"class_name": "Mean", "config": {"name": "loss"}}"#))
-  m.name   // "loss"
+  expectDoc(m.name, "\"loss\"")   // "loss"
 }
 
 // Sources/Tally/Core/Registry.swift, MetricRegistry_get
 @Test func Registry_MetricRegistry_get() throws {
   let m = try MetricRegistry.get("sparse_top_k_categorical_accuracy")
-  m.name   // "sparse_top_k_categorical_accuracy"
+  expectDoc(m.name, "\"sparse_top_k_categorical_accuracy\"")   // "sparse_top_k_categorical_accuracy"
 }
 
 // Sources/Tally/Core/SampleMeanMetric.swift, SampleMeanDefinition
@@ -840,7 +840,7 @@ enum SampleMeanMetric_SampleMeanDefinition {
 @Test func CompileMetrics_CompileMetrics() throws {
   var metrics = CompileMetrics(metrics: ["accuracy", "mse"])
   try metrics.update(yTrue: [[0, 1], [1, 0]], yPred: [[0.2, 0.8], [0.4, 0.6]])
-  metrics.results().map(\.name)                // ["accuracy", "mse"]
+  expectDoc(metrics.results().map(\.name), "[\"accuracy\", \"mse\"]")   // ["accuracy", "mse"]
   expectDoc(metrics.results().compactMap(\.value.scalar), "[0.5, 0.2]")   // [0.5, 0.2]
 }
 

@@ -39,6 +39,21 @@ func expectDoc(_ actual: [Int], _ written: String, sourceLocation: SourceLocatio
   compare(actual.map(Double.init), [actual.count], "\(actual)", written, sourceLocation)
 }
 
+/// A string written as a Swift literal (`"mean_absolute_error"`): equal to the
+/// written text as Swift prints it (`String(reflecting:)`).
+func expectDoc(_ actual: String, _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {
+  #expect(
+    String(reflecting: actual) == written, "the documentation says \(written), the code gives \(String(reflecting: actual))",
+    sourceLocation: sourceLocation)
+}
+
+/// Strings written as a Swift array literal (`["mae", "MAE"]`).
+func expectDoc(_ actual: [String], _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {
+  #expect(
+    String(reflecting: actual) == written, "the documentation says \(written), the code gives \(String(reflecting: actual))",
+    sourceLocation: sourceLocation)
+}
+
 private func compare(
   _ values: [Double], _ shape: [Int], _ description: String, _ written: String,
   _ sourceLocation: SourceLocation
