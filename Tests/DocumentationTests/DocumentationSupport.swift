@@ -43,14 +43,16 @@ func expectDoc(_ actual: [Int], _ written: String, sourceLocation: SourceLocatio
 /// written text as Swift prints it (`String(reflecting:)`).
 func expectDoc(_ actual: String, _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {
   #expect(
-    String(reflecting: actual) == written, "the documentation says \(written), the code gives \(String(reflecting: actual))",
+    String(reflecting: actual) == written,
+    "the documentation says \(written), the code gives \(String(reflecting: actual))",
     sourceLocation: sourceLocation)
 }
 
 /// Strings written as a Swift array literal (`["mae", "MAE"]`).
 func expectDoc(_ actual: [String], _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {
   #expect(
-    String(reflecting: actual) == written, "the documentation says \(written), the code gives \(String(reflecting: actual))",
+    String(reflecting: actual) == written,
+    "the documentation says \(written), the code gives \(String(reflecting: actual))",
     sourceLocation: sourceLocation)
 }
 
