@@ -1,5 +1,6 @@
 import Foundation
 import Tally
+import TallyFixtures
 import Testing
 
 /// The fixtures of the metrics Tally adds beyond Keras (agreement.json,
@@ -21,70 +22,23 @@ enum CLIFixtures {
     var testDescription: String { "\(file)/\(id)" }
   }
 
-  static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("TallyTests/Fixtures")
-
-  /// A fixture number: a JSON number, a boolean, or "nan"/"inf"/"-inf"
-  /// (decoded by JSONDecoder, which reads doubles exactly).
-  struct Number: Decodable {
-    var value: Double
-    init(from decoder: any Decoder) throws {
-      let c = try decoder.singleValueContainer()
-      if let d = try? c.decode(Double.self) {
-        value = d
-      } else if let b = try? c.decode(Bool.self) {
-        value = b ? 1 : 0
-      } else {
-        let s = try c.decode(String.self)
-        value = s == "inf" ? .infinity : s == "-inf" ? -.infinity : .nan
-      }
-    }
-  }
-
-  struct Array: Decodable {
-    var shape: [Int]
-    var data: [Number]
-    var tensor: (data: [Double], shape: [Int]) { (data.map(\.value), shape) }
-  }
-
-  struct Update: Decodable {
-    var y_true: Array?
-    var y_pred: Array?
-    var sample_weight: Array?
-  }
-
-  struct Entry: Decodable {
-    var id: String
-    var metric: KerasConfig
-    var updates: [Update]
-    var expected: Array?
-    var tally_expected: Array?
-    var error: String?
-    var tally_rejects: [Int]?
-    var rtol: Double
-  }
-
-  struct File: Decodable { var cases: [Entry] }
-
   /// The cases with a result (no expected error), with the updates Tally
   /// accepts.
   static let cases: [Case] = {
     var out: [Case] = []
-    for file in ["agreement", "calibration"] {
-      guard let data = try? Data(contentsOf: directory.appendingPathComponent("\(file).json")),
-        let parsed = try? JSONDecoder().decode(File.self, from: data)
-      else { continue }
-      for c in parsed.cases {
-        guard c.error == nil, let expected = (c.tally_expected ?? c.expected)?.tensor, expected.data.count == 1,
+    for file in Fixtures.files where ["agreement", "calibration"].contains(file.family) {
+      for c in file.cases {
+        guard c.error == nil, let expected = c.tally_expected ?? c.expected, expected.data.count == 1,
           !c.updates.isEmpty
         else { continue }
         let rejects = Set(c.tally_rejects ?? [])
         let kept = c.updates.enumerated().filter { !rejects.contains($0.offset) }.map(\.element)
+        func rows(_ t: FixtureTensor) -> (data: [Double], shape: [Int]) { (t.data.map(\.value), t.shape) }
         out.append(
           Case(
-            file: file, id: c.id, config: c.metric.json, className: c.metric.className,
-            yTrue: kept.compactMap { $0.y_true?.tensor }, yPred: kept.compactMap { $0.y_pred?.tensor },
-            weights: kept.map { $0.sample_weight?.tensor }, expected: expected.data[0], rtol: c.rtol))
+            file: file.family, id: c.id, config: c.metric.json, className: c.metric.className,
+            yTrue: kept.compactMap { $0.y_true.map(rows) }, yPred: kept.compactMap { $0.y_pred.map(rows) },
+            weights: kept.map { $0.sample_weight.map(rows) }, expected: expected.data[0].value, rtol: c.rtol))
       }
     }
     return out

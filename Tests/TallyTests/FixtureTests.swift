@@ -1,5 +1,6 @@
 import Foundation
 import Tally
+import TallyFixtures
 import Testing
 
 //===--- Fixture files ----------------------------------------------------===//
@@ -10,95 +11,8 @@ import Testing
 //
 //===----------------------------------------------------------------------===//
 
-/// A number in a fixture: a JSON number, a boolean, or "nan"/"inf"/"-inf".
-struct FixtureNumber: Decodable, Sendable {
-  var value: Double
-  init(from decoder: any Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    if let d = try? c.decode(Double.self) {
-      value = d
-    } else if let b = try? c.decode(Bool.self) {
-      value = b ? 1 : 0
-    } else {
-      switch try c.decode(String.self) {
-      case "nan": value = .nan
-      case "inf": value = .infinity
-      case "-inf": value = -.infinity
-      case let s: throw DecodingError.dataCorruptedError(in: c, debugDescription: "bad number \(s)")
-      }
-    }
-  }
-}
-
-struct FixtureTensor: Decodable, Sendable {
-  var dtype: String
-  var shape: [Int]
-  var data: [FixtureNumber]
-
-  /// The tensor with the fixture's element type.
-  func tensor() throws -> Tensor {
-    let d = data.map(\.value)
-    switch dtype {
-    case "float32": return try Tensor(d.map { Float($0) }, shape: shape)
-    case "float64": return try Tensor(d, shape: shape)
-    case "int32": return try Tensor(d.map { Int32($0) }, shape: shape)
-    case "int64": return try Tensor(d.map { Int64($0) }, shape: shape)
-    case "uint8": return try Tensor(d.map { UInt8($0) }, shape: shape)
-    case "bool": return try Tensor(d.map { $0 != 0 }, shape: shape)
-    default: throw MetricError.invalidValue("fixture dtype \(dtype)")
-    }
-  }
-}
-
-struct FixtureUpdate: Decodable, Sendable {
-  var values: FixtureTensor?
-  var y_true: FixtureTensor?
-  var y_pred: FixtureTensor?
-  var sample_weight: FixtureTensor?
-}
-
-struct FixtureCase: Decodable, Sendable, CustomTestStringConvertible {
-  var id: String
-  var metric: KerasConfig
-  var call: String
-  var updates: [FixtureUpdate]
-  var expected: FixtureTensor?
-  var error: String?
-  var rtol: Double
-  var deviation: String?
-  var tally_expected: FixtureTensor?
-  var tally_rejects: [Int]?
-  var error_at: String?
-  var tally_rejects_construction: Bool?
-  var tally_accepts_construction: Bool?
-
-  var testDescription: String { id }
-}
-
-struct FixtureFile: Decodable {
-  var family: String
-  var keras_version: String
-  var cases: [FixtureCase]
-}
-
-enum Fixtures {
-  static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("Fixtures")
-
-  static let files: [FixtureFile] = {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-    return names.filter { $0.hasSuffix(".json") }.sorted().map { name in
-      let data = try! Data(contentsOf: directory.appendingPathComponent(name))
-      return try! JSONDecoder().decode(FixtureFile.self, from: data)
-    }
-  }()
-
-  static let all: [FixtureCase] = files.flatMap(\.cases)
-
-  /// The cases whose metric class Tally implements.
-  static let implemented: [FixtureCase] = all.filter {
-    MetricRegistry.classes[$0.metric.className] != nil
-  }
+extension FixtureCase: CustomTestStringConvertible {
+  public var testDescription: String { id }
 }
 
 //===--- Replay -----------------------------------------------------------===//

@@ -2,6 +2,7 @@
 
 import Foundation
 import Tally
+import TallyFixtures
 import Testing
 
 /// The identifier table: what each of Keras's 102 keys resolves to, from
