@@ -11,7 +11,7 @@ fileprivate func csvFile(_ text: String) -> String {
 fileprivate func csvFile(bytes: [UInt8]) -> String {
   let path = FileManager.default.temporaryDirectory
     .appendingPathComponent("tally-csv-\(UUID().uuidString).csv").path
-  FileManager.default.createFile(atPath: path, contents: Data(bytes))
+  _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
   return path
 }
 

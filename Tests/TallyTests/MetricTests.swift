@@ -240,8 +240,8 @@ struct BinaryTruePositives: PredictionMetric {
     #expect(Self.relClose(r1, r2, 1e-12), "\(r1) vs \(r2)")
     // Dataset-level correlation: rank-1 inputs (one column).
     let column = ClassificationPropertyTests.Data(
-      yTrue: try Tensor(d.yTrue.doubles().enumerated().filter { $0.offset % d.yTrue.shape[1] == 0 }.map(\.element)),
-      yPred: try Tensor(d.yPred.doubles().enumerated().filter { $0.offset % d.yPred.shape[1] == 0 }.map(\.element)),
+      yTrue: Tensor(d.yTrue.doubles().enumerated().filter { $0.offset % d.yTrue.shape[1] == 0 }.map(\.element)),
+      yPred: Tensor(d.yPred.doubles().enumerated().filter { $0.offset % d.yPred.shape[1] == 0 }.map(\.element)),
       weights: d.weights, n: d.n)
     let (p1, p2) = try ClassificationPropertyTests.both({ PearsonCorrelation() }, column, &g)
     #expect(Self.relClose(p1, p2, 1e-12), "\(p1) vs \(p2)")
