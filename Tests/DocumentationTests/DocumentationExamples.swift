@@ -677,7 +677,7 @@ enum GettingStarted_Write_your_own_metric {
   let d = MeanAbsoluteError.declaration
   expectDoc(d.className, "\"MeanAbsoluteError\"")   // "MeanAbsoluteError"
   expectDoc(d.aliases, "[\"mae\", \"MAE\"]")   // ["mae", "MAE"]
-  d.input          // .elementwise: a rank-1 file's elements are samples
+  expectDoc(d.input.rawValue, "\"elementwise\"")   // "elementwise": a rank-1 file's elements are samples
   expectDoc(R2Score.declaration.arguments.map(\.key), "[\"class_aggregation\", \"num_regressors\"]")   // ["class_aggregation", "num_regressors"]
 }
 
@@ -685,8 +685,10 @@ enum GettingStarted_Write_your_own_metric {
 @Test func KerasConfig_ConfigReader() throws {
   let config = try KerasConfig(json: #"{"class_name": "Mean", "config": {"name": "loss"}}"#)
   var r = try ConfigReader(config, expecting: "Mean")
-  let name = try r.string("name", default: "mean")
-  let dtype = try r.dtype()
+  let name = try r.string("name", default: "mean")   // "loss"
+  expectDoc(name, "\"loss\"")
+  let dtype = try r.dtype()   // "float32"
+  expectDoc(dtype, "\"float32\"")
   try r.finish()   // throws on an unknown argument
 }
 
@@ -756,9 +758,9 @@ enum SampleMeanMetric_SampleMeanDefinition {
 
 // Sources/Tally/Core/ShapeRules.swift, ShapeRules_squeezeOrExpandToSameRank
 @Test func ShapeRules_ShapeRules_squeezeOrExpandToSameRank() throws {
-  ShapeRules.squeezeOrExpandToSameRank([4, 1], [4])   // ([4, 1], [4, 1])
-  ShapeRules.squeezeOrExpandToSameRank([4, 3, 1], [4, 3])   // ([4, 3], [4, 3])
-  ShapeRules.squeezeOrExpandToSameRank([4], [4, 1], expandRank1: false) // ([4], [4])
+  expectDoc(ShapeRules.squeezeOrExpandToSameRank([4, 1], [4]).1, "[4, 1]")   // [4, 1]: expanded
+  expectDoc(ShapeRules.squeezeOrExpandToSameRank([4, 3, 1], [4, 3]).0, "[4, 3]")   // [4, 3]: squeezed
+  expectDoc(ShapeRules.squeezeOrExpandToSameRank([4], [4, 1], expandRank1: false).1, "[4]")   // [4]: squeezed
 }
 
 // Sources/Tally/Core/ShapeRules.swift, Tensor_map
@@ -773,17 +775,21 @@ enum SampleMeanMetric_SampleMeanDefinition {
 @Test func SplitMix64_SplitMix64() throws {
   var g = SplitMix64(seed: 42)
   let x = Double.random(in: 0..<1, using: &g)
+  var h = SplitMix64(seed: 42)
+  expectDoc(Double.random(in: 0..<1, using: &h) - x, "0.0")   // 0.0: the same seed, the same numbers
 }
 
 // Sources/Tally/Core/Tensor.swift, Tensor
 @Test func Tensor_Tensor() throws {
-  let yPred = try Tensor([[0.1, 0.9], [0.8, 0.2]])   // shape [2, 2], float64
+  let yPred = try Tensor([[0.1, 0.9], [0.8, 0.2]])
+  expectDoc(yPred.shape, "[2, 2]")   // [2, 2]
 }
 
 // Sources/Tally/Core/Tensor.swift, Tensor
 @Test func Tensor_Tensor_2() throws {
   let big = [Float](repeating: 0.5, count: 25_000_000)   // 100 MB
   let t = try Tensor(big, shape: [5_000_000, 5])          // no copy
+  expectDoc(t.shape, "[5000000, 5]")   // [5000000, 5]
 }
 
 // Sources/Tally/Core/Tensor.swift, Tensor_withBorrowed
@@ -834,6 +840,7 @@ enum SampleMeanMetric_SampleMeanDefinition {
   let specs: [MetricSpec] = ["accuracy", "mse", .metric(try AUC(numThresholds: 500)),
                              .config(try KerasConfig(json: #"{"class_name": "Recall", "config": {}}"#)),
                              .function(.meanAbsoluteError)]
+  expectDoc(specs.count, "5")   // 5
 }
 
 // Sources/Tally/Training/CompileMetrics.swift, CompileMetrics
@@ -1381,14 +1388,14 @@ s.value   // 1.0 (a plain Double sum gives 0.0)
 let d = MeanAbsoluteError.declaration
 d.className      // "MeanAbsoluteError"
 d.aliases        // ["mae", "MAE"]
-d.input          // .elementwise: a rank-1 file's elements are samples
+d.input.rawValue // "elementwise": a rank-1 file's elements are samples
 R2Score.declaration.arguments.map(\.key)   // ["class_aggregation", "num_regressors"]
 """#),
   ("Sources/Tally/Core/KerasConfig.swift", ##"""
 let config = try KerasConfig(json: #"{"class_name": "Mean", "config": {"name": "loss"}}"#)
 var r = try ConfigReader(config, expecting: "Mean")
-let name = try r.string("name", default: "mean")
-let dtype = try r.dtype()
+let name = try r.string("name", default: "mean")   // "loss"
+let dtype = try r.dtype()                           // "float32"
 try r.finish()   // throws on an unknown argument
 """##),
   ("Sources/Tally/Core/Metric.swift", #"""
@@ -1437,9 +1444,9 @@ try total.merge(Mean(savedState: Data(contentsOf: url)))  // on another
 total.result()   // 3.0
 """#),
   ("Sources/Tally/Core/ShapeRules.swift", #"""
-ShapeRules.squeezeOrExpandToSameRank([4, 1], [4])   // ([4, 1], [4, 1])
-ShapeRules.squeezeOrExpandToSameRank([4, 3, 1], [4, 3])   // ([4, 3], [4, 3])
-ShapeRules.squeezeOrExpandToSameRank([4], [4, 1], expandRank1: false) // ([4], [4])
+ShapeRules.squeezeOrExpandToSameRank([4, 1], [4]).1                     // [4, 1]: expanded
+ShapeRules.squeezeOrExpandToSameRank([4, 3, 1], [4, 3]).0                // [4, 3]: squeezed
+ShapeRules.squeezeOrExpandToSameRank([4], [4, 1], expandRank1: false).1  // [4]: squeezed
 """#),
   ("Sources/Tally/Core/ShapeRules.swift", #"""
 let hits = try Tensor.map([1, 0, 1], [true, true, false]) { t, p in
@@ -1449,13 +1456,17 @@ let hits = try Tensor.map([1, 0, 1], [true, true, false]) { t, p in
   ("Sources/Tally/Core/SplitMix64.swift", #"""
 var g = SplitMix64(seed: 42)
 let x = Double.random(in: 0..<1, using: &g)
+var h = SplitMix64(seed: 42)
+Double.random(in: 0..<1, using: &h) - x   // 0.0: the same seed, the same numbers
 """#),
   ("Sources/Tally/Core/Tensor.swift", #"""
-let yPred = try Tensor([[0.1, 0.9], [0.8, 0.2]])   // shape [2, 2], float64
+let yPred = try Tensor([[0.1, 0.9], [0.8, 0.2]])
+yPred.shape   // [2, 2]
 """#),
   ("Sources/Tally/Core/Tensor.swift", #"""
 let big = [Float](repeating: 0.5, count: 25_000_000)   // 100 MB
 let t = try Tensor(big, shape: [5_000_000, 5])          // no copy
+t.shape   // [5000000, 5]
 """#),
   ("Sources/Tally/Core/Tensor.swift", #"""
 var m = Mean()
@@ -1498,6 +1509,7 @@ mean.result()   // 0.5
 let specs: [MetricSpec] = ["accuracy", "mse", .metric(try AUC(numThresholds: 500)),
                            .config(try KerasConfig(json: #"{"class_name": "Recall", "config": {}}"#)),
                            .function(.meanAbsoluteError)]
+specs.count   // 5
 """##),
   ("Sources/Tally/Training/CompileMetrics.swift", #"""
 var metrics = CompileMetrics(metrics: ["accuracy", "mse"])

@@ -35,6 +35,10 @@ func expectDoc(_ actual: [Double], _ written: String, sourceLocation: SourceLoca
   compare(actual, [actual.count], "\(actual)", written, sourceLocation)
 }
 
+func expectDoc(_ actual: Int, _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {
+  compare([Double(actual)], [], "\(actual)", written, sourceLocation)
+}
+
 func expectDoc(_ actual: [Int], _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {
   compare(actual.map(Double.init), [actual.count], "\(actual)", written, sourceLocation)
 }

@@ -259,7 +259,7 @@ public struct FunctionDeclaration: Sendable {
 /// let d = MeanAbsoluteError.declaration
 /// d.className      // "MeanAbsoluteError"
 /// d.aliases        // ["mae", "MAE"]
-/// d.input          // .elementwise: a rank-1 file's elements are samples
+/// d.input.rawValue // "elementwise": a rank-1 file's elements are samples
 /// R2Score.declaration.arguments.map(\.key)   // ["class_aggregation", "num_regressors"]
 /// ```
 public struct MetricDeclaration: Sendable {

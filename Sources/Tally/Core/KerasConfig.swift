@@ -213,8 +213,8 @@ public struct KerasConfig: Sendable, Equatable, Codable, CustomStringConvertible
 /// ```swift
 /// let config = try KerasConfig(json: #"{"class_name": "Mean", "config": {"name": "loss"}}"#)
 /// var r = try ConfigReader(config, expecting: "Mean")
-/// let name = try r.string("name", default: "mean")
-/// let dtype = try r.dtype()
+/// let name = try r.string("name", default: "mean")   // "loss"
+/// let dtype = try r.dtype()                           // "float32"
 /// try r.finish()   // throws on an unknown argument
 /// ```
 public struct ConfigReader {

@@ -19,9 +19,9 @@ public enum ShapeRules {
   /// Any other pair is returned unchanged (broadcasting decides later).
   ///
   /// ```swift
-  /// ShapeRules.squeezeOrExpandToSameRank([4, 1], [4])   // ([4, 1], [4, 1])
-  /// ShapeRules.squeezeOrExpandToSameRank([4, 3, 1], [4, 3])   // ([4, 3], [4, 3])
-  /// ShapeRules.squeezeOrExpandToSameRank([4], [4, 1], expandRank1: false) // ([4], [4])
+  /// ShapeRules.squeezeOrExpandToSameRank([4, 1], [4]).1                     // [4, 1]: expanded
+  /// ShapeRules.squeezeOrExpandToSameRank([4, 3, 1], [4, 3]).0                // [4, 3]: squeezed
+  /// ShapeRules.squeezeOrExpandToSameRank([4], [4, 1], expandRank1: false).1  // [4]: squeezed
   /// ```
   public static func squeezeOrExpandToSameRank(
     _ s1: [Int], _ s2: [Int], expandRank1: Bool = true

@@ -5,6 +5,8 @@
 /// ```swift
 /// var g = SplitMix64(seed: 42)
 /// let x = Double.random(in: 0..<1, using: &g)
+/// var h = SplitMix64(seed: 42)
+/// Double.random(in: 0..<1, using: &h) - x   // 0.0: the same seed, the same numbers
 /// ```
 public struct SplitMix64: RandomNumberGenerator, Sendable {
   private var state: UInt64

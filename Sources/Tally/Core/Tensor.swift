@@ -190,7 +190,8 @@ enum TensorStorage: Sendable {
 /// the nesting is rectangular:
 ///
 /// ```swift
-/// let yPred = try Tensor([[0.1, 0.9], [0.8, 0.2]])   // shape [2, 2], float64
+/// let yPred = try Tensor([[0.1, 0.9], [0.8, 0.2]])
+/// yPred.shape   // [2, 2]
 /// ```
 ///
 /// or from contiguous memory and a shape, **without copying**: an `Array` is
@@ -199,6 +200,7 @@ enum TensorStorage: Sendable {
 /// ```swift
 /// let big = [Float](repeating: 0.5, count: 25_000_000)   // 100 MB
 /// let t = try Tensor(big, shape: [5_000_000, 5])          // no copy
+/// t.shape   // [5000000, 5]
 /// ```
 ///
 /// and memory the caller owns is lent for the duration of a closure with

@@ -13,6 +13,7 @@
 /// let specs: [MetricSpec] = ["accuracy", "mse", .metric(try AUC(numThresholds: 500)),
 ///                            .config(try KerasConfig(json: #"{"class_name": "Recall", "config": {}}"#)),
 ///                            .function(.meanAbsoluteError)]
+/// specs.count   // 5
 /// ```
 public enum MetricSpec: Sendable, ExpressibleByStringLiteral {
   /// A Keras identifier (`"acc"`, `"mse"`, `"AUC"`,
