@@ -1,7 +1,8 @@
-// The IoU family (Catalog/IoU): IoU, MeanIoU, BinaryIoU and the one-hot forms.
-
+import Foundation
 import Tally
 import Testing
+
+// The IoU family (Catalog/IoU): IoU, MeanIoU, BinaryIoU and the one-hot forms.
 
 /// Spec vectors verified against Keras, batch-split and merge-order
 /// invariance, and bad input: a typed error, the state unchanged.
@@ -38,5 +39,34 @@ import Testing
       try m.update(yTrue: Tensor([0.0, 1]), yPred: Tensor([0.0, -1]), sampleWeight: nil)
     }
     #expect(throws: MetricError.self) { try IoU(numClasses: 3, targetClassIds: [0, 3]) }
+  }
+}
+
+/// A state file may claim any number of classes and counts: a matrix that
+/// is not `C × C` is refused on load, never read by `result()`.
+@Suite struct ConfusionMatrixStateFileTests {
+  /// `data` (a saved state) with the state's `counts` replaced by `counts`.
+  static func tampered(_ data: Data, counts: [Any]) throws -> Data {
+    var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    var state = try #require(json["state"] as? [String: Any])
+    state["counts"] = counts
+    json["state"] = state
+    return try JSONSerialization.data(withJSONObject: json)
+  }
+
+  @Test func aMatrixWithoutItsCountsIsRefused() throws {
+    var iou = try MeanIoU(numClasses: 3)
+    try iou.update(yTrue: [0, 1, 2], yPred: [0, 1, 1])
+    var mcc = try MatthewsCorrelationCoefficient(numClasses: 3)
+    try mcc.update(yTrue: [0, 1, 2], yPred: [0, 1, 1])
+    for counts in [[], [["head": 1, "tail": 0]]] as [[Any]] {
+      let badIoU = try Self.tampered(iou.savedState(), counts: counts)
+      #expect(throws: MetricError.self) { try MeanIoU(savedState: badIoU) }
+      var freshIoU = try MeanIoU(numClasses: 3)
+      #expect(throws: MetricError.self) { try freshIoU.load(savedState: badIoU) }
+      #expect(freshIoU.result() == .scalar(0))
+      let badMCC = try Self.tampered(mcc.savedState(), counts: counts)
+      #expect(throws: MetricError.self) { try MatthewsCorrelationCoefficient(savedState: badMCC) }
+    }
   }
 }

@@ -131,9 +131,7 @@ struct ClassDecisions: Sendable, Equatable {
 
   /// Throws unless `s` is empty or a matrix of `numClasses` classes.
   func checkRestorable(_ s: ConfusionMatrixState) throws(MetricError) {
-    guard s.counts.isEmpty || (s.classes == numClasses && s.counts.count == numClasses * numClasses) else {
-      throw .invalidState("\(metric) counts \(numClasses) classes; the state has \(s.classes)")
-    }
+    try s.check(classes: numClasses, metric)
   }
 }
 

@@ -25,6 +25,15 @@ public struct ConfusionMatrixState: Accumulator {
     counts = [CompensatedSum](repeating: CompensatedSum(), count: classes * classes)
   }
 
+  /// Throws unless the state is empty or a `classes × classes` matrix
+  /// (a decoded state may claim any number of classes and counts).
+  func check(classes n: Int, _ metric: String) throws(MetricError) {
+    guard (classes == 0 && counts.isEmpty) || (classes == n && counts.count == n * n) else {
+      throw .invalidState(
+        "\(metric) counts \(n) × \(n) classes; the state has \(classes) classes and \(counts.count) counts")
+    }
+  }
+
   /// The count of true class `t` predicted as `p`.
   public subscript(t: Int, p: Int) -> Double { counts[t * classes + p].value }
 
@@ -175,9 +184,7 @@ public struct IoUCore: Sendable, Equatable {
   }
 
   func checkRestorable(_ s: ConfusionMatrixState) throws(MetricError) {
-    guard s.counts.isEmpty || (s.classes == numClasses && s.counts.count == numClasses * numClasses) else {
-      throw .invalidState("\(className) counts \(numClasses) classes; the state has \(s.classes)")
-    }
+    try s.check(classes: numClasses, className)
   }
 }
 
