@@ -69,3 +69,91 @@ import Testing
     #expect(try Mean(savedState: nanMean.savedState()).result().scalar!.isNaN)
   }
 }
+
+/// State files whose arrays were cut, emptied or lengthened (as a file from
+/// another build or a hand edit might be): loading throws or gives a metric
+/// whose `result()` and `merge` work; nothing traps.
+@Suite struct TamperedStateFileTests {
+  /// Metrics whose state holds arrays, each updated on a small batch.
+  static func samples() throws -> [(String, any PredictionMetric)] {
+    let t = try Tensor([0.0, 1, 1, 0, 1, 0], shape: [3, 2])
+    let p = try Tensor([0.2, 0.8, 0.6, 0.4, 0.3, 0.7], shape: [3, 2])
+    let ids = Tensor([1.0, 0, 1])
+    var out: [(String, any PredictionMetric)] = []
+    func add<M: PredictionMetric>(_ m: M, _ yTrue: Tensor, _ yPred: Tensor) throws {
+      var m = m
+      try m.update(yTrue: yTrue, yPred: yPred)
+      out.append((M.className, m))
+    }
+    try add(try AUC(), t, p)
+    try add(try AUC(multiLabel: true), t, p)
+    try add(try Precision(thresholds: [0.3, 0.6]), t, p)
+    try add(try TruePositives(), t, p)
+    try add(try PrecisionAtRecall(recall: 0.5), t, p)
+    try add(try FBetaScore(), t, p)
+    try add(try F1Score(average: .micro), t, p)
+    try add(ExactAUC(), t, p)
+    try add(try R2Score(), t, p)
+    try add(PearsonCorrelation(), t, p)
+    try add(try ExpectedCalibrationError(numBins: 4), t, p)
+    try add(try MeanIoU(numClasses: 2), ids, ids)
+    try add(try CohenKappa(numClasses: 2), ids, ids)
+    return out
+  }
+
+  /// Every variant of `json` with one array emptied, cut by one element or
+  /// lengthened by repeating its first element.
+  static func variants(_ json: Any) -> [Any] {
+    switch json {
+    case let a as [Any]:
+      var out: [Any] = [[Any](), Array(a.dropLast()), a.isEmpty ? a : [a[0]] + a]
+      for (i, x) in a.enumerated() {
+        for v in variants(x) {
+          var b = a
+          b[i] = v
+          out.append(b)
+        }
+      }
+      return out
+    case let o as [String: Any]:
+      var out: [Any] = []
+      for (k, x) in o {
+        for v in variants(x) {
+          var p = o
+          p[k] = v
+          out.append(p)
+        }
+      }
+      return out
+    default:
+      return []
+    }
+  }
+
+  @Test func cutOrLengthenedArraysNeverTrap() throws {
+    var tried = 0
+    for (name, metric) in try Self.samples() {
+      func open<M: PredictionMetric & KerasSerializable>(_ m: M) throws {
+        let file = try #require(try JSONSerialization.jsonObject(with: m.savedState()) as? [String: Any])
+        for state in Self.variants(file["state"] as Any).prefix(300) {
+          var f = file
+          f["state"] = state
+          let data = try JSONSerialization.data(withJSONObject: f)
+          tried += 1
+          guard var loaded = try? M(savedState: data) else { continue }
+          _ = loaded.result()
+          try? loaded.merge(m)
+          _ = loaded.result()
+          loaded.reset()
+          _ = loaded.result()
+        }
+      }
+      guard let serializable = metric as? any (PredictionMetric & KerasSerializable) else {
+        Issue.record("\(name) cannot be saved")
+        continue
+      }
+      try open(serializable)
+    }
+    #expect(tried > 100)
+  }
+}
