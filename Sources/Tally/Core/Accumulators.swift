@@ -171,6 +171,30 @@ enum SampleWeights {
     return w
   }
 
+  /// One finite, non-negative weight for each of `count` items: a scalar
+  /// weight repeated, or exactly `count` weights (the rule of the agreement
+  /// and calibration metrics, whose counts take no negative weight); all 1
+  /// when `weights` is `nil`.
+  ///
+  /// - Throws: ``MetricError/invalidWeights(_:)`` naming the first bad
+  ///   weight, or the shape received.
+  static func nonNegative(_ weights: Tensor?, count: Int, of items: String, metric: String) throws(MetricError)
+    -> [Double]
+  {
+    guard let weights else { return [Double](repeating: 1, count: count) }
+    let raw = try checked(weights)
+    if let i = raw.firstIndex(where: { $0 < 0 }) {
+      throw .invalidWeights("\(metric): sample_weight must be ≥ 0; received \(raw[i]) at flat index \(i)")
+    }
+    if weights.rank == 0 { return [Double](repeating: raw[0], count: count) }
+    guard raw.count == count else {
+      throw .invalidWeights(
+        "\(metric): sample_weight must be a scalar or one weight per \(items) (\(count)); received shape \(describe(weights.shape))"
+      )
+    }
+    return raw
+  }
+
   /// Finite `weights`, given trailing axes of size 1 up to the rank of
   /// `shape` (a `(N,)` weight weights rows) and broadcast to `shape`: the
   /// rule of the metrics whose state is per column (F-scores, R², the

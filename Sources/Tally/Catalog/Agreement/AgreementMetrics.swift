@@ -108,22 +108,12 @@ struct ClassDecisions: Sendable, Equatable {
       )
     }
     guard !t.isEmpty else { throw .emptyBatch("\(metric): received y_pred of shape \(describe(yPred.shape))") }
-    var w = [Double](repeating: 1, count: t.count)
-    if let sampleWeight {
-      let raw = try SampleWeights.checked(sampleWeight)
-      if let i = raw.firstIndex(where: { $0 < 0 }) {
-        throw .invalidWeights("\(metric): sample_weight must be ≥ 0; received \(raw[i]) at flat index \(i)")
-      }
-      if sampleWeight.rank == 0 {
-        w = [Double](repeating: raw[0], count: t.count)
-      } else if column(sampleWeight) && raw.count == t.count {
-        w = raw
-      } else {
-        throw .invalidWeights(
-          "\(metric): sample_weight must be a scalar or one weight per sample (\(t.count)); received shape \(describe(sampleWeight.shape))"
-        )
-      }
+    if let sampleWeight, sampleWeight.rank > 0, !column(sampleWeight) {
+      throw .invalidWeights(
+        "\(metric): sample_weight must be a scalar or one weight per sample (\(t.count)); received shape \(describe(sampleWeight.shape))"
+      )
     }
+    let w = try SampleWeights.nonNegative(sampleWeight, count: t.count, of: "sample", metric: metric)
     var m = ConfusionMatrixState(classes: numClasses)
     for i in t.indices { m.add(true: t[i], predicted: p[i], weight: w[i]) }
     return m

@@ -246,22 +246,7 @@ public struct ExpectedCalibrationError: PredictionMetric, DeclaredMetric {
     }
     guard yPred.count > 0 else { throw .emptyBatch("\(metric): received y_pred of shape \(describe(yPred.shape))") }
     let (t, p) = try checkedProbabilities(yTrue, yPred, metric)
-    var w = [Double](repeating: 1, count: p.count)
-    if let sampleWeight {
-      let raw = try SampleWeights.checked(sampleWeight)
-      if let i = raw.firstIndex(where: { $0 < 0 }) {
-        throw .invalidWeights("\(metric): sample_weight must be ≥ 0; received \(raw[i]) at flat index \(i)")
-      }
-      if raw.count == 1 && sampleWeight.rank == 0 {
-        w = [Double](repeating: raw[0], count: p.count)
-      } else if raw.count == p.count {
-        w = raw
-      } else {
-        throw .invalidWeights(
-          "\(metric): sample_weight must be a scalar or one weight per element (\(p.count)); received shape \(describe(sampleWeight.shape))"
-        )
-      }
-    }
+    let w = try SampleWeights.nonNegative(sampleWeight, count: p.count, of: "element", metric: metric)
     var batch = CalibrationBins(bins: numBins + 1)
     for i in p.indices { batch.add(bin: bin(p[i]), confidence: p[i], label: t[i], weight: w[i]) }
     try state.merge(batch)
