@@ -236,8 +236,8 @@ def value_of(comment):
     return None
 
 
-def split_comment(line):
-    """(code, comment) with the first `//` outside a string literal."""
+def code_positions(line):
+    """The indices of `line` outside string literals (escapes skipped)."""
     in_string = False
     i = 0
     while i < len(line):
@@ -247,30 +247,27 @@ def split_comment(line):
             continue
         if c == '"':
             in_string = not in_string
-        elif not in_string and line.startswith("//", i):
-            return line[:i].rstrip(), line[i + 2:]
+        elif not in_string:
+            yield i
         i += 1
+
+
+def split_comment(line):
+    """(code, comment) with the first `//` outside a string literal."""
+    for i in code_positions(line):
+        if line.startswith("//", i):
+            return line[:i].rstrip(), line[i + 2:]
     return line.rstrip(), None
 
 
 def brackets(code, stack):
     """`stack` of open brackets after the line of code `code` (strings skipped)."""
     stack = list(stack)
-    in_string = False
-    i = 0
-    while i < len(code):
-        c = code[i]
-        if c == "\\" and in_string:
-            i += 2
-            continue
-        if c == '"':
-            in_string = not in_string
-        elif not in_string:
-            if c in "([{":
-                stack.append(c)
-            elif c in ")]}" and stack:
-                stack.pop()
-        i += 1
+    for i in code_positions(code):
+        if code[i] in "([{":
+            stack.append(code[i])
+        elif code[i] in ")]}" and stack:
+            stack.pop()
     return stack
 
 
