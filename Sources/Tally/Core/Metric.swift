@@ -215,9 +215,25 @@ public protocol PredictionMetric: Metric {
   ///   batches or values outside the metric's domain; the state is then
   ///   unchanged.
   mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?) throws(MetricError)
+
+  /// Accumulates one batch whose rows have the given global indices in the
+  /// dataset (the same arguments otherwise).
+  ///
+  /// Only a metric whose result depends on which rows it sees uses the
+  /// indices: ``Bootstrapped`` draws each row's replicate weights from its
+  /// index, and ``Sliced`` passes each slice's rows on. The default ignores
+  /// them.
+  mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, rows: RowIndices) throws(MetricError)
 }
 
 extension PredictionMetric {
+  /// Ignores the row indices.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, rows: RowIndices)
+    throws(MetricError)
+  {
+    try update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
+  }
+
   /// Accumulates one batch without weights.
   public mutating func update(yTrue: Tensor, yPred: Tensor) throws(MetricError) {
     try update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)

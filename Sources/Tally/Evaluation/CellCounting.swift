@@ -1,0 +1,164 @@
+//===--- CellCounting.swift -----------------------------------------------===//
+//
+// Metrics whose unweighted update puts each row into one of a few cells
+// (binary accuracy: a miss or a hit; the confusion-matrix family: a label
+// and a threshold bucket) and whose state is a function of the cells'
+// totals. For them, slices and bootstrap replicates are histograms of cells
+// by slice and replicate, counted in one pass (`cellTotals`), instead of one
+// update per slice or per replicate.
+//
+//===----------------------------------------------------------------------===//
+
+/// The cells of one batch: one per row, each in `0..<count`.
+struct CellBatch: Sendable {
+  var cells: [Int32]
+  var count: Int
+}
+
+/// A metric whose unweighted update counts each row into a cell.
+protocol CellCounting: PredictionMetric {
+  /// The cell of each row of an unweighted batch, validated as `update`
+  /// validates it (same errors), or `nil` when the batch takes the general
+  /// path (other shapes or types).
+  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch?
+  /// `state` with the cells' totals added: as an unweighted update of that
+  /// many rows per cell, or with `weighted`, as an update whose weights sum
+  /// to each total.
+  func adding(_ totals: ArraySlice<Int>, to state: State, weighted: Bool) throws(MetricError) -> State
+}
+
+extension BinaryAccuracy: CellCounting {
+  /// A hit (1) or a miss (0) per row, for one score per row.
+  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
+    guard isIntegerDType(dtype) == false, yPred.count > 0, yTrue.count == yPred.count,
+      yPred.count == batchRows(yPred), yTrue.count == batchRows(yTrue)
+    else { return nil }
+    func hits<P: BinaryFloatingPoint & TensorScalar>(_ pb: TensorBuffer<P>) -> [Int32] {
+      let thr = P(Float(threshold))
+      let labels = yTrue.doubles()
+      return pb.withUnsafeBufferPointer { p in
+        (0..<p.count).map { i in labels[i] == (p[i] > thr ? 1 : 0) ? 1 : 0 }
+      }
+    }
+    switch yPred.storage {
+    case .float32(let b): return CellBatch(cells: hits(b), count: 2)
+    case .float64(let b): return CellBatch(cells: hits(b), count: 2)
+    default: return nil
+    }
+  }
+
+  func adding(_ totals: ArraySlice<Int>, to state: MeanState, weighted: Bool) throws(MetricError) -> MeanState {
+    let misses = totals[totals.startIndex]
+    let hits = totals[totals.startIndex + 1]
+    var batch = MeanState()
+    batch.total = CompensatedSum(Double(hits))
+    if weighted {
+      batch.weightTotal = CompensatedSum(Double(hits + misses))
+    } else {
+      batch.count = Int64(hits + misses)
+    }
+    var s = state
+    try s.merge(batch)
+    return s
+  }
+}
+
+extension ConfusionUpdate {
+  /// Cell `2·(b + 1) + label` per row, for bucket `b ∈ −1..<T` of a single
+  /// score per row, under the fast path's conditions.
+  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
+    guard topK == nil, classId == nil, labelWeights == nil, !fromLogits, !multiLabel,
+      yTrue.count == yPred.count, yPred.count > 0, yPred.count == batchRows(yPred),
+      yTrue.count == batchRows(yTrue), yPred.dtype.isFloatingPoint
+    else { return nil }
+    let (p, t) = Tensor.squeezeOrExpandToSameRank(yPred, yTrue)
+    guard p.shape == t.shape else { return nil }
+    let scores = yPred.doubles()
+    let labels = yTrue.doubles()
+    var cells = [Int32](repeating: 0, count: scores.count)
+    for i in scores.indices {
+      let f = Float(scores[i])
+      if f.isNaN { throw .invalidValue("\(metricName): y_pred holds NaN at flat index \(i)") }
+      let label = labels[i]
+      guard label == 0 || label == 1 else {
+        throw .invalidValue(
+          "\(metricName) needs binary labels in {0, 1}; received y_true value \(label) at flat index \(i)")
+      }
+      cells[i] = Int32(2 * (thresholds.bucket(f) + 1) + (label == 1 ? 1 : 0))
+    }
+    return CellBatch(cells: cells, count: 2 * (thresholds.count + 1))
+  }
+
+  /// `state` with per-cell totals added as bucket counts.
+  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts) throws(MetricError) -> ConfusionCounts {
+    let t = thresholds.count
+    var pos = [Int](repeating: 0, count: t + 1)
+    var neg = [Int](repeating: 0, count: t + 1)
+    let base = totals.startIndex
+    for k in 0...t {
+      neg[k] = totals[base + 2 * k]
+      pos[k] = totals[base + 2 * k + 1]
+    }
+    var s = state
+    if s.isEmpty { s = ConfusionCounts(thresholds: t, labels: 1) }
+    try s.addCumulative(pos: pos, neg: neg, order: thresholds.order)
+    return s
+  }
+}
+
+extension AUC: CellCounting {
+  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
+    try update.cells(yTrue: yTrue, yPred: yPred)
+  }
+  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts, weighted: Bool) throws(MetricError)
+    -> ConfusionCounts
+  { try update.adding(totals, to: state) }
+}
+
+extension ConditionCount: CellCounting {
+  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
+    try update.cells(yTrue: yTrue, yPred: yPred)
+  }
+  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts, weighted: Bool) throws(MetricError)
+    -> ConfusionCounts
+  { try update.adding(totals, to: state) }
+}
+
+extension PrecisionRecall: CellCounting {
+  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
+    try update.cells(yTrue: yTrue, yPred: yPred)
+  }
+  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts, weighted: Bool) throws(MetricError)
+    -> ConfusionCounts
+  { try update.adding(totals, to: state) }
+}
+
+extension OperatingPoint: CellCounting {
+  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
+    try update.cells(yTrue: yTrue, yPred: yPred)
+  }
+  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts, weighted: Bool) throws(MetricError)
+    -> ConfusionCounts
+  { try update.adding(totals, to: state) }
+}
+
+/// Calls `body` with `metric` seen as a cell-counting metric of the same
+/// state type, or returns `nil` when it does not count cells.
+func withCellCounting<M: PredictionMetric, R>(
+  _ metric: M,
+  _ body: (
+    _ cells: (Tensor, Tensor) throws(MetricError) -> CellBatch?,
+    _ add: (ArraySlice<Int>, M.State, Bool) throws(MetricError) -> M.State
+  ) throws(MetricError) -> R
+) throws(MetricError) -> R? {
+  guard let counting = metric as? any CellCounting else { return nil }
+  func open<C: CellCounting>(_ c: C) throws(MetricError) -> R {
+    try body(
+      { (t, p) throws(MetricError) in try c.cells(yTrue: t, yPred: p) },
+      { (totals, state, weighted) throws(MetricError) in
+        // `C` is `M` (the same value, seen through the protocol).
+        try c.adding(totals, to: state as! C.State, weighted: weighted) as! M.State
+      })
+  }
+  return try open(counting)
+}

@@ -1,0 +1,412 @@
+//===--- Sliced.swift -----------------------------------------------------===//
+//
+// A metric per slice: one state of the base metric for each slice key seen,
+// beside the overall one, mergeable and savable like every state.
+//
+//===----------------------------------------------------------------------===//
+
+/// One slice's part of a ``SlicedState``: its key, its rows and weight, and
+/// the base metric's state on its rows.
+public struct SliceEntry<Base: Accumulator>: Codable, Sendable, Equatable {
+  /// The key (`nil` for the overall entry).
+  public var key: SliceKey?
+  /// The slice's rows.
+  public var samples: Int64
+  /// The slice's weight: the sum of its rows' sample weights (its rows when
+  /// unweighted).
+  public var weight: CompensatedSum
+  /// The base metric's state on the slice's rows.
+  public var state: Base
+
+  /// An entry of the given parts.
+  public init(key: SliceKey?, samples: Int64, weight: CompensatedSum, state: Base) {
+    (self.key, self.samples, self.weight, self.state) = (key, samples, weight, state)
+  }
+}
+
+/// The state of a ``Sliced`` metric: the overall entry, one entry per slice
+/// (sorted by key), and one past the last row seen.
+public struct SlicedState<Base: Accumulator>: Accumulator {
+  /// All rows.
+  public var overall: SliceEntry<Base>
+  /// One entry per slice key seen, sorted by key.
+  public var slices: [SliceEntry<Base>]
+  /// One past the largest global row index seen.
+  public var nextRow: Int64
+
+  /// The identity of ``merge(_:)``: no rows.
+  public init() {
+    overall = SliceEntry(key: nil, samples: 0, weight: CompensatedSum(), state: Base())
+    slices = []
+    nextRow = 0
+  }
+
+  /// A state of the given parts.
+  public init(overall: SliceEntry<Base>, slices: [SliceEntry<Base>], nextRow: Int64) {
+    (self.overall, self.slices, self.nextRow) = (overall, slices, nextRow)
+  }
+
+  private enum CodingKeys: String, CodingKey {
+    case overall, slices
+    case nextRow = "next_row"
+  }
+
+  /// Merges entry by entry (by key); keys in only one state are kept.
+  public mutating func merge(_ other: SlicedState<Base>) throws(MetricError) {
+    func add(_ a: inout SliceEntry<Base>, _ b: SliceEntry<Base>) throws(MetricError) {
+      try a.state.merge(b.state)
+      a.samples = try Counting.add(a.samples, b.samples)
+      a.weight.merge(b.weight)
+    }
+    var next = self
+    try add(&next.overall, other.overall)
+    var byKey: [SliceKey: Int] = [:]
+    for (i, e) in next.slices.enumerated() { if let k = e.key { byKey[k] = i } }
+    for e in other.slices {
+      if let k = e.key, let i = byKey[k] {
+        try add(&next.slices[i], e)
+      } else {
+        next.slices.append(e)
+      }
+    }
+    next.slices.sort { ($0.key ?? SliceKey([])) < ($1.key ?? SliceKey([])) }
+    next.nextRow = max(nextRow, other.nextRow)
+    self = next
+  }
+}
+
+/// One slice's result.
+public struct SliceResult<Base: Metric>: Sendable {
+  /// The key (`nil` for the overall result).
+  public var key: SliceKey?
+  /// The slice's rows.
+  public var samples: Int64
+  /// The slice's weight (the sum of its sample weights, or its rows).
+  public var weight: Double
+  /// Whether the weight is below the metric's `minimumWeight`; the value is
+  /// then not reported.
+  public var belowMinimumWeight: Bool
+  /// The base metric on the slice's rows (for its state, or, for a
+  /// ``Bootstrapped`` base, its interval).
+  public var metric: Base
+
+  /// The base metric's result, or `nil` below the minimum weight.
+  public var value: MetricValue? { belowMinimumWeight ? nil : metric.result() }
+}
+
+/// A metric evaluated per slice: one state of `Base` for each slice key
+/// seen, beside the overall one (TensorFlow Model Analysis's slicing, as a
+/// mergeable state).
+///
+/// Each update takes a slice key per row (``SliceBatch``, from one or more
+/// columns of integer or string keys; several columns cross); every row also
+/// counts toward the overall result. A slice whose weight (the sum of its
+/// rows' sample weights, or its number of rows) is below `minimumWeight`
+/// is reported with its rows and weight but no value.
+///
+/// ```swift
+/// var m = Sliced(BinaryAccuracy())
+/// try m.update(
+///   yTrue: [1, 0, 1, 1], yPred: [0.9, 0.8, 0.7, 0.1],
+///   slices: SliceBatch([SliceColumn(strings: ["new", "old", "new", "old"])]))
+/// m.result()                                       // 0.5
+/// m.sliceResults().map { "\($0.key!)" }           // ["new", "old"]
+/// m.sliceResults().map { $0.value!.scalar! }      // [1.0, 0.0]
+/// ```
+///
+/// Rows are the first axis; an element-wise metric (`MeanSquaredError`,
+/// ...) given rank-1 labels and predictions reads them as `(rows, 1)`.
+///
+/// With a ``Bootstrapped`` base, each slice gets its interval: the rows'
+/// global indices are passed on, so a row has the same replicate weights in
+/// its slice as overall.
+///
+/// - Complexity: one state per slice. An unweighted update of a metric that
+///   counts cells (binary accuracy, the confusion-matrix family on one score
+///   per row) is one pass over the rows for all slices; any other update
+///   gathers each slice's rows and updates its state.
+public struct Sliced<Base: PredictionMetric>: Metric {
+  /// The base metric's name.
+  public var name: String {
+    get { overall.name }
+    set { overall.name = newValue }
+  }
+  /// Slices whose weight is below this are reported without a value.
+  public let minimumWeight: Double
+  /// The most distinct slice keys the metric accepts (an update or merge
+  /// that would exceed it throws); not part of the configuration.
+  public var maximumSlices: Int
+  /// The base metric on all rows.
+  public private(set) var overall: Base
+  var overallTally = SliceTally()
+  var slices: [SliceKey: (metric: Base, tally: SliceTally)] = [:]
+  /// One past the largest global row index seen.
+  public private(set) var nextRow: Int64 = 0
+  let template: Base
+
+  /// The default limit on distinct slice keys.
+  public static var defaultMaximumSlices: Int { 10_000 }
+
+  /// `"Sliced"`.
+  public static var className: String { "Sliced" }
+
+  /// Slices of `base` (which starts empty: its accumulated state is not
+  /// kept).
+  ///
+  /// - Parameters:
+  ///   - minimumWeight: Slices of less weight are reported without a value.
+  ///   - maximumSlices: The most distinct keys accepted.
+  public init(_ base: Base, minimumWeight: Double = 0, maximumSlices: Int = Sliced.defaultMaximumSlices) {
+    var b = base
+    b.reset()
+    (template, overall) = (b, b)
+    self.minimumWeight = minimumWeight
+    self.maximumSlices = maximumSlices
+  }
+
+  /// `{"name", "metric": <the base's config>, "minimum_weight"}`.
+  public var config: KerasConfig {
+    KerasConfig(
+      className: Self.className,
+      config: ["name": .string(name), "metric": template.config.jsonValue, "minimum_weight": .double(minimumWeight)],
+      module: nil)
+  }
+
+  /// The overall entry, the slices sorted by key, and the next row.
+  public var state: SlicedState<Base.State> {
+    SlicedState(
+      overall: SliceEntry(key: nil, samples: overallTally.samples, weight: overallTally.weight, state: overall.state),
+      slices: slices.keys.sorted().map { k in
+        let s = slices[k]!
+        return SliceEntry(key: k, samples: s.tally.samples, weight: s.tally.weight, state: s.metric.state)
+      },
+      nextRow: nextRow)
+  }
+
+  /// No rows, no slices.
+  public var emptyState: SlicedState<Base.State> {
+    var s = SlicedState<Base.State>()
+    s.overall.state = template.emptyState
+    return s
+  }
+
+  /// Restores every entry, each checked by the base metric.
+  ///
+  /// - Throws: ``MetricError/invalidState(_:)`` for a slice without a key,
+  ///   a key twice, keys of different lengths, more keys than
+  ///   ``maximumSlices``, negative rows, or a state the base rejects.
+  public mutating func restore(_ s: SlicedState<Base.State>) throws(MetricError) {
+    guard s.slices.count <= maximumSlices else {
+      throw .invalidState("\(name): \(s.slices.count) slices exceed the limit of \(maximumSlices)")
+    }
+    guard s.nextRow >= 0, s.overall.samples >= 0 else {
+      throw .invalidState("\(name): row counts must be ≥ 0")
+    }
+    var next = self
+    try next.overall.restore(s.overall.state)
+    next.overallTally = SliceTally(samples: s.overall.samples, weight: s.overall.weight)
+    next.slices = [:]
+    let width = s.slices.first?.key?.values.count
+    for e in s.slices {
+      guard let key = e.key, !key.values.isEmpty, key.values.count == width else {
+        throw .invalidState(
+          "\(name): every slice needs a key of \(width ?? 1) values; received \(e.key?.description ?? "none")")
+      }
+      guard next.slices[key] == nil else { throw .invalidState("\(name): slice \(key) appears twice") }
+      guard e.samples >= 0 else { throw .invalidState("\(name): slice \(key) has \(e.samples) rows") }
+      var m = template
+      try m.restore(e.state)
+      next.slices[key] = (m, SliceTally(samples: e.samples, weight: e.weight))
+    }
+    next.nextRow = s.nextRow
+    self = next
+  }
+
+  /// Merges slice by slice (the configurations must match).
+  ///
+  /// - Throws: ``MetricError/incompatibleMerge(_:)`` for other
+  ///   configurations, or when the union of keys exceeds
+  ///   ``maximumSlices``; the state is then unchanged.
+  public mutating func merge(_ other: Sliced<Base>) throws(MetricError) {
+    try Self.checkMergeable(config, other.config)
+    var next = self
+    try next.overall.merge(other.overall)
+    next.overallTally = try overallTally.adding(other.overallTally)
+    for (k, s) in other.slices {
+      if let mine = next.slices[k] {
+        var m = mine.metric
+        try m.merge(s.metric)
+        next.slices[k] = (m, try mine.tally.adding(s.tally))
+      } else {
+        next.slices[k] = s
+      }
+    }
+    guard next.slices.count <= maximumSlices else {
+      throw .incompatibleMerge(
+        "\(name): the merged states hold \(next.slices.count) distinct slice keys, more than the limit of \(maximumSlices)"
+      )
+    }
+    next.nextRow = max(nextRow, other.nextRow)
+    self = next
+  }
+
+  /// The overall result.
+  public func result() -> MetricValue { overall.result() }
+
+  /// The overall result and its rows.
+  public var overallResult: SliceResult<Base> {
+    SliceResult(
+      key: nil, samples: overallTally.samples, weight: overallTally.weight.value,
+      belowMinimumWeight: false, metric: overall)
+  }
+
+  /// Each slice's result, sorted by key.
+  public func sliceResults() -> [SliceResult<Base>] {
+    slices.keys.sorted().map { k in
+      let s = slices[k]!
+      return SliceResult(
+        key: k, samples: s.tally.samples, weight: s.tally.weight.value,
+        belowMinimumWeight: s.tally.weight.value < minimumWeight, metric: s.metric)
+    }
+  }
+
+  /// Accumulates a batch whose rows follow the last row seen, with a slice
+  /// key per row.
+  public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor? = nil, slices: SliceBatch)
+    throws(MetricError)
+  {
+    try update(
+      yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, slices: slices,
+      rows: .contiguous(first: nextRow, count: batchRows(yPred)))
+  }
+
+  /// Accumulates a batch given as nested arrays, with a slice key per row.
+  public mutating func update<T: TensorConvertible, P: TensorConvertible>(
+    yTrue: T, yPred: P, slices: SliceBatch
+  ) throws(MetricError) {
+    try update(yTrue: try Tensor(yTrue), yPred: try Tensor(yPred), sampleWeight: nil, slices: slices)
+  }
+
+  /// Accumulates a batch with a slice key per row, whose rows have the
+  /// given global indices.
+  ///
+  /// - Throws: the base metric's errors; ``MetricError/shapeMismatch(_:)``
+  ///   when the keys or indices are not one per row;
+  ///   ``MetricError/invalidValue(_:)`` when the batch would bring the
+  ///   distinct keys above ``maximumSlices``. The state is then unchanged.
+  public mutating func update(
+    yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices batch: SliceBatch, rows: RowIndices
+  ) throws(MetricError) {
+    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
+    let n = batchRows(yPred)
+    guard batch.rows == n else {
+      throw .shapeMismatch("\(name): the batch has \(n) rows; received slice keys for \(batch.rows)")
+    }
+    let rows = try rows.validated(batchRows: n, metric: name)
+    if let width = slices.keys.first?.values.count, let k = batch.keys.first, k.values.count != width {
+      throw .shapeMismatch(
+        "\(name): slice keys of \(k.values.count) columns; earlier batches had \(width)")
+    }
+    var fresh = 0
+    for k in batch.keys where slices[k] == nil { fresh += 1 }
+    guard slices.count + fresh <= maximumSlices else {
+      throw .invalidValue(
+        "\(name): \(slices.count + fresh) distinct slice keys exceed the limit of \(maximumSlices) (raise it if so many slices are meant)"
+      )
+    }
+    var next = self
+    try next.overall.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, rows: rows)
+    let rowWeights = try Self.rowWeights(sampleWeight, rows: n, metric: name)
+    next.overallTally = try next.overallTally.adding(rows: n, weights: rowWeights, positions: nil)
+    let groups = batch.keys.count
+    let counted: Bool? =
+      sampleWeight != nil
+      ? nil
+      : try withCellCounting(template) { (cells, add) throws(MetricError) -> Bool in
+        guard let cellBatch = try cells(yTrue, yPred) else { return false }
+        let c = cellBatch.count
+        let totals = cellTotals(
+          cells: cellBatch.cells, cellCount: c, groups: batch.group, groupCount: groups, bootstrap: nil, rows: rows)
+        for (g, key) in batch.keys.enumerated() {
+          var m = next.slices[key]?.metric ?? template
+          try m.restore(try add(totals[(g * c)..<((g + 1) * c)], m.state, false))
+          next.slices[key] = (m, next.slices[key]?.tally ?? SliceTally())
+        }
+        return true
+      }
+    for (g, key) in batch.keys.enumerated() {
+      let positions = batch.positions(g)
+      if counted != true {
+        var m = next.slices[key]?.metric ?? template
+        try m.update(
+          yTrue: yTrue.gatheringRows(positions), yPred: yPred.gatheringRows(positions),
+          sampleWeight: sampleWeight.map { $0.rank == 0 ? $0 : $0.gatheringRows(positions) },
+          rows: rows.picking(positions))
+        next.slices[key] = (m, next.slices[key]?.tally ?? SliceTally())
+      }
+      next.slices[key]!.tally = try next.slices[key]!.tally.adding(
+        rows: positions.count, weights: rowWeights, positions: positions)
+    }
+    next.nextRow = max(nextRow, rows.end)
+    self = next
+  }
+
+  /// Each row's weight (the sum of its sample weights), or `nil` when
+  /// unweighted.
+  static func rowWeights(_ w: Tensor?, rows n: Int, metric: String) throws(MetricError) -> [Double]? {
+    guard let w else { return nil }
+    let values = try SampleWeights.checked(w)
+    if w.rank == 0 { return [Double](repeating: values[0], count: n) }
+    guard w.shape[0] == n, n > 0 else {
+      throw .invalidWeights(
+        "\(metric): slicing needs sample_weight with one entry per row (first axis \(n)) or a scalar; received shape \(describe(w.shape))"
+      )
+    }
+    let per = values.count / n
+    if per == 1 { return values }
+    return (0..<n).map { i in values[(i * per)..<((i + 1) * per)].reduce(0, +) }
+  }
+}
+
+/// A slice's rows and weight.
+struct SliceTally: Sendable {
+  var samples: Int64 = 0
+  var weight = CompensatedSum()
+
+  func adding(_ other: SliceTally) throws(MetricError) -> SliceTally {
+    var w = weight
+    w.merge(other.weight)
+    return SliceTally(samples: try Counting.add(samples, other.samples), weight: w)
+  }
+
+  func adding(rows: Int, weights: [Double]?, positions: ArraySlice<Int32>?) throws(MetricError) -> SliceTally {
+    var w = weight
+    if let weights {
+      if let positions {
+        for p in positions { w.add(weights[Int(p)]) }
+      } else {
+        for x in weights { w.add(x) }
+      }
+    } else {
+      w.add(Double(rows))
+    }
+    return SliceTally(samples: try Counting.add(samples, Int64(rows)), weight: w)
+  }
+}
+
+extension Sliced: KerasSerializable where Base: KerasSerializable {
+  /// Rebuilds slices from `{"class_name": "Sliced", "config": {"metric":
+  /// ..., "minimum_weight": w}}` (with the default limit on slices).
+  public init(config: KerasConfig) throws(MetricError) {
+    var r = try ConfigReader(config, expecting: Self.className)
+    let name = try r.optionalString("name")
+    guard let metric = r.value("metric") else {
+      throw .invalidConfiguration("Sliced: the configuration has no \"metric\"")
+    }
+    let minimum = try r.double("minimum_weight", default: 0)
+    try r.finish()
+    var base = try Base(config: KerasConfig(jsonValue: metric, in: Self.className))
+    if let name { base.name = name }
+    self.init(base, minimumWeight: minimum)
+  }
+}

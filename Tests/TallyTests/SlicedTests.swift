@@ -1,0 +1,192 @@
+// Evaluation: slices (Sliced, SliceBatch, SliceKey).
+
+import Foundation
+import Tally
+import Testing
+
+@Suite struct SlicedTests {
+  /// Data with a country and a device per row.
+  static func data(_ n: Int, seed: UInt64) -> (
+    y: [Double], p: [Double], w: [Double], country: [String], device: [Int64]
+  ) {
+    var g = SplitMix64(seed: seed)
+    let (y, p) = binormalScores(n, positiveRate: 0.3, shift: 1, using: &g)
+    let countries = ["US", "FR", "DE", "<script>", "日本"]
+    let country = (0..<n).map { _ in countries[Int.random(in: 0..<countries.count, using: &g)] }
+    let device = (0..<n).map { _ in Int64.random(in: 0...2, using: &g) }
+    let w = (0..<n).map { _ in Double.random(in: 0..<2, using: &g) }
+    return (y, p, w, country, device)
+  }
+
+  /// Each slice's state equals the base metric updated on the slice's rows
+  /// alone: by the cell path (binary accuracy, AUC) and by gathering (MSE,
+  /// exact AUC, weighted updates); the overall state equals the unsliced
+  /// metric.
+  @Test func eachSliceIsTheMetricOnItsRows() throws {
+    let d = Self.data(2_000, seed: 1)
+    // (rows, 1): one sample per row for every metric (Keras reads a rank-1
+    // array as one sample of an element-wise metric such as MSE).
+    func column(_ xs: [Double]) throws -> Tensor { try Tensor(xs, shape: [xs.count, 1]) }
+    func check<M: PredictionMetric>(_ base: M, weighted: Bool) throws {
+      var sliced = Sliced(base)
+      var plain = base
+      let batches = [0..<700, 700..<701, 701..<2_000]
+      for r in batches {
+        let w = weighted ? Tensor(Array(d.w[r])) : nil
+        try sliced.update(
+          yTrue: try column(Array(d.y[r])), yPred: try column(Array(d.p[r])), sampleWeight: w,
+          slices: try SliceBatch([SliceColumn(strings: Array(d.country[r]))]))
+        try plain.update(yTrue: try column(Array(d.y[r])), yPred: try column(Array(d.p[r])), sampleWeight: w)
+      }
+      #expect(sliced.overall.state == plain.state)
+      let results = sliced.sliceResults()
+      #expect(results.map { $0.key!.description } == ["<script>", "DE", "FR", "US", "日本"])
+      for s in results {
+        let rows = d.country.indices.filter { d.country[$0] == s.key!.values[0].description }
+        var alone = base
+        // The same batches, restricted to the slice.
+        for r in batches {
+          let mine = rows.filter { r.contains($0) }
+          guard !mine.isEmpty else { continue }
+          try alone.update(
+            yTrue: try column(mine.map { d.y[$0] }), yPred: try column(mine.map { d.p[$0] }),
+            sampleWeight: weighted ? Tensor(mine.map { d.w[$0] }) : nil)
+        }
+        #expect(s.metric.result() == alone.result(), "\(M.className) slice \(s.key!)")
+        #expect(s.samples == Int64(rows.count))
+        let weight = weighted ? rows.map { d.w[$0] }.reduce(0, +) : Double(rows.count)
+        #expect(abs(s.weight - weight) < 1e-9)
+      }
+    }
+    try check(BinaryAccuracy(), weighted: false)
+    try check(AUC(), weighted: false)
+    try check(Precision(thresholds: [0.2, 0.6]), weighted: false)
+    try check(MeanSquaredError(), weighted: false)
+    try check(ExactAUC(), weighted: false)
+    try check(BinaryAccuracy(), weighted: true)
+    try check(AUC(), weighted: true)
+  }
+
+  /// Rank-1 inputs of an element-wise metric are rows, as `(rows, 1)`.
+  @Test func rankOneRowsOfAnElementwiseMetric() throws {
+    var m = Sliced(MeanSquaredError())
+    try m.update(yTrue: [0, 0, 0], yPred: [1, 2, 3], slices: try SliceBatch([SliceColumn([1, 1, 2])]))
+    #expect(m.sliceResults().map { $0.value! } == [.scalar(2.5), .scalar(9)])
+    #expect(m.result() == .scalar(14.0 / 3))
+  }
+
+  /// Crossed keys: country × device, every combination seen is a slice.
+  @Test func crossedKeys() throws {
+    let d = Self.data(1_000, seed: 2)
+    var m = Sliced(BinaryAccuracy())
+    let batch = try SliceBatch([SliceColumn(strings: d.country), SliceColumn(d.device)])
+    try m.update(yTrue: Tensor(d.y), yPred: Tensor(d.p), slices: batch)
+    let expected = Set(zip(d.country, d.device).map { "\($0)|\($1)" })
+    #expect(Set(m.sliceResults().map { $0.key!.description }) == expected)
+    #expect(m.sliceResults().map(\.samples).reduce(0, +) == 1_000)
+    // Integer keys sort numerically, before strings.
+    #expect(SliceKey([.int(2)]) < SliceKey([.int(10)]))
+    #expect(SliceKey([.int(99)]) < SliceKey([.string("0")]))
+  }
+
+  /// Slices below the minimum weight are reported without a value.
+  @Test func minimumWeight() throws {
+    var m = Sliced(BinaryAccuracy(), minimumWeight: 3)
+    try m.update(
+      yTrue: [1, 1, 1, 0, 0], yPred: [0.9, 0.8, 0.7, 0.2, 0.9],
+      slices: try SliceBatch([SliceColumn([7, 7, 7, 8, 8])]))
+    let r = m.sliceResults()
+    #expect(r.map(\.belowMinimumWeight) == [false, true])
+    #expect(r[0].value == .scalar(1))
+    #expect(r[1].value == nil)
+    #expect(r[1].samples == 2)
+    #expect(r[1].metric.result() == .scalar(0.5))
+  }
+
+  /// Bad input: keys of the wrong count or type, too many slices, keys of
+  /// another width; the state is unchanged after each.
+  @Test func badInputLeavesTheStateUnchanged() throws {
+    var m = Sliced(try AUC(), maximumSlices: 3)
+    try m.update(yTrue: [1, 0], yPred: [0.9, 0.2], slices: try SliceBatch([SliceColumn([1, 2])]))
+    let before = m.state
+    #expect(throws: MetricError.self) {
+      try m.update(yTrue: [1, 0], yPred: [0.9, 0.2], slices: try SliceBatch([SliceColumn([1, 2, 3])]))
+    }
+    #expect(throws: MetricError.self) {
+      try m.update(yTrue: [1, 0, 1], yPred: [0.9, 0.2, 0.3], slices: try SliceBatch([SliceColumn([3, 4, 5])]))
+    }
+    #expect(throws: MetricError.self) {
+      try m.update(
+        yTrue: [1, 0], yPred: [0.9, 0.2], slices: try SliceBatch([SliceColumn([1, 2]), SliceColumn([1, 2])]))
+    }
+    #expect(throws: MetricError.self) {
+      try m.update(yTrue: [1, 0], yPred: [0.9, Double.nan], slices: try SliceBatch([SliceColumn([1, 2])]))
+    }
+    #expect(throws: MetricError.self) { try SliceColumn(Tensor([0.5, 1.5])) }
+    #expect(throws: MetricError.self) { try SliceColumn(try Tensor([[1, 2], [3, 4]])) }
+    #expect(throws: MetricError.self) { try SliceBatch([SliceColumn([1]), SliceColumn([1, 2])]) }
+    #expect(throws: MetricError.self) { try SliceBatch([]) }
+    #expect(m.state == before)
+  }
+
+  /// Saved, loaded and merged: shards merged in any order equal one run;
+  /// tampered states are refused.
+  @Test func savesLoadsAndMerges() throws {
+    let d = Self.data(3_000, seed: 3)
+    var g = SplitMix64(seed: 4)
+    var whole = Sliced(try AUC())
+    try whole.update(
+      yTrue: Tensor(d.y), yPred: Tensor(d.p), slices: try SliceBatch([SliceColumn(strings: d.country)]))
+    let shards = try randomSplit(3_000, parts: 4, using: &g).map { r in
+      var s = Sliced(try AUC())
+      try s.update(
+        yTrue: Tensor(Array(d.y[r])), yPred: Tensor(Array(d.p[r])),
+        slices: try SliceBatch([SliceColumn(strings: Array(d.country[r]))]))
+      return try Sliced<AUC>(savedState: s.savedState())
+    }
+    let merged = try mergeRandomly(shards, using: &g)
+    #expect(merged.sliceResults().map { $0.value } == whole.sliceResults().map { $0.value })
+    #expect(merged.result() == whole.result())
+    // A state whose slice is listed twice, or whose key is missing.
+    var s = whole.state
+    s.slices.append(s.slices[0])
+    var fresh = Sliced(try AUC())
+    #expect(throws: MetricError.self) { try fresh.restore(s) }
+    s = whole.state
+    s.slices[0].key = nil
+    #expect(throws: MetricError.self) { try fresh.restore(s) }
+    s = whole.state
+    s.slices[0].samples = -1
+    #expect(throws: MetricError.self) { try fresh.restore(s) }
+    var small = Sliced(try AUC(), maximumSlices: 2)
+    #expect(throws: MetricError.self) { try small.restore(whole.state) }
+    #expect(throws: MetricError.self) { try small.merge(whole) }
+    // Another base configuration does not merge.
+    var other = Sliced(try AUC(numThresholds: 10))
+    #expect(throws: MetricError.self) { try other.merge(whole) }
+  }
+
+  /// Slices of a bootstrap: each slice's replicates equal a bootstrap of
+  /// the slice's rows alone, with their global indices.
+  @Test func slicedBootstrap() throws {
+    let d = Self.data(1_500, seed: 5)
+    var m = Sliced(try Bootstrapped(AUC(), replicates: 40, seed: 3))
+    for r in [0..<500, 500..<1_500] {
+      try m.update(
+        yTrue: Tensor(Array(d.y[r])), yPred: Tensor(Array(d.p[r])),
+        slices: try SliceBatch([SliceColumn(Array(d.device[r]))]))
+    }
+    var overall = try Bootstrapped(AUC(), replicates: 40, seed: 3)
+    try overall.update(yTrue: Tensor(d.y), yPred: Tensor(d.p))
+    #expect(m.overall.replicateResults() == overall.replicateResults())
+    for s in m.sliceResults() {
+      let rows = d.device.indices.filter { .int(d.device[$0]) == s.key!.values[0] }
+      var alone = try Bootstrapped(AUC(), replicates: 40, seed: 3)
+      try alone.update(
+        yTrue: Tensor(rows.map { d.y[$0] }), yPred: Tensor(rows.map { d.p[$0] }), sampleWeight: nil,
+        rows: .listed(rows.map { Int64($0) }))
+      #expect(s.metric.replicateResults() == alone.replicateResults())
+      #expect(try s.metric.interval() == alone.interval())
+    }
+  }
+}
