@@ -16,71 +16,6 @@ func declaredInput(_ className: String) -> MetricInput {
   MetricRegistry.declaration(for: className)?.input ?? .samples
 }
 
-/// The file format of `--save-state` and `tally merge`.
-struct EvaluationState: Codable {
-  static let formatTag = "tally.evaluation-state"
-  var format = EvaluationState.formatTag
-  var version = 1
-  var samples: Int
-  var metrics: [Entry]
-
-  struct Entry: Codable {
-    var name: String
-    var state: JSONValue
-  }
-}
-
-/// Reads Tally state files and rebuilds their metrics.
-enum StateFiles {
-  static func load(_ path: String) throws -> (samples: Int, metrics: [(String, any KerasSerializable)]) {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw CommandError("cannot read state file '\(path)'")
-    }
-    let file: EvaluationState
-    do {
-      file = try JSONDecoder().decode(EvaluationState.self, from: data)
-    } catch {
-      throw CommandError("'\(path)' is not a tally state file (written by `tally evaluate --save-state`)")
-    }
-    guard file.format == EvaluationState.formatTag else {
-      throw CommandError("'\(path)' is not a tally state file: format \"\(file.format)\"")
-    }
-    guard file.version == 1 else {
-      throw CommandError("'\(path)' has state format version \(file.version); this tally reads version 1")
-    }
-    var out: [(String, any KerasSerializable)] = []
-    for e in file.metrics {
-      let bytes = try JSONEncoder().encode(e.state)
-      guard case .object(let o) = e.state, case .object(let metric)? = o["metric"],
-        case .string(let className)? = metric["class_name"]
-      else { throw CommandError("'\(path)': metric \(e.name) has no class") }
-      guard let type = MetricRegistry.classes[className] else {
-        throw CommandError("'\(path)': unknown metric class \(className)")
-      }
-      do {
-        out.append((e.name, try type.init(savedState: bytes)))
-      } catch {
-        throw CommandError("'\(path)': metric \(e.name): \(error)")
-      }
-    }
-    return (file.samples, out)
-  }
-
-  static func write(_ path: String, samples: Int, metrics: [(String, any Metric)]) throws {
-    var entries: [EvaluationState.Entry] = []
-    for (name, m) in metrics {
-      let json = try JSONDecoder().decode(JSONValue.self, from: m.savedState())
-      entries.append(.init(name: name, state: json))
-    }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    let data = try encoder.encode(EvaluationState(samples: samples, metrics: entries))
-    guard FileManager.default.createFile(atPath: path, contents: data) else {
-      throw CommandError("cannot write state file '\(path)'")
-    }
-  }
-}
-
 /// Merges two metrics of one type held as existentials.
 func mergeAny(_ a: any Metric, _ b: any Metric) throws -> any Metric {
   func open<M: Metric>(_ a: M) throws -> any Metric {
@@ -179,6 +114,40 @@ extension TallyCommand {
     )
     var map: Bool = true
 
+    @Option(
+      name: .customLong("slice-by"),
+      help:
+        "Slice keys: a .npy of integer keys (one per row), or a CSV file (with --slice-by-column). Repeatable: several cross (country × device)."
+    )
+    var sliceBy: [String] = []
+
+    @Option(
+      name: .customLong("slice-by-column"),
+      help:
+        "CSV: the key column (name or 0-based index) of the matching --slice-by file, or of --y-true without --slice-by. Repeatable."
+    )
+    var sliceByColumn: [String] = []
+
+    @Option(name: .customLong("min-slice-weight"), help: "Slices of less weight are reported without values.")
+    var minSliceWeight: Double = 0
+
+    @Option(name: .customLong("max-slices"), help: "The most distinct slice keys accepted.")
+    var maxSlices: Int = 10_000
+
+    @Option(help: "Poisson-bootstrap replicates for confidence intervals (200 is a good value; default: none).")
+    var bootstrap: Int?
+
+    @Option(help: "The confidence level of the intervals, in (0, 1).")
+    var confidence: Double = 0.95
+
+    @Option(help: "The bootstrap's seed.")
+    var seed: Int64 = 0
+
+    @Option(
+      name: .customLong("row-offset"),
+      help: "The global index of the first row (for shards of one dataset: the rows before this shard).")
+    var rowOffset: Int64 = 0
+
     func validate() throws {
       guard !metrics.isEmpty else { throw ValidationError("give at least one --metric") }
       guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1; received \(batchSize)") }
@@ -186,6 +155,23 @@ extension TallyCommand {
       guard separator.count == 1 else {
         throw ValidationError("--separator must be one character; received \"\(separator)\"")
       }
+    }
+
+    /// The checks of the slicing and bootstrap options (one-line errors).
+    func plan() throws -> EvaluationPlan {
+      var plan = EvaluationPlan()
+      if let bootstrap {
+        guard bootstrap >= 1 else { throw CommandError("--bootstrap must be at least 1; received \(bootstrap)") }
+        plan.bootstrap = try PoissonBootstrap(replicates: bootstrap, seed: seed)
+      }
+      try checkConfidence(confidence)
+      guard rowOffset >= 0 else { throw CommandError("--row-offset must be ≥ 0; received \(rowOffset)") }
+      guard maxSlices >= 1 else { throw CommandError("--max-slices must be at least 1; received \(maxSlices)") }
+      guard minSliceWeight.isFinite else {
+        throw CommandError("--min-slice-weight must be a finite number; received \(minSliceWeight)")
+      }
+      if !sliceBy.isEmpty || !sliceByColumn.isEmpty { plan.slicing = (minSliceWeight, maxSlices) }
+      return plan
     }
 
     func run() throws {
@@ -214,14 +200,19 @@ extension TallyCommand {
 
     func evaluate() throws {
       let specs = try specs()
+      let plan = try plan()
       let sameFile = yTrue == yPred
       let allSame = sameFile && (sampleWeight == nil || sampleWeight == yTrue)
       var t = try open(yTrue, yTrueColumns, default: 0)
       var p = try open(yPred, yPredColumns, default: sameFile ? 1 : 0)
       var w = try sampleWeight.map { try open($0, sampleWeightColumns, default: allSame ? 2 : 0) }
-      for other in [p.knownRows, w?.knownRows] {
+      var keys = try SliceSource.open(
+        files: sliceBy, columns: sliceByColumn, yTrue: yTrue, separator: separator.first!, header: header, map: map)
+      for (path, other) in [(yPred, p.knownRows), (sampleWeight ?? "", w?.knownRows)]
+        + keys.map({ ($0.path, $0.knownRows) })
+      {
         if let a = t.knownRows, let b = other, a != b {
-          throw CommandError("the inputs have different numbers of rows: \(yTrue) has \(a), another has \(b)")
+          throw CommandError("the inputs have different numbers of rows: \(yTrue) has \(a), \(path) has \(b)")
         }
       }
       let totalRows = t.knownRows
@@ -229,19 +220,18 @@ extension TallyCommand {
 
       // Read chunks in order; process them on `threads` workers, each with
       // its own metrics, merged at the end in worker order.
-      var workers: [[any PredictionMetric]] = []
+      var workers: [[any Metric]] = []
       var names: [String] = []
       var reshape: [Bool] = []
       var rows = 0
-      var chunkIndex = 0
       let workerCount = max(1, threads)
-      var pending: [(Tensor, Tensor, Tensor?)] = []
+      var pending: [Chunk] = []
 
       func flush() throws {
         guard !pending.isEmpty else { return }
         let jobs = pending
         pending.removeAll(keepingCapacity: true)
-        let results = UnsafeMutableBufferPointer<Result<[any PredictionMetric], Error>?>.allocate(capacity: jobs.count)
+        let results = UnsafeMutableBufferPointer<Result<[any Metric], Error>?>.allocate(capacity: jobs.count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         let box = ResultBox(results)
@@ -250,16 +240,13 @@ extension TallyCommand {
         DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
           var ms = start[k]
           do {
-            let (yt, yp, yw) = jobs[k]
+            let job = jobs[k]
+            let slices = try job.keys.map { try SliceBatch($0) }
             for i in ms.indices {
-              var m = ms[i]
-              if flags[i] {
-                try m.update(
-                  yTrue: try yt.reshaped([yt.count, 1]), yPred: try yp.reshaped([yp.count, 1]), sampleWeight: yw)
-              } else {
-                try m.update(yTrue: yt, yPred: yp, sampleWeight: yw)
-              }
-              ms[i] = m
+              var (yt, yp) = (job.yTrue, job.yPred)
+              if flags[i] { (yt, yp) = (try yt.reshaped([yt.count, 1]), try yp.reshaped([yp.count, 1])) }
+              ms[i] = try updateAny(
+                ms[i], yTrue: yt, yPred: yp, sampleWeight: job.weight, slices: slices, rows: job.rows)
             }
             box.buffer[k] = .success(ms)
           } catch {
@@ -278,19 +265,22 @@ extension TallyCommand {
         let yt = try t.next(batchSize)
         let yp = try p.next(batchSize)
         let yw = try w?.next(batchSize)
-        if yt == nil && yp == nil && (w == nil || yw == nil) { break }
-        guard let yt, let yp, w == nil || yw != nil else {
+        var columns: [SliceColumn] = []
+        for k in keys.indices { if let c = try keys[k].next(batchSize) { columns.append(c) } }
+        if yt == nil && yp == nil && (w == nil || yw == nil) && columns.isEmpty { break }
+        guard let yt, let yp, w == nil || yw != nil, columns.count == keys.count else {
           throw CommandError(
-            "the inputs have different numbers of rows (\(yTrue), \(yPred)\(sampleWeight.map { ", \($0)" } ?? ""))")
+            "the inputs have different numbers of rows (\(([yTrue, yPred] + [sampleWeight].compactMap { $0 } + keys.map(\.path)).joined(separator: ", ")))"
+          )
         }
-        guard yt.shape.first == yp.shape.first || (yt.rank == 0 && yp.rank == 0),
-          yw == nil || yw!.shape.first == yt.shape.first
+        let n = yt.shape.first ?? 1
+        guard yp.shape.first ?? 1 == n, yw == nil || yw!.shape.first == n, columns.allSatisfy({ $0.count == n })
         else {
           throw CommandError("the inputs have different numbers of rows at row \(rows)")
         }
         if workers.isEmpty {
           // Build the metrics from the first chunk's shapes, as compile() does.
-          var built: [any PredictionMetric] = []
+          var built: [any Metric] = []
           for spec in specs {
             let m = try CompileMetrics.resolve(spec, yTrue: yt, yPred: yp)
             let className = type(of: m).className
@@ -299,15 +289,19 @@ extension TallyCommand {
                 "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes)."
               )
             }
-            built.append(m)
+            built.append(plan.wrap(m))
             reshape.append(p.rank == 1 && t.rank == 1 && declaredInput(className) == .elementwise)
           }
           names = uniqueNames(built.map(\.name))
           workers = Array(repeating: built, count: workerCount)
         }
-        pending.append((yt, yp, yw))
-        rows += yt.shape.first ?? 1
-        chunkIndex += 1
+        let (first, overflow) = rowOffset.addingReportingOverflow(Int64(rows))
+        guard !overflow else { throw CommandError("--row-offset \(rowOffset) plus \(rows) rows overflows") }
+        pending.append(
+          Chunk(
+            yTrue: yt, yPred: yp, weight: yw, keys: keys.isEmpty ? nil : columns,
+            rows: .contiguous(first: first, count: n)))
+        rows += n
         if pending.count == workerCount { try flush() }
         progress.update(rows)
       }
@@ -318,18 +312,19 @@ extension TallyCommand {
         for i in merged.indices { merged[i] = try mergeAny(merged[i], workers[k][i]) }
       }
       progress.finish(rows)
+      let report = try EvaluationReport(names: names, metrics: merged, samples: rows, confidence: confidence)
       if let saveState {
-        try StateFiles.write(saveState, samples: rows, metrics: Array(zip(names, merged)))
+        try StateFiles.write(saveState, samples: rows, rowOffset: rowOffset, metrics: Array(zip(names, merged)))
       }
-      let results = zip(names, merged).map { (name: $0.0, value: $0.1.result()) }
-      print(format == .json ? resultsJSON(results, samples: rows) : resultsTable(results, samples: rows))
+      print(format == .json ? report.json : report.table)
     }
   }
 
   struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Merge state files written by `tally evaluate --save-state` and print the results.",
-      discussion: "The result equals one `tally evaluate` over all the shards' data."
+      discussion:
+        "The result equals one `tally evaluate` over all the shards' data (slices and bootstrap intervals included, when each bootstrapped shard had its --row-offset)."
     )
 
     @Argument(help: "State files, one per shard.")
@@ -338,35 +333,43 @@ extension TallyCommand {
     @Option(help: "Output format: table or json.")
     var format: OutputFormat = .table
 
+    @Option(help: "The confidence level of bootstrap intervals, in (0, 1).")
+    var confidence: Double = 0.95
+
     func validate() throws {
       guard !states.isEmpty else { throw ValidationError("give at least one state file") }
     }
 
     func run() throws {
       do {
+        try checkConfidence(confidence)
         var samples = 0
         var merged: [(String, any Metric)] = []
+        var files: [LoadedState] = []
         for path in states {
-          let (n, metrics) = try StateFiles.load(path)
+          let file = try StateFiles.load(path)
+          files.append(file)
           if merged.isEmpty {
-            merged = metrics.map { ($0.0, $0.1 as any Metric) }
+            merged = file.metrics.map { ($0.0, $0.1 as any Metric) }
           } else {
-            guard metrics.map(\.0) == merged.map(\.0) else {
+            guard file.metrics.map(\.0) == merged.map(\.0) else {
               throw CommandError(
-                "'\(path)' holds metrics \(metrics.map(\.0)); the first file holds \(merged.map(\.0))")
+                "'\(path)' holds metrics \(file.metrics.map(\.0)); the first file holds \(merged.map(\.0))")
             }
             for i in merged.indices {
               do {
-                merged[i].1 = try mergeAny(merged[i].1, metrics[i].1)
+                merged[i].1 = try mergeAny(merged[i].1, file.metrics[i].1)
               } catch {
                 throw CommandError("'\(path)': metric \(merged[i].0) cannot be merged: \(error)")
               }
             }
           }
-          samples += n
+          samples += file.samples
         }
-        let results = merged.map { (name: $0.0, value: $0.1.result()) }
-        print(format == .json ? resultsJSON(results, samples: samples) : resultsTable(results, samples: samples))
+        try StateFiles.checkDisjointRows(files)
+        let report = try EvaluationReport(
+          names: merged.map(\.0), metrics: merged.map(\.1), samples: samples, confidence: confidence)
+        print(format == .json ? report.json : report.table)
       } catch {
         printError("tally: error: \(error)")
         throw ExitCode.failure
@@ -375,9 +378,24 @@ extension TallyCommand {
   }
 }
 
+/// One chunk of rows for a worker: the inputs, the slice keys and the
+/// rows' global indices.
+struct Chunk {
+  var yTrue: Tensor
+  var yPred: Tensor
+  var weight: Tensor?
+  var keys: [SliceColumn]?
+  var rows: RowIndices
+}
+
+/// Throws unless `c` is in (0, 1).
+func checkConfidence(_ c: Double) throws {
+  guard c > 0, c < 1 else { throw CommandError("--confidence must lie in (0, 1); received \(c)") }
+}
+
 struct ResultBox: @unchecked Sendable {
-  let buffer: UnsafeMutableBufferPointer<Result<[any PredictionMetric], Error>?>
-  init(_ buffer: UnsafeMutableBufferPointer<Result<[any PredictionMetric], Error>?>) { self.buffer = buffer }
+  let buffer: UnsafeMutableBufferPointer<Result<[any Metric], Error>?>
+  init(_ buffer: UnsafeMutableBufferPointer<Result<[any Metric], Error>?>) { self.buffer = buffer }
 }
 
 /// A progress line on standard error: rows done, a bar, rows/s and ETA.

@@ -114,39 +114,6 @@ struct CommandError: Error, CustomStringConvertible {
   init(_ description: String) { self.description = description }
 }
 
-/// The metrics' results as one JSON object, NaN and infinities as `null`.
-func resultsJSON(_ results: [(name: String, value: MetricValue)], samples: Int) -> String {
-  func number(_ x: Double) -> String {
-    guard x.isFinite else { return "null" }
-    if x == x.rounded(), abs(x) < 1e15 { return String(format: "%.1f", x) }
-    return "\(x)"
-  }
-  func quoted(_ s: String) -> String {
-    let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
-    return String(decoding: data, as: UTF8.self)
-  }
-  let body = results.map { r -> String in
-    let v: String =
-      switch r.value {
-      case .scalar(let x): number(x)
-      case .vector(let xs): "[" + xs.map(number).joined(separator: ", ") + "]"
-      }
-    return "\(quoted(r.name)): \(v)"
-  }
-  return "{\"results\": {" + body.joined(separator: ", ") + "}, \"samples\": \(samples)}"
-}
-
-/// The results as an aligned table.
-func resultsTable(_ results: [(name: String, value: MetricValue)], samples: Int) -> String {
-  let width = max(6, results.map(\.name.count).max() ?? 0)
-  var lines = ["metric".padding(toLength: width, withPad: " ", startingAt: 0) + "  value"]
-  for r in results {
-    lines.append(r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(r.value)")
-  }
-  lines.append("(\(samples) samples)")
-  return lines.joined(separator: "\n")
-}
-
 /// Writes to standard error.
 func printError(_ s: String) {
   FileHandle.standardError.write(Data((s + "\n").utf8))

@@ -24,7 +24,7 @@ func resetPeakRSS() {
 /// floor.c reports the best of its 9 (peers.py takes the best of 3).
 let passes = 9
 
-func run(_ name: String, rows: Int, _ body: () throws -> Double) rethrows {
+func run(_ name: String, rows: Int, passes: Int = passes, _ body: () throws -> Double) rethrows {
   _ = try body()  // warm-up
   var best = Double.infinity
   var result = 0.0
@@ -97,6 +97,52 @@ if wants("W2_auc_roc_10000") {
 }
 if wants("W7") {
   try run("W7_precision_0.5", rows: N) { try stream({ try Precision(thresholds: [0.5]) }, yt, yp, batch: B) }
+}
+
+// Not standard workloads: W1's data through binary accuracy and AUC together
+// (the plain pass), with a 200-replicate Poisson bootstrap, and with 1,000
+// slices (a key per row, uniform in 0..<1000), in 10 batches as W1.
+if wants("E") {
+  var keyGenerator = SplitMix64(seed: 99)
+  let keys = (0..<N).map { _ in Int64(keyGenerator.next() % 1000) }
+  func evaluate<M: Metric>(_ make: () throws -> M, _ visit: (inout M, Tensor, Tensor, Range<Int>) throws -> Void)
+    throws -> Double
+  {
+    var m = try make()
+    let t = opaque(yt)
+    let p = opaque(yp)
+    for start in stride(from: 0, to: N, by: B) {
+      let r = start..<min(N, start + B)
+      try visit(&m, Tensor(Array(t[r])), Tensor(Array(p[r])), r)
+    }
+    return m.result().values.first ?? .nan
+  }
+  func plain<M: PredictionMetric>(_ make: () throws -> M) throws -> Double {
+    try evaluate(make) { m, t, p, _ in try m.update(yTrue: t, yPred: p, sampleWeight: nil) }
+  }
+  func boot<M: PredictionMetric>(_ make: () throws -> M) throws -> Double {
+    try evaluate({ try Bootstrapped(make(), replicates: 200, seed: 1) }) { m, t, p, _ in
+      try m.update(yTrue: t, yPred: p, sampleWeight: nil)
+    }
+  }
+  func sliced<M: PredictionMetric>(_ make: () throws -> M) throws -> Double {
+    try evaluate({ Sliced(try make()) }) { m, t, p, r in
+      try m.update(yTrue: t, yPred: p, sampleWeight: nil, slices: SliceBatch([SliceColumn(Array(keys[r]))]))
+    }
+  }
+  if wants("E1") {
+    try run("E1_plain_accuracy_auc", rows: N) { try plain({ BinaryAccuracy() }) + plain({ try AUC() }) }
+  }
+  if wants("E2") {
+    try run("E2_bootstrap200_accuracy_auc", rows: N, passes: 1) {
+      try boot({ BinaryAccuracy() }) + boot({ try AUC() })
+    }
+  }
+  if wants("E3") {
+    try run("E3_slices1000_accuracy_auc", rows: N, passes: 3) {
+      try sliced({ BinaryAccuracy() }) + sliced({ try AUC() })
+    }
+  }
 }
 
 if wants("W5") {

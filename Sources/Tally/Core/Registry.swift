@@ -125,12 +125,35 @@ public enum MetricRegistry {
   /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an unknown class
   ///   or a configuration the class rejects.
   public static func deserialize(_ config: KerasConfig) throws(MetricError) -> any KerasSerializable {
+    try serializableType(for: config).init(config: config)
+  }
+
+  /// The type that reads `config`: a declared class, or ``Bootstrapped``
+  /// or ``Sliced`` of one (at any depth; `"metric"` holds the base's
+  /// configuration).
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` for an unknown class,
+  ///   or a wrapper whose base is missing or takes values.
+  public static func serializableType(for config: KerasConfig) throws(MetricError) -> any KerasSerializable.Type {
+    if config.className == Bootstrapped<AUC>.className || config.className == Sliced<AUC>.className {
+      guard let inner = config.config["metric"] else {
+        throw .invalidConfiguration("\(config.className): the configuration has no \"metric\"")
+      }
+      let base = try serializableType(for: KerasConfig(jsonValue: inner, in: config.className))
+      guard let prediction = base as? any (PredictionMetric & KerasSerializable).Type else {
+        throw .invalidConfiguration("\(config.className) needs a metric of predictions; \(base.className) takes values")
+      }
+      func wrapped<M: PredictionMetric & KerasSerializable>(_: M.Type) -> any KerasSerializable.Type {
+        config.className == Bootstrapped<M>.className ? Bootstrapped<M>.self : Sliced<M>.self
+      }
+      return wrapped(prediction)
+    }
     guard let d = byClassName[config.className] else {
       throw .invalidConfiguration(
         "unknown metric class \"\(config.className)\"; known classes: \(byClassName.keys.sorted().joined(separator: ", "))"
       )
     }
-    return try d.type.init(config: config)
+    return d.type
   }
 
   /// Keras's `keras.metrics.get` for a string: the metric with its default

@@ -71,7 +71,7 @@ public struct PoissonBootstrap: Sendable, Hashable, Codable {
     return z ^ (z >> 31)
   }
 
-  static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+  @inline(__always) static var golden: UInt64 { 0x9E37_79B9_7F4A_7C15 }
 
   /// The row's key: the finaliser of the seed's mix and the index.
   @inline(__always)
@@ -98,20 +98,23 @@ public struct PoissonBootstrap: Sendable, Hashable, Codable {
     return out
   }()
 
-  // The first four thresholds, as constants for the hot loop.
-  static let c0 = cdf[0]
-  static let c1 = cdf[1]
-  static let c2 = cdf[2]
-  static let c3 = cdf[3]
+  /// The first four thresholds, for the hot loop (a `static let` is read
+  /// through a once-check on every access).
+  struct Head {
+    let c0: UInt32, c1: UInt32, c2: UInt32, c3: UInt32
+    init() { (c0, c1, c2, c3) = (cdf[0], cdf[1], cdf[2], cdf[3]) }
 
-  /// The Poisson(1) count of a 32-bit uniform: how many of `cdf` it
-  /// reaches.
-  @inline(__always)
-  static func poisson(_ u: UInt32) -> UInt32 {
-    var k: UInt32 = (u >= c0 ? 1 : 0) &+ (u >= c1 ? 1 : 0) &+ (u >= c2 ? 1 : 0) &+ (u >= c3 ? 1 : 0)
-    if u >= c3 { k = tail(u) }
-    return k
+    /// The Poisson(1) count of a 32-bit uniform: how many of `cdf` it
+    /// reaches.
+    @inline(__always)
+    func poisson(_ u: UInt32) -> UInt32 {
+      let k: UInt32 = (u >= c0 ? 1 : 0) &+ (u >= c1 ? 1 : 0) &+ (u >= c2 ? 1 : 0) &+ (u >= c3 ? 1 : 0)
+      return u >= c3 ? tail(u) : k
+    }
   }
+
+  /// The Poisson(1) count of a 32-bit uniform.
+  static func poisson(_ u: UInt32) -> UInt32 { Head().poisson(u) }
 
   @inline(never)
   static func tail(_ u: UInt32) -> UInt32 {
@@ -146,6 +149,7 @@ func cellTotals(
   results.initialize(repeating: nil)
   defer { results.deallocate() }
   let box = UnsafeSendableBox(results)
+  let head = PoissonBootstrap.Head()
   let body: @Sendable (Int) -> Void = { k in
     var totals = [Int](repeating: 0, count: size)
     var hist = [UInt32](repeating: 0, count: size)
@@ -166,14 +170,14 @@ func cellTotals(
             var slot = base
             while q &+ 1 < r {
               let bits = PoissonBootstrap.bits(key, pair: q >> 1)
-              h[slot] &+= PoissonBootstrap.poisson(UInt32(truncatingIfNeeded: bits))
-              h[slot &+ 1] &+= PoissonBootstrap.poisson(UInt32(truncatingIfNeeded: bits >> 32))
+              h[slot] &+= head.poisson(UInt32(truncatingIfNeeded: bits))
+              h[slot &+ 1] &+= head.poisson(UInt32(truncatingIfNeeded: bits >> 32))
               q &+= 2
               slot &+= 2
             }
             if q < r {
               let bits = PoissonBootstrap.bits(key, pair: q >> 1)
-              h[slot] &+= PoissonBootstrap.poisson(UInt32(truncatingIfNeeded: bits))
+              h[slot] &+= head.poisson(UInt32(truncatingIfNeeded: bits))
             }
           }
         }

@@ -88,6 +88,7 @@ public struct SliceColumn: Sendable {
   enum Values: Sendable {
     case integers([Int64])
     case strings([String])
+    case mixed([SliceValue])
   }
   let values: Values
 
@@ -96,6 +97,7 @@ public struct SliceColumn: Sendable {
     switch values {
     case .integers(let v): v.count
     case .strings(let v): v.count
+    case .mixed(let v): v.count
     }
   }
 
@@ -121,11 +123,23 @@ public struct SliceColumn: Sendable {
   /// String keys.
   public init(strings keys: [String]) { values = .strings(keys) }
 
+  /// Keys read as text (a CSV column): a decimal integer in canonical form
+  /// (`-12`, `0`, `7`; not `007` or `+7`) is an integer key, anything else
+  /// a string key.
+  public init(texts: [String]) {
+    values = .mixed(
+      texts.map { t in
+        if let i = Int64(t), String(i) == t { return .int(i) }
+        return .string(t)
+      })
+  }
+
   /// The column's value at `row`.
   func value(_ row: Int) -> SliceValue {
     switch values {
     case .integers(let v): .int(v[row])
     case .strings(let v): .string(v[row])
+    case .mixed(let v): v[row]
     }
   }
 
@@ -152,6 +166,8 @@ public struct SliceColumn: Sendable {
       }
       return Self.ordinals(of: v)
     case .strings(let v):
+      return Self.ordinals(of: v)
+    case .mixed(let v):
       return Self.ordinals(of: v)
     }
   }

@@ -76,7 +76,7 @@ public struct SlicedState<Base: Accumulator>: Accumulator {
 }
 
 /// One slice's result.
-public struct SliceResult<Base: Metric>: Sendable {
+public struct SliceResult<Base: Sendable>: Sendable {
   /// The key (`nil` for the overall result).
   public var key: SliceKey?
   /// The slice's rows.
@@ -89,7 +89,14 @@ public struct SliceResult<Base: Metric>: Sendable {
   /// The base metric on the slice's rows (for its state, or, for a
   /// ``Bootstrapped`` base, its interval).
   public var metric: Base
+}
 
+extension SliceResult where Base: Metric {
+  /// The base metric's result, or `nil` below the minimum weight.
+  public var value: MetricValue? { belowMinimumWeight ? nil : metric.result() }
+}
+
+extension SliceResult where Base == any Metric {
   /// The base metric's result, or `nil` below the minimum weight.
   public var value: MetricValue? { belowMinimumWeight ? nil : metric.result() }
 }
@@ -311,7 +318,7 @@ public struct Sliced<Base: PredictionMetric>: Metric {
     for k in batch.keys where slices[k] == nil { fresh += 1 }
     guard slices.count + fresh <= maximumSlices else {
       throw .invalidValue(
-        "\(name): \(slices.count + fresh) distinct slice keys exceed the limit of \(maximumSlices) (raise it if so many slices are meant)"
+        "\(name): \(slices.count + fresh) distinct slice keys exceed the limit of \(maximumSlices) (raise maximumSlices, or `tally evaluate --max-slices`, if so many slices are meant)"
       )
     }
     var next = self
@@ -408,5 +415,42 @@ extension Sliced: KerasSerializable where Base: KerasSerializable {
     var base = try Base(config: KerasConfig(jsonValue: metric, in: Self.className))
     if let name { base.name = name }
     self.init(base, minimumWeight: minimum)
+  }
+}
+
+/// A metric with a bootstrap interval, whatever its base (for code that
+/// holds metrics as existentials, such as `tally evaluate`).
+public protocol IntervalEstimating: Metric {
+  /// The percentile interval at `confidence` and the standard error.
+  func interval(confidence: Double) throws(MetricError) -> BootstrapInterval
+}
+
+extension Bootstrapped: IntervalEstimating {}
+
+/// Slices of a metric, whatever its base (for code that holds metrics as
+/// existentials, such as `tally evaluate`).
+public protocol SlicedMetric: Metric {
+  /// Accumulates a batch with a slice key per row, whose rows have the
+  /// given global indices.
+  mutating func update(
+    yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices: SliceBatch, rows: RowIndices
+  ) throws(MetricError)
+  /// The base metric on all rows.
+  var overallMetric: any Metric { get }
+  /// Each slice, sorted by key, with its base metric.
+  var erasedSliceResults: [SliceResult<any Metric>] { get }
+}
+
+extension Sliced: SlicedMetric {
+  /// ``overall``.
+  public var overallMetric: any Metric { overall }
+
+  /// ``sliceResults()`` with the base metric as an existential.
+  public var erasedSliceResults: [SliceResult<any Metric>] {
+    sliceResults().map {
+      SliceResult<any Metric>(
+        key: $0.key, samples: $0.samples, weight: $0.weight, belowMinimumWeight: $0.belowMinimumWeight,
+        metric: $0.metric)
+    }
   }
 }

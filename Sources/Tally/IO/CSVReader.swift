@@ -231,6 +231,40 @@ public struct CSVReader: Sendable {
     }
   }
 
+  /// The text of one column (decoded as UTF-8, quotes removed) in the
+  /// next `count` rows, for keys that need not be numbers; `nil` once the
+  /// file has no more rows. Errors as ``nextRows(_:columns:)``.
+  public mutating func nextTexts(_ count: Int, column: Int) throws(FileInputError) -> [String]? {
+    if let failure { throw failure }
+    guard count >= 1 else {
+      throw .csv(path: path, reason: "the number of rows to read must be at least 1; received \(count)")
+    }
+    if columnCount == 0 { return nil }
+    if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
+    guard (0..<columnCount).contains(column) else {
+      throw .csv(path: path, reason: "column index \(column) is out of range; the file has \(columnCount) columns")
+    }
+    do throws(FileInputError) {
+      if [column] != selectedColumns || slotOfColumn.count != columnCount { select([column]) }
+      var texts: [String] = []
+      if let first = pending {
+        pending = nil
+        texts.append(String(decoding: first.cells[column], as: UTF8.self))
+      }
+      while texts.count < count {
+        guard let record = try scanRecord() else { break }
+        guard record.cells == columnCount else {
+          throw .raggedCSVRow(path: path, line: record.line, found: record.cells, expected: columnCount)
+        }
+        texts.append(String(decoding: slotBytes[0], as: UTF8.self))
+      }
+      return texts.isEmpty ? nil : texts
+    } catch {
+      failure = error
+      throw error
+    }
+  }
+
   mutating func readRows(_ count: Int, columns: [Int]) throws(FileInputError) -> [[Double]]? {
     if columns != selectedColumns || slotOfColumn.count != columnCount {
       select(columns)

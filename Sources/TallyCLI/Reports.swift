@@ -1,0 +1,166 @@
+import Foundation
+import Tally
+
+/// One metric's value, and its interval when bootstrapped.
+struct MetricReport {
+  var name: String
+  var value: MetricValue?
+  var interval: BootstrapInterval?
+}
+
+/// One slice's row of the report.
+struct SliceReport {
+  var key: SliceKey
+  var samples: Int64
+  var weight: Double
+  var belowMinimumWeight: Bool
+  var metrics: [MetricReport]
+}
+
+/// What `tally evaluate` and `tally merge` print.
+struct EvaluationReport {
+  var samples: Int
+  var overall: [MetricReport]
+  var slices: [SliceReport]?
+  var bootstrapped: Bool
+
+  /// The report of named metrics (plain, bootstrapped, sliced or both).
+  init(names: [String], metrics: [any Metric], samples: Int, confidence: Double) throws {
+    self.samples = samples
+    func report(_ name: String, _ m: any Metric) throws -> MetricReport {
+      let interval = try (m as? any IntervalEstimating)?.interval(confidence: confidence)
+      return MetricReport(name: name, value: m.result(), interval: interval)
+    }
+    overall = []
+    var byKey: [SliceKey: SliceReport] = [:]
+    var sliced = false
+    bootstrapped = false
+    for (name, m) in zip(names, metrics) {
+      if let s = m as? any SlicedMetric {
+        sliced = true
+        overall.append(try report(name, s.overallMetric))
+        for r in s.erasedSliceResults {
+          guard let key = r.key else { continue }
+          var entry =
+            byKey[key]
+            ?? SliceReport(
+              key: key, samples: r.samples, weight: r.weight, belowMinimumWeight: r.belowMinimumWeight, metrics: [])
+          var mr = try report(name, r.metric)
+          if r.belowMinimumWeight { (mr.value, mr.interval) = (nil, nil) }
+          entry.metrics.append(mr)
+          byKey[key] = entry
+        }
+      } else {
+        overall.append(try report(name, m))
+      }
+    }
+    bootstrapped = overall.contains { $0.interval != nil }
+    slices = sliced ? byKey.keys.sorted().map { byKey[$0]! } : nil
+  }
+
+  // MARK: JSON
+
+  static func number(_ x: Double) -> String {
+    guard x.isFinite else { return "null" }
+    if x == x.rounded(), abs(x) < 1e15 { return String(format: "%.1f", x) }
+    return "\(x)"
+  }
+
+  static func quoted(_ s: String) -> String {
+    let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  static func value(_ v: MetricValue?) -> String {
+    switch v {
+    case nil: "null"
+    case .scalar(let x)?: number(x)
+    case .vector(let xs)?: "[" + xs.map(number).joined(separator: ", ") + "]"
+    }
+  }
+
+  static func results(_ ms: [MetricReport]) -> String {
+    "{" + ms.map { "\(quoted($0.name)): \(value($0.value))" }.joined(separator: ", ") + "}"
+  }
+
+  static func intervals(_ ms: [MetricReport]) -> String {
+    let body = ms.compactMap { m -> String? in
+      guard let i = m.interval else { return nil }
+      return "\(quoted(m.name)): {\"ci\": [\(value(i.low)), \(value(i.high))], \"stderr\": \(value(i.standardError)), "
+        + "\"confidence\": \(i.confidence), \"replicates\": \(i.replicates)}"
+    }
+    return "{" + body.joined(separator: ", ") + "}"
+  }
+
+  static func keyJSON(_ k: SliceKey) -> String {
+    "["
+      + k.values.map {
+        switch $0 {
+        case .int(let i): "\(i)"
+        case .string(let s): quoted(s)
+        }
+      }.joined(separator: ", ") + "]"
+  }
+
+  /// One JSON object: `results` and `samples` as always, then `intervals`
+  /// (when bootstrapped) and `slices` (when sliced).
+  var json: String {
+    var s = "{\"results\": \(Self.results(overall)), \"samples\": \(samples)"
+    if bootstrapped { s += ", \"intervals\": \(Self.intervals(overall))" }
+    if let slices {
+      let body = slices.map { sl -> String in
+        var e = "\(Self.quoted(sl.key.description)): {\"key\": \(Self.keyJSON(sl.key)), "
+        e += "\"results\": \(sl.belowMinimumWeight ? "null" : Self.results(sl.metrics)), "
+        e += "\"samples\": \(sl.samples), \"weight\": \(Self.number(sl.weight))"
+        if sl.belowMinimumWeight { e += ", \"below_minimum_weight\": true" }
+        if bootstrapped && !sl.belowMinimumWeight { e += ", \"intervals\": \(Self.intervals(sl.metrics))" }
+        return e + "}"
+      }
+      s += ", \"slices\": {" + body.joined(separator: ", ") + "}"
+    }
+    return s + "}"
+  }
+
+  // MARK: Table
+
+  static func cell(_ m: MetricReport) -> String {
+    guard let v = m.value else { return "-" }
+    guard let i = m.interval else { return "\(v)" }
+    switch (v, i.low, i.high) {
+    case (.scalar(let x), .scalar(let lo), .scalar(let hi)):
+      return String(format: "%.6g [%.6g, %.6g]", x, lo, hi)
+    default:
+      return "\(v) [\(i.low), \(i.high)]"
+    }
+  }
+
+  static func pad(_ s: String, _ width: Int) -> String {
+    s + String(repeating: " ", count: max(0, width - s.count))
+  }
+
+  /// An aligned table: one row per metric, or with slices one row per
+  /// slice (the overall row first) and one column per metric.
+  var table: String {
+    let confidence = overall.compactMap(\.interval).first?.confidence
+    let ciNote = confidence.map { String(format: " [%g %% interval]", $0 * 100) } ?? ""
+    guard let slices else {
+      let width = max(6, overall.map(\.name.count).max() ?? 0)
+      var lines = [Self.pad("metric", width) + "  value" + ciNote]
+      for m in overall { lines.append(Self.pad(m.name, width) + "  " + Self.cell(m)) }
+      lines.append("(\(samples) samples)")
+      return lines.joined(separator: "\n")
+    }
+    var rows: [[String]] = [["slice", "samples"] + overall.map(\.name)]
+    rows.append(["(all)", "\(samples)"] + overall.map(Self.cell))
+    for s in slices {
+      let cells = s.belowMinimumWeight ? s.metrics.map { _ in "(below minimum weight)" } : s.metrics.map(Self.cell)
+      rows.append([s.key.description, "\(s.samples)"] + cells)
+    }
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    var lines = rows.map { r in r.enumerated().map { Self.pad($0.element, widths[$0.offset]) }.joined(separator: "  ") }
+    lines = lines.map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }
+    if let confidence { lines.append(String(format: "(each cell: value [%g %% interval])", confidence * 100)) }
+    lines.append("(\(samples) samples, \(slices.count) slices)")
+    return lines.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Tally
+
+/// One slicing column: integer keys from a `.npy` file, or a CSV column
+/// (integers in canonical decimal form are integer keys, other text string
+/// keys).
+enum SliceSource {
+  case npy(NPYSource)
+  case csv(CSVReader, column: Int)
+
+  var path: String {
+    switch self {
+    case .npy(let s): s.path
+    case .csv(let r, _): r.path
+    }
+  }
+
+  var knownRows: Int? {
+    switch self {
+    case .npy(let s): s.knownRows
+    case .csv: nil
+    }
+  }
+
+  /// The keys of the next `n` rows, or `nil` at the end.
+  mutating func next(_ n: Int) throws -> SliceColumn? {
+    switch self {
+    case .npy(var s):
+      defer { self = .npy(s) }
+      guard let t = try s.next(n) else { return nil }
+      do {
+        return try SliceColumn(t)
+      } catch {
+        throw CommandError("slice keys in '\(s.path)': \(error)")
+      }
+    case .csv(var r, let column):
+      defer { self = .csv(r, column: column) }
+      return try r.nextTexts(n, column: column).map { SliceColumn(texts: $0) }
+    }
+  }
+
+  /// The slicing columns of `--slice-by` and `--slice-by-column`: each
+  /// `.npy` file is one column; a CSV file takes the next column name or
+  /// index (all of them if it is the only file); with no file, the columns
+  /// come from the `--y-true` CSV file.
+  static func open(files: [String], columns: [String], yTrue: String, separator: Character, header: Bool?, map: Bool)
+    throws -> [SliceSource]
+  {
+    var files = files
+    if files.isEmpty && !columns.isEmpty {
+      guard !yTrue.lowercased().hasSuffix(".npy") else {
+        throw CommandError("--slice-by-column without --slice-by reads the --y-true CSV file; '\(yTrue)' is .npy")
+      }
+      files = [yTrue]
+    }
+    var pending = columns[...]
+    var out: [SliceSource] = []
+    for file in files {
+      if file.lowercased().hasSuffix(".npy") {
+        out.append(.npy(try NPYSource(path: file, map: map)))
+        continue
+      }
+      let names = files.count == 1 ? Array(pending) : pending.first.map { [$0] } ?? []
+      guard !names.isEmpty else {
+        throw CommandError("--slice-by '\(file)' is a CSV file: name its key column with --slice-by-column")
+      }
+      pending = pending.dropFirst(names.count)
+      for name in names {
+        let reader = try CSVReader(path: file, separator: separator, hasHeader: header)
+        let index: Int
+        if let i = Int(name) {
+          index = i
+        } else if let i = reader.columnIndex(named: name) {
+          index = i
+        } else {
+          throw CommandError(
+            "'\(file)' has no column \"\(name)\""
+              + (reader.header.map { "; the header has \($0.joined(separator: ", "))" } ?? " (the file has no header)"))
+        }
+        out.append(.csv(reader, column: index))
+      }
+    }
+    guard pending.isEmpty else {
+      throw CommandError("--slice-by-column \(pending.joined(separator: ", ")) has no CSV --slice-by file to read from")
+    }
+    return out
+  }
+}
+
+/// How `tally evaluate` wraps each metric: in a bootstrap, in slices, or
+/// both (slices of a bootstrap, so each slice has its interval).
+struct EvaluationPlan {
+  var bootstrap: PoissonBootstrap?
+  var slicing: (minimumWeight: Double, maximumSlices: Int)?
+
+  func wrap(_ m: any PredictionMetric) -> any Metric {
+    func open<M: PredictionMetric>(_ m: M) -> any Metric {
+      if let bootstrap {
+        let b = Bootstrapped(m, bootstrap: bootstrap)
+        guard let slicing else { return b }
+        return Sliced(b, minimumWeight: slicing.minimumWeight, maximumSlices: slicing.maximumSlices)
+      }
+      guard let slicing else { return m }
+      return Sliced(m, minimumWeight: slicing.minimumWeight, maximumSlices: slicing.maximumSlices)
+    }
+    return open(m)
+  }
+}
+
+/// Updates a metric held as an existential: slices with the batch's keys,
+/// anything else with the rows' global indices.
+func updateAny(
+  _ m: any Metric, yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices: SliceBatch?, rows: RowIndices
+) throws -> any Metric {
+  if var s = m as? any SlicedMetric {
+    guard let slices else { throw CommandError("\(s.name): no slice keys for this batch") }
+    try s.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, slices: slices, rows: rows)
+    return s
+  }
+  guard var p = m as? any PredictionMetric else {
+    throw CommandError("\(m.name) takes values, not labels and predictions")
+  }
+  try p.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, rows: rows)
+  return p
+}
+
+/// Whether a metric's configuration holds a bootstrap (at any depth).
+func holdsBootstrap(_ config: KerasConfig) -> Bool {
+  if config.className == "Bootstrapped" { return true }
+  guard case .object(let inner)? = config.config["metric"], case .string(let name)? = inner["class_name"] else {
+    return false
+  }
+  if name == "Bootstrapped" { return true }
+  if case .object(let innerConfig)? = inner["config"], case .object? = innerConfig["metric"] {
+    return holdsBootstrap(KerasConfig(className: name, config: innerConfig))
+  }
+  return false
+}
