@@ -209,9 +209,15 @@ STRINGS = re.compile(r'"[^"\\]*"|\[(?:"[^"\\]*"(?:, "[^"\\]*")*)?\]')
 def value_of(comment):
     """The value written at the start of a `//` comment (a number, a bracketed
     list of numbers, `.scalar(number)` or `.vector(list)`, a string literal or
-    a list of string literals, then nothing or an explanation starting with `(`
+    a list of string literals, `true` or `false`, then nothing or an explanation starting with `(`
     or `:`), or None for any other comment."""
     text = comment.strip()
+    boolean = re.match(r"(?:true|false)\b", text)
+    if boolean:
+        rest = text[boolean.end():]
+        if not rest.strip() or rest.lstrip()[0] in "(:":
+            return text[:boolean.end()]
+        return None
     strings = STRINGS.match(text)
     if strings:
         rest = text[strings.end():]

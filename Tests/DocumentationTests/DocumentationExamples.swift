@@ -804,6 +804,51 @@ enum SampleMeanMetric_SampleMeanDefinition {
   expectDoc(m.result(), ".scalar(3.5)")   // .scalar(3.5)
 }
 
+// Sources/Tally/Evaluation/Bootstrapped.swift, Bootstrapped
+@Test func Bootstrapped_Bootstrapped() throws {
+  var m = try Bootstrapped(BinaryAccuracy(), replicates: 200, seed: 1)
+  try m.update(yTrue: [1, 0, 1, 1, 0, 1, 0, 1], yPred: [0.9, 0.2, 0.3, 0.8, 0.6, 0.7, 0.1, 0.9])
+  expectDoc(m.result(), "0.75")   // 0.75
+  let ci = try m.interval(confidence: 0.9)
+  expectDoc(ci.low.scalar! < 0.75 && 0.75 < ci.high.scalar!, "true")   // true
+}
+
+// Sources/Tally/Evaluation/PoissonBootstrap.swift, PoissonBootstrap
+@Test func PoissonBootstrap_PoissonBootstrap() throws {
+  let b = try PoissonBootstrap(replicates: 200, seed: 7)
+  expectDoc(b.weight(row: 12_345, replicate: 3) == b.weight(row: 12_345, replicate: 3), "true")   // true
+}
+
+// Sources/Tally/Evaluation/Rows.swift, RowIndices
+@Test func Rows_RowIndices() throws {
+  let rows = RowIndices.contiguous(first: 1_000, count: 3)
+  expectDoc(rows.count, "3")   // 3
+  expectDoc(rows[2], "1002")   // 1002
+}
+
+// Sources/Tally/Evaluation/SliceKeys.swift, SliceKey
+@Test func SliceKeys_SliceKey() throws {
+  let k = SliceKey([.string("US"), .int(3)])
+  expectDoc(k.description, "\"US|3\"")   // "US|3"
+}
+
+// Sources/Tally/Evaluation/SliceKeys.swift, SliceBatch
+@Test func SliceKeys_SliceBatch() throws {
+  let batch = try SliceBatch([SliceColumn(strings: ["US", "FR", "US"]), SliceColumn([1, 1, 2])])
+  expectDoc(batch.keys.map(\.description), "[\"US|1\", \"FR|1\", \"US|2\"]")   // ["US|1", "FR|1", "US|2"]
+}
+
+// Sources/Tally/Evaluation/Sliced.swift, Sliced
+@Test func Sliced_Sliced() throws {
+  var m = Sliced(BinaryAccuracy())
+  try m.update(
+    yTrue: [1, 0, 1, 1], yPred: [0.9, 0.8, 0.7, 0.1],
+    slices: SliceBatch([SliceColumn(strings: ["new", "old", "new", "old"])]))
+  expectDoc(m.result(), "0.5")   // 0.5
+  expectDoc(m.sliceResults().map { "\($0.key!)" }, "[\"new\", \"old\"]")   // ["new", "old"]
+  expectDoc(m.sliceResults().map { $0.value!.scalar! }, "[1.0, 0.0]")   // [1.0, 0.0]
+}
+
 // Sources/Tally/IO/CSVReader.swift, CSVReader
 @Test func CSVReader_CSVReader() throws {
   let path = FileManager.default.temporaryDirectory.appendingPathComponent("predictions.csv").path
@@ -1477,6 +1522,39 @@ try values.withUnsafeBufferPointer { p in
   }
 }
 m.result()                       // .scalar(3.5)
+"""#),
+  ("Sources/Tally/Evaluation/Bootstrapped.swift", #"""
+var m = try Bootstrapped(BinaryAccuracy(), replicates: 200, seed: 1)
+try m.update(yTrue: [1, 0, 1, 1, 0, 1, 0, 1], yPred: [0.9, 0.2, 0.3, 0.8, 0.6, 0.7, 0.1, 0.9])
+m.result()                          // 0.75
+let ci = try m.interval(confidence: 0.9)
+ci.low.scalar! < 0.75 && 0.75 < ci.high.scalar!   // true
+"""#),
+  ("Sources/Tally/Evaluation/PoissonBootstrap.swift", #"""
+let b = try PoissonBootstrap(replicates: 200, seed: 7)
+b.weight(row: 12_345, replicate: 3) == b.weight(row: 12_345, replicate: 3)   // true
+"""#),
+  ("Sources/Tally/Evaluation/Rows.swift", #"""
+let rows = RowIndices.contiguous(first: 1_000, count: 3)
+rows.count   // 3
+rows[2]      // 1002
+"""#),
+  ("Sources/Tally/Evaluation/SliceKeys.swift", #"""
+let k = SliceKey([.string("US"), .int(3)])
+k.description   // "US|3"
+"""#),
+  ("Sources/Tally/Evaluation/SliceKeys.swift", #"""
+let batch = try SliceBatch([SliceColumn(strings: ["US", "FR", "US"]), SliceColumn([1, 1, 2])])
+batch.keys.map(\.description)   // ["US|1", "FR|1", "US|2"]
+"""#),
+  ("Sources/Tally/Evaluation/Sliced.swift", #"""
+var m = Sliced(BinaryAccuracy())
+try m.update(
+  yTrue: [1, 0, 1, 1], yPred: [0.9, 0.8, 0.7, 0.1],
+  slices: SliceBatch([SliceColumn(strings: ["new", "old", "new", "old"])]))
+m.result()                                       // 0.5
+m.sliceResults().map { "\($0.key!)" }           // ["new", "old"]
+m.sliceResults().map { $0.value!.scalar! }      // [1.0, 0.0]
 """#),
   ("Sources/Tally/IO/CSVReader.swift", #"""
 let path = FileManager.default.temporaryDirectory.appendingPathComponent("predictions.csv").path

@@ -43,6 +43,17 @@ func expectDoc(_ actual: [Int], _ written: String, sourceLocation: SourceLocatio
   compare(actual.map(Double.init), [actual.count], "\(actual)", written, sourceLocation)
 }
 
+func expectDoc(_ actual: Int64, _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {
+  compare([Double(actual)], [], "\(actual)", written, sourceLocation)
+}
+
+/// A boolean written as `true` or `false`.
+func expectDoc(_ actual: Bool, _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {
+  #expect(
+    "\(actual)" == written, "the documentation says \(written), the code gives \(actual)",
+    sourceLocation: sourceLocation)
+}
+
 /// A string written as a Swift literal (`"mean_absolute_error"`): equal to the
 /// written text as Swift prints it (`String(reflecting:)`).
 func expectDoc(_ actual: String, _ written: String, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -95,6 +95,15 @@ struct UnsafeSendableBox<T>: @unchecked Sendable {
     }
   }
 
+  /// Elements `i..<i + V.scalarCount` as the lanes of one vector (an
+  /// unaligned load); they must lie in the buffer.
+  @inline(__always)
+  func load<V: SIMD>(_: V.Type, at i: Int) -> V where V.Scalar == T {
+    assert(i >= 0 && i <= value.count - V.scalarCount, "\(V.self) at \(i) outside 0..<\(value.count)")
+    return UnsafeRawPointer(value.baseAddress.unsafelyUnwrapped)
+      .loadUnaligned(fromByteOffset: i &* MemoryLayout<T>.stride, as: V.self)
+  }
+
   /// Stores the lanes of `v` at elements `i..<i + v.scalarCount`, which
   /// must lie in the buffer.
   @inline(__always)

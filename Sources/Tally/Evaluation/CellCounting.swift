@@ -27,12 +27,42 @@ protocol CellCounting: PredictionMetric {
   func adding(_ totals: ArraySlice<Int>, to state: State, weighted: Bool) throws(MetricError) -> State
 }
 
+/// One cell per row, computed across cores: `cell(i)` for `i` in `0..<n`.
+func parallelCells(_ n: Int, _ cell: @Sendable (Int) -> Int32) -> [Int32] {
+  var out = [Int32](repeating: 0, count: n)
+  out.withUnsafeMutableBufferPointer { o in
+    let box = UnsafeSendableBox(o)
+    _ = parallelMap(n) { r in
+      for i in r { box[i] = cell(i) }
+      return 0
+    }
+  }
+  return out
+}
+
+/// Float32 labels and scores, read in place, or `nil` for other types.
+func withFloats<R>(_ yTrue: Tensor, _ yPred: Tensor, _ body: (SharedBuffer<Float>, SharedBuffer<Float>) -> R) -> R? {
+  guard case .float32(let tb) = yTrue.storage, case .float32(let pb) = yPred.storage else { return nil }
+  return tb.withUnsafeBufferPointer { t in
+    pb.withUnsafeBufferPointer { p in body(SharedBuffer(base: t), SharedBuffer(base: p)) }
+  }
+}
+
 extension BinaryAccuracy: CellCounting {
   /// A hit (1) or a miss (0) per row, for one score per row.
   func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
     guard isIntegerDType(dtype) == false, yPred.count > 0, yTrue.count == yPred.count,
       yPred.count == batchRows(yPred), yTrue.count == batchRows(yTrue)
     else { return nil }
+    if let cells = withFloats(
+      yTrue, yPred,
+      { t, p in
+        let thr = Float(threshold)
+        return parallelCells(p.count) { i in t[i] == (p[i] > thr ? 1 : 0) ? 1 : 0 }
+      })
+    {
+      return CellBatch(cells: cells, count: 2)
+    }
     func hits<P: BinaryFloatingPoint & TensorScalar>(_ pb: TensorBuffer<P>) -> [Int32] {
       let thr = P(Float(threshold))
       let labels = yTrue.doubles()
@@ -73,6 +103,23 @@ extension ConfusionUpdate {
     else { return nil }
     let (p, t) = Tensor.squeezeOrExpandToSameRank(yPred, yTrue)
     guard p.shape == t.shape else { return nil }
+    let count = 2 * (thresholds.count + 1)
+    // Float32 in place across cores: -1 marks a bad element, found again
+    // below for the message.
+    let thresholds = self.thresholds
+    if let cells = withFloats(
+      yTrue, yPred,
+      { t, p in
+        parallelCells(p.count) { i in
+          let f = p[i]
+          let label = t[i]
+          guard !f.isNaN, label == 0 || label == 1 else { return -1 }
+          return Int32(2 &* (thresholds.bucket(f) &+ 1) &+ (label == 1 ? 1 : 0))
+        }
+      }), !cells.contains(-1)
+    {
+      return CellBatch(cells: cells, count: count)
+    }
     let scores = yPred.doubles()
     let labels = yTrue.doubles()
     var cells = [Int32](repeating: 0, count: scores.count)
@@ -86,7 +133,7 @@ extension ConfusionUpdate {
       }
       cells[i] = Int32(2 * (thresholds.bucket(f) + 1) + (label == 1 ? 1 : 0))
     }
-    return CellBatch(cells: cells, count: 2 * (thresholds.count + 1))
+    return CellBatch(cells: cells, count: count)
   }
 
   /// `state` with per-cell totals added as bucket counts.

@@ -195,10 +195,6 @@ public struct SliceBatch: Sendable {
   public let keys: [SliceKey]
   /// Each row's index into ``keys``.
   let group: [Int32]
-  /// Row positions sorted by group (stable): group `g`'s rows are
-  /// `order[offsets[g]..<offsets[g + 1]]`.
-  let order: [Int32]
-  let offsets: [Int]
 
   /// The number of rows.
   public var rows: Int { group.count }
@@ -214,7 +210,7 @@ public struct SliceBatch: Sendable {
       throw .shapeMismatch("slice key columns have different numbers of rows: \(n) and \(other.count)")
     }
     // Combine the columns' ordinals into one code per row.
-    var codes = [Int64](repeating: 0, count: n)
+    var codes = [Int64](repeating: 0, count: columns.count > 1 ? n : 0)
     var product: Int64 = 1
     var overflowed = false
     guard n < Int(Int32.max) else {
@@ -228,7 +224,7 @@ public struct SliceBatch: Sendable {
       distincts.append(distinct)
       let (p, overflow) = product.multipliedReportingOverflow(by: Int64(max(distinct, 1)))
       if overflow { overflowed = true }
-      if !overflowed {
+      if !overflowed && columns.count > 1 {
         for i in 0..<n { codes[i] = codes[i] &* Int64(max(distinct, 1)) &+ Int64(o[i]) }
         product = p
       }
@@ -242,25 +238,24 @@ public struct SliceBatch: Sendable {
     } else {
       (group, count) = SliceColumn.ordinals(of: codes)
     }
-    // Counting sort of the rows by group.
-    var offsets = [Int](repeating: 0, count: count + 1)
-    for g in group { offsets[Int(g) + 1] += 1 }
-    for g in 0..<count { offsets[g + 1] += offsets[g] }
-    var fill = offsets
-    var order = [Int32](repeating: 0, count: n)
     var firstRow = [Int](repeating: -1, count: count)
-    for i in 0..<n {
-      let g = Int(group[i])
-      if firstRow[g] < 0 { firstRow[g] = i }
-      order[fill[g]] = Int32(i)
-      fill[g] += 1
-    }
+    for i in 0..<n where firstRow[Int(group[i])] < 0 { firstRow[Int(group[i])] = i }
     keys = firstRow.map { i in SliceKey(columns.map { $0.value(i) }) }
     self.group = group
-    self.order = order
-    self.offsets = offsets
   }
 
-  /// The row positions of group `g`.
-  func positions(_ g: Int) -> ArraySlice<Int32> { order[offsets[g]..<offsets[g + 1]] }
+  /// The rows grouped by key (a stable counting sort): group `g`'s rows
+  /// are `order[offsets[g]..<offsets[g + 1]]`.
+  func grouping() -> (order: [Int32], offsets: [Int]) {
+    var offsets = [Int](repeating: 0, count: keys.count + 1)
+    for g in group { offsets[Int(g) + 1] += 1 }
+    for g in 0..<keys.count { offsets[g + 1] += offsets[g] }
+    var fill = offsets
+    var order = [Int32](repeating: 0, count: group.count)
+    for (i, g) in group.enumerated() {
+      order[fill[Int(g)]] = Int32(i)
+      fill[Int(g)] += 1
+    }
+    return (order, offsets)
+  }
 }

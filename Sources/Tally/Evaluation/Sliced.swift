@@ -161,6 +161,7 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   /// kept).
   ///
   /// - Parameters:
+  ///   - base: The metric evaluated on each slice and overall.
   ///   - minimumWeight: Slices of less weight are reported without a value.
   ///   - maximumSlices: The most distinct keys accepted.
   public init(_ base: Base, minimumWeight: Double = 0, maximumSlices: Int = Sliced.defaultMaximumSlices) {
@@ -336,14 +337,20 @@ public struct Sliced<Base: PredictionMetric>: Metric {
           cells: cellBatch.cells, cellCount: c, groups: batch.group, groupCount: groups, bootstrap: nil, rows: rows)
         for (g, key) in batch.keys.enumerated() {
           var m = next.slices[key]?.metric ?? template
-          try m.restore(try add(totals[(g * c)..<((g + 1) * c)], m.state, false))
-          next.slices[key] = (m, next.slices[key]?.tally ?? SliceTally())
+          let mine = totals[(g * c)..<((g + 1) * c)]
+          try m.restore(try add(mine, m.state, false))
+          // Unweighted: the slice's rows are its cells' total.
+          let tally = try (next.slices[key]?.tally ?? SliceTally()).adding(
+            rows: mine.reduce(0, +), weights: nil, positions: nil)
+          next.slices[key] = (m, tally)
         }
         return true
       }
+    let (order, offsets) = counted == true ? ([], []) : batch.grouping()
     for (g, key) in batch.keys.enumerated() {
-      let positions = batch.positions(g)
-      if counted != true {
+      if counted == true { continue }
+      let positions = order[offsets[g]..<offsets[g + 1]]
+      do {
         var m = next.slices[key]?.metric ?? template
         try m.update(
           yTrue: yTrue.gatheringRows(positions), yPred: yPred.gatheringRows(positions),
