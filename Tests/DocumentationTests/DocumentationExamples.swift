@@ -76,6 +76,24 @@ enum README_A_custom_metric {
   expectDoc(m.rocCurve().truePositiveRates, "[0, 0.5, 0.5, 1, 1]")   // [0, 0.5, 0.5, 1, 1]
 }
 
+// README.md, "Slices and confidence intervals"
+@Test func README_Slices_and_confidence_intervals() throws {
+  // Two slices ("new" and "old" users) of a binary accuracy, and a bootstrap.
+  var bySegment = Sliced(BinaryAccuracy(), minimumWeight: 2)
+  try bySegment.update(
+    yTrue: [1, 0, 1, 1, 0, 1], yPred: [0.9, 0.8, 0.7, 0.1, 0.2, 0.6],
+    slices: try SliceBatch([SliceColumn(strings: ["new", "old", "new", "old", "old", "new"])]))
+  expectDoc(bySegment.result(), "0.6666666…")   // 0.6666666…
+  expectDoc(bySegment.sliceResults().map { $0.key!.description }, "[\"new\", \"old\"]")   // ["new", "old"]
+  expectDoc(bySegment.sliceResults().map { $0.value!.scalar! }, "[1.0, 0.3333333…]")   // [1.0, 0.3333333…]
+
+  var accuracy = try Bootstrapped(BinaryAccuracy(), replicates: 200, seed: 1)
+  try accuracy.update(yTrue: [1, 0, 1, 1, 0, 1], yPred: [0.9, 0.8, 0.7, 0.1, 0.2, 0.6])
+  let ci = try accuracy.interval(confidence: 0.95)
+  expectDoc(ci.value, "0.6666666…")   // 0.6666666…
+  expectDoc(ci.low.scalar! <= 0.6666666666666666, "true")   // true
+}
+
 // README.md, "Training-loop integration"
 @Test func README_Training_loop_integration() throws {
   // Stand-ins for a model and a data set of two batches:
@@ -974,6 +992,24 @@ var m = ExactAUC()
 try m.update(yTrue: [0, 0, 1, 1], yPred: [0.1, 0.4, 0.35, 0.8])
 m.result()                          // .scalar(0.75)
 m.rocCurve().truePositiveRates      // [0, 0.5, 0.5, 1, 1]
+"""#),
+  ("README.md", #"""
+import Tally
+
+// Two slices ("new" and "old" users) of a binary accuracy, and a bootstrap.
+var bySegment = Sliced(BinaryAccuracy(), minimumWeight: 2)
+try bySegment.update(
+  yTrue: [1, 0, 1, 1, 0, 1], yPred: [0.9, 0.8, 0.7, 0.1, 0.2, 0.6],
+  slices: try SliceBatch([SliceColumn(strings: ["new", "old", "new", "old", "old", "new"])]))
+bySegment.result()                                   // 0.6666666…
+bySegment.sliceResults().map { $0.key!.description }  // ["new", "old"]
+bySegment.sliceResults().map { $0.value!.scalar! }     // [1.0, 0.3333333…]
+
+var accuracy = try Bootstrapped(BinaryAccuracy(), replicates: 200, seed: 1)
+try accuracy.update(yTrue: [1, 0, 1, 1, 0, 1], yPred: [0.9, 0.8, 0.7, 0.1, 0.2, 0.6])
+let ci = try accuracy.interval(confidence: 0.95)
+ci.value                                             // 0.6666666…
+ci.low.scalar! <= 0.6666666666666666                 // true
 """#),
   ("README.md", #"""
 import Tally
