@@ -190,3 +190,19 @@ import Testing
     }
   }
 }
+
+/// Configurations of slices and bootstraps round-trip through the registry.
+@Suite struct EvaluationConfigTests {
+  @Test func wrappersDeserialize() throws {
+    let m = Sliced(try Bootstrapped(try AUC(numThresholds: 50), replicates: 7, seed: 3), minimumWeight: 4)
+    let back = try MetricRegistry.deserialize(m.config)
+    let typed = try #require(back as? Sliced<Bootstrapped<AUC>>)
+    #expect(typed.config == m.config)
+    #expect(typed.minimumWeight == 4)
+    #expect(typed.overall.bootstrap == (try PoissonBootstrap(replicates: 7, seed: 3)))
+    let json = #"{"class_name": "Bootstrapped", "config": {"metric": {"class_name": "Mean", "config": {}}}}"#
+    #expect(throws: MetricError.self) { try MetricRegistry.deserialize(KerasConfig(json: json)) }
+    let bad = #"{"class_name": "Sliced", "config": {"metric": {"class_name": "AUC", "config": {}}, "extra": 1}}"#
+    #expect(throws: MetricError.self) { try MetricRegistry.deserialize(KerasConfig(json: bad)) }
+  }
+}
