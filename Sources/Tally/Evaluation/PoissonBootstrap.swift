@@ -175,13 +175,20 @@ func cellTotals(
       hist.withUnsafeMutableBufferPointer { h in
         let out = UnsafeSendableBox(h)
         cells.withUnsafeBufferPointer { c in
+          guard let bootstrap else {
+            // Counts only: group and cell per row.
+            if let groups {
+              groups.withUnsafeBufferPointer { g in
+                for i in start..<end { out[Int(g[i]) &* cellCount &+ Int(c[i])] &+= 1 }
+              }
+            } else {
+              for i in start..<end { out[Int(c[i])] &+= 1 }
+            }
+            return
+          }
           for i in start..<end {
             let g = groups.map { Int($0[i]) } ?? 0
             let base = (g &* cellCount &+ Int(c[i])) &* stride
-            guard let bootstrap else {
-              out[base] &+= 1
-              continue
-            }
             let key = bootstrap.rowKey(rows[i])
             var slot = base
             var block = 0

@@ -148,19 +148,29 @@ public struct SliceColumn: Sendable {
   func ordinals() -> (ordinals: [Int32], distinct: Int) {
     switch values {
     case .integers(let v):
-      guard let lo = v.min(), let hi = v.max() else { return ([], 0) }
+      guard var lo = v.first else { return ([], 0) }
+      var hi = lo
+      for x in v {
+        lo = Swift.min(lo, x)
+        hi = Swift.max(hi, x)
+      }
       // A dense table when the range is small; a dictionary otherwise.
       let (span, overflow) = hi.subtractingReportingOverflow(lo)
       if !overflow, span < 1 << 20, span < 4 * Int64(v.count) + 1024 {
         var table = [Int32](repeating: -1, count: Int(span) + 1)
+        var out = [Int32](repeating: 0, count: v.count)
         var next: Int32 = 0
-        let out = v.map { x -> Int32 in
-          let slot = Int(x &- lo)
-          if table[slot] < 0 {
-            table[slot] = next
-            next += 1
+        table.withUnsafeMutableBufferPointer { t in
+          out.withUnsafeMutableBufferPointer { o in
+            for (i, x) in v.enumerated() {
+              let slot = Int(x &- lo)
+              if t[slot] < 0 {
+                t[slot] = next
+                next += 1
+              }
+              o[i] = t[slot]
+            }
           }
-          return table[slot]
         }
         return (out, Int(next))
       }
