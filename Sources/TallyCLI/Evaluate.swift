@@ -71,8 +71,13 @@ extension TallyCommand {
     @Option(name: .customLong("sample-weight"), help: "Per-sample weights: a .npy file, or CSV.")
     var sampleWeight: String?
 
-    @Option(name: .customLong("batch-size"), help: "Rows per chunk.")
-    var batchSize = 65_536
+    @Option(
+      name: .customLong("batch-size"),
+      help: "Rows per chunk (default 65,536; 1,048,576 with slices, whose per-slice work is per chunk).")
+    var batchSize: Int?
+
+    /// The chunk size: as given, or the default for the run.
+    var rowsPerChunk: Int { batchSize ?? (sliceBy.isEmpty && sliceByColumn.isEmpty ? 65_536 : 1 << 20) }
 
     @Option(help: "Worker threads (the default is the number of cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -150,7 +155,9 @@ extension TallyCommand {
 
     func validate() throws {
       guard !metrics.isEmpty else { throw ValidationError("give at least one --metric") }
-      guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1; received \(batchSize)") }
+      if let batchSize, batchSize < 1 {
+        throw ValidationError("--batch-size must be at least 1; received \(batchSize)")
+      }
       guard threads >= 1 else { throw ValidationError("--threads must be at least 1; received \(threads)") }
       guard separator.count == 1 else {
         throw ValidationError("--separator must be one character; received \"\(separator)\"")
@@ -233,7 +240,11 @@ extension TallyCommand {
         pending.removeAll(keepingCapacity: true)
         let results = UnsafeMutableBufferPointer<Result<[any Metric], Error>?>.allocate(capacity: jobs.count)
         results.initialize(repeating: nil)
-        defer { results.deallocate() }
+        defer {
+          // The results hold arrays: deinitialize them, or they leak.
+          results.deinitialize()
+          results.deallocate()
+        }
         let box = ResultBox(results)
         let start = workers
         let flags = reshape
@@ -262,11 +273,11 @@ extension TallyCommand {
       }
 
       while true {
-        let yt = try t.next(batchSize)
-        let yp = try p.next(batchSize)
-        let yw = try w?.next(batchSize)
+        let yt = try t.next(rowsPerChunk)
+        let yp = try p.next(rowsPerChunk)
+        let yw = try w?.next(rowsPerChunk)
         var columns: [SliceColumn] = []
-        for k in keys.indices { if let c = try keys[k].next(batchSize) { columns.append(c) } }
+        for k in keys.indices { if let c = try keys[k].next(rowsPerChunk) { columns.append(c) } }
         if yt == nil && yp == nil && (w == nil || yw == nil) && columns.isEmpty { break }
         guard let yt, let yp, w == nil || yw != nil, columns.count == keys.count else {
           throw CommandError(

@@ -56,7 +56,11 @@ func parallelMap<R: Sendable>(_ n: Int, _ body: @Sendable (Range<Int>) -> R) -> 
   if ranges.count == 1 { return [body(ranges[0])] }
   let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: ranges.count)
   results.initialize(repeating: nil)
-  defer { results.deallocate() }
+  defer {
+    // The results hold arrays: deinitialize them, or they leak.
+    results.deinitialize()
+    results.deallocate()
+  }
   let box = UnsafeSendableBox(results)
   DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
     box[k] = body(ranges[k])

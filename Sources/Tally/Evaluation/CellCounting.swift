@@ -27,13 +27,14 @@ protocol CellCounting: PredictionMetric {
   func adding(_ totals: ArraySlice<Int>, to state: State, weighted: Bool) throws(MetricError) -> State
 }
 
-/// One cell per row, computed across cores: `cell(i)` for `i` in `0..<n`.
-func parallelCells(_ n: Int, _ cell: @Sendable (Int) -> Int32) -> [Int32] {
+/// One cell per row, computed across cores: `fill(range, out)` writes the
+/// cells of the rows in `range`.
+func parallelCells(_ n: Int, _ fill: @Sendable (Range<Int>, UnsafeSendableBox<Int32>) -> Void) -> [Int32] {
   var out = [Int32](repeating: 0, count: n)
   out.withUnsafeMutableBufferPointer { o in
     let box = UnsafeSendableBox(o)
     _ = parallelMap(n) { r in
-      for i in r { box[i] = cell(i) }
+      fill(r, box)
       return 0
     }
   }
@@ -58,7 +59,9 @@ extension BinaryAccuracy: CellCounting {
       yTrue, yPred,
       { t, p in
         let thr = Float(threshold)
-        return parallelCells(p.count) { i in t[i] == (p[i] > thr ? 1 : 0) ? 1 : 0 }
+        return parallelCells(p.count) { r, out in
+          for i in r { out[i] = t[i] == (p[i] > thr ? 1 : 0) ? 1 : 0 }
+        }
       })
     {
       return CellBatch(cells: cells, count: 2)
@@ -110,11 +113,13 @@ extension ConfusionUpdate {
     if let cells = withFloats(
       yTrue, yPred,
       { t, p in
-        parallelCells(p.count) { i in
-          let f = p[i]
-          let label = t[i]
-          guard !f.isNaN, label == 0 || label == 1 else { return -1 }
-          return Int32(2 &* (thresholds.bucket(f) &+ 1) &+ (label == 1 ? 1 : 0))
+        parallelCells(p.count) { r, out in
+          for i in r {
+            let f = p[i]
+            let label = t[i]
+            let valid = !f.isNaN && (label == 0 || label == 1)
+            out[i] = valid ? Int32(2 &* (thresholds.bucket(f) &+ 1) &+ (label == 1 ? 1 : 0)) : -1
+          }
         }
       }), !cells.contains(-1)
     {

@@ -163,7 +163,11 @@ func cellTotals(
   let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
   let results = UnsafeMutableBufferPointer<[Int]?>.allocate(capacity: parts)
   results.initialize(repeating: nil)
-  defer { results.deallocate() }
+  defer {
+    // The results hold arrays: deinitialize them, or they leak.
+    results.deinitialize()
+    results.deallocate()
+  }
   let box = UnsafeSendableBox(results)
   let counter = PoissonBootstrap.Counter()
   let body: @Sendable (Int) -> Void = { k in

@@ -79,6 +79,7 @@ public struct Thresholds: Sendable, Equatable {
   /// The bucket of a prediction: the index of the last sorted threshold it
   /// exceeds, or -1 if it exceeds none.
   @inlinable
+  @inline(__always)
   func bucket(_ p: Float) -> Int {
     if evenlySpaced {
       let n = Float(sorted.count - 1)
