@@ -378,16 +378,30 @@ extension Bootstrapped: KerasSerializable where Base: KerasSerializable {
   /// Rebuilds a bootstrap from `{"class_name": "Bootstrapped", "config":
   /// {"metric": ..., "replicates": R, "seed": S}}`.
   public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    let name = try r.optionalString("name")
-    guard let metric = r.value("metric") else {
-      throw .invalidConfiguration("Bootstrapped: the configuration has no \"metric\"")
+    var replicates = 200
+    var seed = 0
+    let base: Base = try wrappedBase(config, Self.className) { (r: inout ConfigReader) throws(MetricError) in
+      replicates = try r.int("replicates", default: 200)
+      seed = try r.int("seed", default: 0)
     }
-    let replicates = try r.int("replicates", default: 200)
-    let seed = try r.int("seed", default: 0)
-    try r.finish()
-    var base = try Base(config: KerasConfig(jsonValue: metric, in: Self.className))
-    if let name { base.name = name }
     try self.init(base, replicates: replicates, seed: Int64(seed))
   }
+
+}
+
+/// The base metric of a wrapper's configuration (`"metric"`, renamed to
+/// `"name"` when given), after `read` takes the wrapper's own arguments.
+func wrappedBase<Base: KerasSerializable>(
+  _ config: KerasConfig, _ className: String, _ read: (inout ConfigReader) throws(MetricError) -> Void
+) throws(MetricError) -> Base {
+  var r = try ConfigReader(config, expecting: className)
+  let name = try r.optionalString("name")
+  guard let metric = r.value("metric") else {
+    throw .invalidConfiguration("\(className): the configuration has no \"metric\"")
+  }
+  try read(&r)
+  try r.finish()
+  var base = try Base(config: KerasConfig(jsonValue: metric, in: className))
+  if let name { base.name = name }
+  return base
 }

@@ -158,7 +158,13 @@ extension ConfusionUpdate {
   }
 }
 
-extension AUC: CellCounting {
+/// A metric of the confusion-matrix family: its update's cells are a label
+/// and a threshold bucket.
+protocol ConfusionFamily: CellCounting where State == ConfusionCounts {
+  var update: ConfusionUpdate { get }
+}
+
+extension ConfusionFamily {
   func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
     try update.cells(yTrue: yTrue, yPred: yPred)
   }
@@ -167,32 +173,10 @@ extension AUC: CellCounting {
   { try update.adding(totals, to: state) }
 }
 
-extension ConditionCount: CellCounting {
-  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
-    try update.cells(yTrue: yTrue, yPred: yPred)
-  }
-  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts, weighted: Bool) throws(MetricError)
-    -> ConfusionCounts
-  { try update.adding(totals, to: state) }
-}
-
-extension PrecisionRecall: CellCounting {
-  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
-    try update.cells(yTrue: yTrue, yPred: yPred)
-  }
-  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts, weighted: Bool) throws(MetricError)
-    -> ConfusionCounts
-  { try update.adding(totals, to: state) }
-}
-
-extension OperatingPoint: CellCounting {
-  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
-    try update.cells(yTrue: yTrue, yPred: yPred)
-  }
-  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts, weighted: Bool) throws(MetricError)
-    -> ConfusionCounts
-  { try update.adding(totals, to: state) }
-}
+extension AUC: ConfusionFamily {}
+extension ConditionCount: ConfusionFamily {}
+extension PrecisionRecall: ConfusionFamily {}
+extension OperatingPoint: ConfusionFamily {}
 
 /// Calls `body` with `metric` seen as a cell-counting metric of the same
 /// state type, or returns `nil` when it does not count cells.

@@ -412,17 +412,13 @@ extension Sliced: KerasSerializable where Base: KerasSerializable {
   /// Rebuilds slices from `{"class_name": "Sliced", "config": {"metric":
   /// ..., "minimum_weight": w}}` (with the default limit on slices).
   public init(config: KerasConfig) throws(MetricError) {
-    var r = try ConfigReader(config, expecting: Self.className)
-    let name = try r.optionalString("name")
-    guard let metric = r.value("metric") else {
-      throw .invalidConfiguration("Sliced: the configuration has no \"metric\"")
+    var minimum = 0.0
+    let base: Base = try wrappedBase(config, Self.className) { (r: inout ConfigReader) throws(MetricError) in
+      minimum = try r.double("minimum_weight", default: 0)
     }
-    let minimum = try r.double("minimum_weight", default: 0)
-    try r.finish()
-    var base = try Base(config: KerasConfig(jsonValue: metric, in: Self.className))
-    if let name { base.name = name }
     self.init(base, minimumWeight: minimum)
   }
+
 }
 
 /// A metric with a bootstrap interval, whatever its base (for code that
