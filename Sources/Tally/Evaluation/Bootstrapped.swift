@@ -270,21 +270,11 @@ struct ReplicateWeights {
   let perRow: Int
 
   init(_ sampleWeight: Tensor?, rows n: Int, metric: String) throws(MetricError) {
-    guard let w = sampleWeight else {
+    guard let w = try RowWeights(sampleWeight, rows: n, metric: metric, use: "a bootstrap") else {
       (base, shape, perRow) = (nil, [n], 1)
       return
     }
-    let values = try SampleWeights.checked(w)
-    if w.rank == 0 {
-      (base, shape, perRow) = ([Double](repeating: values[0], count: n), [n], 1)
-    } else {
-      guard w.shape[0] == n else {
-        throw .invalidWeights(
-          "\(metric): a bootstrap needs sample_weight with one entry per row (first axis \(n)) or a scalar; received shape \(describe(w.shape))"
-        )
-      }
-      (base, shape, perRow) = (values, w.shape, n == 0 ? 0 : values.count / n)
-    }
+    (base, shape, perRow) = (w.values, w.shape, w.perRow)
   }
 
   /// The weights of `replicate`.

@@ -123,3 +123,39 @@ extension Tensor {
     return Tensor(uncheckedShape: newShape, storage: s)
   }
 }
+
+/// A sample weight read row by row: one entry (or one block of entries) per
+/// row along the first axis, or a scalar for every row. Slices and bootstrap
+/// replicates weight rows, so they accept no other broadcast.
+struct RowWeights {
+  /// The weights, `perRow` per row (a scalar repeated once per row).
+  let values: [Double]
+  /// The weight's shape (`[rows]` for a scalar).
+  let shape: [Int]
+  let perRow: Int
+
+  /// `nil` without a weight.
+  ///
+  /// - Throws: ``MetricError/invalidWeights(_:)`` for a non-finite weight or
+  ///   another shape, naming `use` (`"slicing"`, `"a bootstrap"`).
+  init?(_ w: Tensor?, rows n: Int, metric: String, use: String) throws(MetricError) {
+    guard let w else { return nil }
+    let values = try SampleWeights.checked(w)
+    if w.rank == 0 {
+      (self.values, shape, perRow) = ([Double](repeating: values[0], count: n), [n], 1)
+      return
+    }
+    guard w.shape[0] == n, n > 0 else {
+      throw .invalidWeights(
+        "\(metric): \(use) needs sample_weight with one entry per row (first axis \(n)) or a scalar; received shape \(describe(w.shape))"
+      )
+    }
+    (self.values, shape, perRow) = (values, w.shape, values.count / n)
+  }
+
+  /// Each row's total weight.
+  var sums: [Double] {
+    perRow == 1
+      ? values : (0..<(values.count / perRow)).map { i in values[(i * perRow)..<((i + 1) * perRow)].reduce(0, +) }
+  }
+}

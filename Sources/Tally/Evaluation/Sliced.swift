@@ -368,18 +368,9 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   /// Each row's weight (the sum of its sample weights), or `nil` when
   /// unweighted.
   static func rowWeights(_ w: Tensor?, rows n: Int, metric: String) throws(MetricError) -> [Double]? {
-    guard let w else { return nil }
-    let values = try SampleWeights.checked(w)
-    if w.rank == 0 { return [Double](repeating: values[0], count: n) }
-    guard w.shape[0] == n, n > 0 else {
-      throw .invalidWeights(
-        "\(metric): slicing needs sample_weight with one entry per row (first axis \(n)) or a scalar; received shape \(describe(w.shape))"
-      )
-    }
-    let per = values.count / n
-    if per == 1 { return values }
-    return (0..<n).map { i in values[(i * per)..<((i + 1) * per)].reduce(0, +) }
+    try RowWeights(w, rows: n, metric: metric, use: "slicing")?.sums
   }
+
 }
 
 /// A slice's rows and weight.
