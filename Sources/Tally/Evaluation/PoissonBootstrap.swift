@@ -22,8 +22,9 @@ import RealModule
 ///
 /// The generator, counter-based: SplitMix64's finaliser of the seed and the
 /// row index gives the row a 64-bit key; replicates `4b ... 4b + 3` take the
-/// four 16-bit quarters (low first) of the finaliser of `key + (b + 1)·φ`
-/// (SplitMix64's stream from the key); a 16-bit uniform *u* becomes the
+/// four 16-bit quarters (low first) of wyrand's output for the state
+/// `key + (b + 1)·P₀` (Wang Yi's generator: the two halves of a 64 × 64 →
+/// 128-bit product xored); a 16-bit uniform *u* becomes the
 /// count *k* = #{*j* ≤ 7 : *u* ≥ ⌊F(*j*)·2¹⁶⌋} for Poisson(1)'s distribution
 /// function F. So each count has Poisson(1)'s probabilities rounded down to
 /// multiples of 2⁻¹⁶ (every probability within 1.6·10⁻⁵ of Poisson's; the
@@ -36,8 +37,8 @@ import RealModule
 /// b.weight(row: 12_345, replicate: 3) == b.weight(row: 12_345, replicate: 3)   // true
 /// ```
 ///
-/// - Complexity: one 64-bit mix per row and one per four replicates, six
-///   vector comparisons per eight weights.
+/// - Complexity: two 64-bit mixes per row and one 128-bit multiply per four
+///   replicates, five vector comparisons per eight weights.
 public struct PoissonBootstrap: Sendable, Hashable, Codable {
   /// The number of replicates.
   public let replicates: Int
@@ -85,10 +86,14 @@ public struct PoissonBootstrap: Sendable, Hashable, Codable {
     Self.mix(Self.mix(UInt64(bitPattern: seed)) ^ (UInt64(bitPattern: row) &* Self.golden))
   }
 
-  /// The 64 random bits of replicates `4·block ..< 4·block + 4`.
+  /// The 64 random bits of replicates `4·block ..< 4·block + 4`: wyrand's
+  /// output for the state `key + (block + 1)·P₀` (one 64 × 64 → 128-bit
+  /// multiply, its halves xored).
   @inline(__always)
   static func bits(_ key: UInt64, block: Int) -> UInt64 {
-    mix(key &+ UInt64(block &+ 1) &* golden)
+    let s = key &+ UInt64(block &+ 1) &* 0xA076_1D64_78BD_642F
+    let (hi, lo) = s.multipliedFullWidth(by: s ^ 0xE703_7ED1_A0B4_28DB)
+    return hi ^ lo
   }
 
   /// ⌊F(k)·2¹⁶⌋ for Poisson(1)'s distribution function F, k = 0...7.
