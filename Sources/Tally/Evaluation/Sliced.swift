@@ -346,20 +346,20 @@ public struct Sliced<Base: PredictionMetric>: Metric {
         }
         return true
       }
-    let (order, offsets) = counted == true ? ([], []) : batch.grouping()
-    for (g, key) in batch.keys.enumerated() {
-      if counted == true { continue }
-      let positions = order[offsets[g]..<offsets[g + 1]]
-      do {
+    if counted != true {
+      // Each slice's rows gathered, and its metric updated with them.
+      let (order, offsets) = batch.grouping()
+      for (g, key) in batch.keys.enumerated() {
+        let positions = order[offsets[g]..<offsets[g + 1]]
         var m = next.slices[key]?.metric ?? template
         try m.update(
           yTrue: yTrue.gatheringRows(positions), yPred: yPred.gatheringRows(positions),
           sampleWeight: sampleWeight.map { $0.rank == 0 ? $0 : $0.gatheringRows(positions) },
           rows: rows.picking(positions))
-        next.slices[key] = (m, next.slices[key]?.tally ?? SliceTally())
+        let tally = try (next.slices[key]?.tally ?? SliceTally()).adding(
+          rows: positions.count, weights: rowWeights, positions: positions)
+        next.slices[key] = (m, tally)
       }
-      next.slices[key]!.tally = try next.slices[key]!.tally.adding(
-        rows: positions.count, weights: rowWeights, positions: positions)
     }
     next.nextRow = max(nextRow, rows.end)
     self = next
