@@ -66,18 +66,13 @@ enum SliceSource {
       }
       pending = pending.dropFirst(names.count)
       for name in names {
-        let reader = try CSVReader(path: file, separator: separator, hasHeader: header)
-        let index: Int
-        if let i = Int(name) {
-          index = i
-        } else if let i = reader.columnIndex(named: name) {
-          index = i
-        } else {
-          throw CommandError(
-            "'\(file)' has no column \"\(name)\""
-              + (reader.header.map { "; the header has \($0.joined(separator: ", "))" } ?? " (the file has no header)"))
+        // The same column resolution as --y-true-columns (index or header name).
+        let source = try CSVSource(
+          path: file, columns: name, defaultColumns: [0], separator: separator, header: header)
+        guard source.columns.count == 1 else {
+          throw CommandError("--slice-by-column takes one column per flag; received \"\(name)\"")
         }
-        out.append(.csv(reader, column: index))
+        out.append(.csv(source.reader, column: source.columns[0]))
       }
     }
     guard pending.isEmpty else {
@@ -124,15 +119,8 @@ func updateAny(
   return p
 }
 
-/// Whether a metric's configuration holds a bootstrap (at any depth).
-func holdsBootstrap(_ config: KerasConfig) -> Bool {
-  if config.className == "Bootstrapped" { return true }
-  guard case .object(let inner)? = config.config["metric"], case .string(let name)? = inner["class_name"] else {
-    return false
-  }
-  if name == "Bootstrapped" { return true }
-  if case .object(let innerConfig)? = inner["config"], case .object? = innerConfig["metric"] {
-    return holdsBootstrap(KerasConfig(className: name, config: innerConfig))
-  }
-  return false
+/// Whether a metric (or its slices) has bootstrap replicates.
+func holdsBootstrap(_ m: any Metric) -> Bool {
+  if m is any IntervalEstimating { return true }
+  return (m as? any SlicedMetric).map { $0.overallMetric is any IntervalEstimating } ?? false
 }

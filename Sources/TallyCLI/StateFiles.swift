@@ -88,7 +88,7 @@ enum StateFiles {
   /// Refuses bootstrapped shards whose rows overlap: their replicate weights
   /// would be drawn twice for the same global rows.
   static func checkDisjointRows(_ files: [LoadedState]) throws {
-    let ranges = files.filter { f in f.samples > 0 && f.metrics.contains { holdsBootstrap($0.1.config) } }
+    let ranges = files.filter { f in f.samples > 0 && f.metrics.contains { holdsBootstrap($0.1) } }
       .map { (path: $0.path, lo: $0.rowOffset, hi: $0.rowOffset + Int64($0.samples)) }
       .sorted { $0.lo < $1.lo }
     for (a, b) in zip(ranges, ranges.dropFirst()) where b.lo < a.hi {

@@ -253,9 +253,11 @@ public struct Bootstrapped<Base: PredictionMetric>: PredictionMetric {
       }
     if counted != true {
       let weights = try ReplicateWeights(sampleWeight, rows: n, metric: name)
+      // Each row's key once, not once per replicate.
+      let keys = (0..<rows.count).map { bootstrap.rowKey(rows[$0]) }
       for q in next.replicas.indices {
         try next.replicas[q].update(
-          yTrue: yTrue, yPred: yPred, sampleWeight: weights.tensor(bootstrap, replicate: q, rows: rows))
+          yTrue: yTrue, yPred: yPred, sampleWeight: weights.tensor(replicate: q, keys: keys))
       }
     }
     next.nextRow = max(nextRow, rows.end)
@@ -278,10 +280,10 @@ struct ReplicateWeights {
   }
 
   /// The weights of `replicate`.
-  func tensor(_ b: PoissonBootstrap, replicate q: Int, rows: RowIndices) -> Tensor {
-    var out = [Double](repeating: 0, count: rows.count * perRow)
-    for i in 0..<rows.count {
-      let k = Double(b.weight(row: rows[i], replicate: q))
+  func tensor(replicate q: Int, keys: [UInt64]) -> Tensor {
+    var out = [Double](repeating: 0, count: keys.count * perRow)
+    for i in keys.indices {
+      let k = Double(PoissonBootstrap.weight(key: keys[i], replicate: q))
       for j in 0..<perRow {
         out[i * perRow + j] = k * (base?[i * perRow + j] ?? 1)
       }

@@ -62,10 +62,15 @@ public struct PoissonBootstrap: Sendable, Hashable, Codable {
 
   /// The weight of the row at global index `row` in `replicate`.
   public func weight(row: Int64, replicate: Int) -> Int {
-    let h = Self.bits(rowKey(row), block: replicate >> 2)
+    Self.weight(key: rowKey(row), replicate: replicate)
+  }
+
+  /// The weight in `replicate` of the row whose ``rowKey(_:)`` is `key`.
+  static func weight(key: UInt64, replicate: Int) -> Int {
+    let h = bits(key, block: replicate >> 2)
     let u = UInt16(truncatingIfNeeded: h >> (16 * UInt64(replicate & 3)))
     var k = 0
-    for t in Self.cdf where u >= t { k += 1 }
+    for t in cdf where u >= t { k += 1 }
     return k
   }
 
