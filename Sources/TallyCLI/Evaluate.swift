@@ -73,11 +73,15 @@ extension TallyCommand {
 
     @Option(
       name: .customLong("batch-size"),
-      help: "Rows per chunk (default 65,536; 1,048,576 with slices, whose per-slice work is per chunk).")
+      help:
+        "Rows per chunk (default 65,536; 1,048,576 with slices or a bootstrap, whose per-slice and per-replicate work is per chunk)."
+    )
     var batchSize: Int?
 
     /// The chunk size: as given, or the default for the run.
-    var rowsPerChunk: Int { batchSize ?? (sliceBy.isEmpty && sliceByColumn.isEmpty ? 65_536 : 1 << 20) }
+    var rowsPerChunk: Int {
+      batchSize ?? (sliceBy.isEmpty && sliceByColumn.isEmpty && bootstrap == nil ? 65_536 : 1 << 20)
+    }
 
     @Option(help: "Worker threads (the default is the number of cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -182,6 +186,7 @@ extension TallyCommand {
     }
 
     func run() throws {
+      keepFreedMemory()
       do {
         try evaluate()
       } catch let e as ValidationError {
@@ -253,11 +258,21 @@ extension TallyCommand {
           do {
             let job = jobs[k]
             let slices = try job.keys.map { try SliceBatch($0) }
-            for i in ms.indices {
-              var (yt, yp) = (job.yTrue, job.yPred)
-              if flags[i] { (yt, yp) = (try yt.reshaped([yt.count, 1]), try yp.reshaped([yp.count, 1])) }
-              ms[i] = try updateAny(
-                ms[i], yTrue: yt, yPred: yp, sampleWeight: job.weight, slices: slices, rows: job.rows)
+            // The metrics that read the arrays as they are, together (their
+            // slices and bootstraps share one pass); then each that reads
+            // rank-1 arrays as (rows, 1).
+            let together = ms.indices.filter { !flags[$0] }
+            var group = together.map { ms[$0] }
+            try updateTogether(
+              &group, yTrue: job.yTrue, yPred: job.yPred, sampleWeight: job.weight, slices: slices, rows: job.rows)
+            for (k, i) in together.enumerated() { ms[i] = group[k] }
+            for i in ms.indices where flags[i] {
+              let (yt, yp) = (
+                try job.yTrue.reshaped([job.yTrue.count, 1]), try job.yPred.reshaped([job.yPred.count, 1])
+              )
+              var one = [ms[i]]
+              try updateTogether(&one, yTrue: yt, yPred: yp, sampleWeight: job.weight, slices: slices, rows: job.rows)
+              ms[i] = one[0]
             }
             box.buffer[k] = .success(ms)
           } catch {
@@ -447,4 +462,19 @@ struct RowProgress {
     guard enabled else { return }
     FileHandle.standardError.write(Data(("\r" + line(rows) + "   \n").utf8))
   }
+}
+
+/// Keeps freed memory in the process for reuse. glibc hands blocks above
+/// its thresholds back to the system when they are freed and maps new ones
+/// zeroed, page by page: every chunk's cells and histograms (megabytes with
+/// slices) paid those page faults again.
+func keepFreedMemory() {
+  #if canImport(Glibc)
+    // mallopt is in <malloc.h>, which the Glibc module leaves out.
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+    _ = mallopt(-3, 32 << 20)  // M_MMAP_THRESHOLD: glibc's largest
+    _ = mallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
+  #endif
 }

@@ -102,23 +102,6 @@ struct EvaluationPlan {
   }
 }
 
-/// Updates a metric held as an existential: slices with the batch's keys,
-/// anything else with the rows' global indices.
-func updateAny(
-  _ m: any Metric, yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices: SliceBatch?, rows: RowIndices
-) throws -> any Metric {
-  if var s = m as? any SlicedMetric {
-    guard let slices else { throw CommandError("\(s.name): no slice keys for this batch") }
-    try s.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, slices: slices, rows: rows)
-    return s
-  }
-  guard var p = m as? any PredictionMetric else {
-    throw CommandError("\(m.name) takes values, not labels and predictions")
-  }
-  try p.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, rows: rows)
-  return p
-}
-
 /// Whether a metric (or its slices) has bootstrap replicates.
 func holdsBootstrap(_ m: any Metric) -> Bool {
   if m is any IntervalEstimating { return true }

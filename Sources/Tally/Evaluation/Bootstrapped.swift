@@ -231,33 +231,56 @@ public struct Bootstrapped<Base: PredictionMetric>: PredictionMetric {
   public mutating func update(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, rows: RowIndices)
     throws(MetricError)
   {
+    if let cells = try talliedCells(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, slices: nil, rows: rows) {
+      let totals = cellTotals([cells.batch!], groups: nil, groupCount: 1, bootstrap: bootstrap, rows: rows)
+      try absorb(totals[0], of: cells, yTrue: yTrue, yPred: yPred, slices: nil, rows: rows)
+      return
+    }
     let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: point)
     let n = batchRows(yPred)
     let rows = try rows.validated(batchRows: n, metric: name)
     var next = self
     try next.point.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight)
-    let counted: Bool? =
-      sampleWeight != nil
-      ? nil
-      : try withCellCounting(point) { (cells, add) throws(MetricError) -> Bool in
-        guard let batch = try cells(yTrue, yPred) else { return false }
-        let totals = cellTotals(
-          cells: batch.cells, cellCount: batch.count, groups: nil, groupCount: 1, bootstrap: bootstrap, rows: rows)
-        let r = bootstrap.replicates
-        var column = [Int](repeating: 0, count: batch.count)
-        for q in 0..<r {
-          for c in 0..<batch.count { column[c] = totals[c * r + q] }
-          try next.replicas[q].restore(try add(column[...], next.replicas[q].state, true))
-        }
-        return true
-      }
-    if counted != true {
-      let weights = try ReplicateWeights(sampleWeight, rows: n, metric: name)
-      // Each row's key once, not once per replicate.
-      let keys = (0..<rows.count).map { bootstrap.rowKey(rows[$0]) }
-      for q in next.replicas.indices {
-        try next.replicas[q].update(
-          yTrue: yTrue, yPred: yPred, sampleWeight: weights.tensor(replicate: q, keys: keys))
+    let weights = try ReplicateWeights(sampleWeight, rows: n, metric: name)
+    // Each row's key once, not once per replicate.
+    let keys = (0..<rows.count).map { bootstrap.rowKey(rows[$0]) }
+    for q in next.replicas.indices {
+      try next.replicas[q].update(
+        yTrue: yTrue, yPred: yPred, sampleWeight: weights.tensor(replicate: q, keys: keys))
+    }
+    next.nextRow = max(nextRow, rows.end)
+    self = next
+  }
+}
+
+extension Bootstrapped: CellTallied {
+  /// The cells of an unweighted batch of a metric that counts cells.
+  func talliedCells(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices: SliceBatch?, rows: RowIndices)
+    throws(MetricError) -> TalliedCells?
+  {
+    guard sampleWeight == nil, slices == nil else { return nil }
+    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: point)
+    _ = try rows.validated(batchRows: batchRows(yPred), metric: name)
+    let batch = try withCellCounting(point) { (cells, _, _) throws(MetricError) in try cells(yTrue, yPred) }
+    return batch.flatMap { $0 }.map {
+      TalliedCells(count: $0.count, batch: $0, totals: nil, bootstrap: bootstrap, grouped: false)
+    }
+  }
+
+  /// The point updated with the batch, each replicate from its column of
+  /// the totals.
+  mutating func absorb(
+    _ totals: [Int], of cells: TalliedCells, yTrue: Tensor, yPred: Tensor, slices: SliceBatch?, rows: RowIndices
+  ) throws(MetricError) {
+    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: point)
+    var next = self
+    try next.point.update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)
+    let (r, c) = (bootstrap.replicates, cells.count)
+    _ = try withCellCounting(point) { (_, add, _) throws(MetricError) in
+      var column = [Int](repeating: 0, count: c)
+      for q in 0..<r {
+        for j in 0..<c { column[j] = totals[j * r + q] }
+        try next.replicas[q].restore(try add(column[...], next.replicas[q].state, true))
       }
     }
     next.nextRow = max(nextRow, rows.end)

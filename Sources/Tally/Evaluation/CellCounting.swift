@@ -15,8 +15,23 @@ struct CellBatch: Sendable {
   var count: Int
 }
 
+/// Writes the cells of the rows in `range` to `out[i - shift]`, and tells
+/// whether one of them is invalid (its cell is then meaningless).
+typealias CellFill = @Sendable (_ range: Range<Int>, _ out: UnsafeSendableBox<Int32>, _ shift: Int) -> Bool
+
+/// A batch's cells, written on demand: `rows` rows, each in
+/// `0..<count`, by `fill` (valid only inside the call that gave it).
+struct CellSource {
+  var count: Int
+  var rows: Int
+  var fill: CellFill
+}
+
 /// A metric whose unweighted update counts each row into a cell.
 protocol CellCounting: PredictionMetric {
+  /// Calls `body` with the batch's cells on demand, for the fast path's
+  /// inputs (float32 labels and scores, one per row), or returns `nil`.
+  func withCellSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R?
   /// The cell of each row of an unweighted batch, validated as `update`
   /// validates it (same errors), or `nil` when the batch takes the general
   /// path (other shapes or types).
@@ -27,18 +42,17 @@ protocol CellCounting: PredictionMetric {
   func adding(_ totals: ArraySlice<Int>, to state: State, weighted: Bool) throws(MetricError) -> State
 }
 
-/// One cell per row, computed across cores: `fill(range, out)` writes the
-/// cells of the rows in `range`.
-func parallelCells(_ n: Int, _ fill: @Sendable (Range<Int>, UnsafeSendableBox<Int32>) -> Void) -> [Int32] {
-  var out = [Int32](repeating: 0, count: n)
-  out.withUnsafeMutableBufferPointer { o in
-    let box = UnsafeSendableBox(o)
-    _ = parallelMap(n) { r in
-      fill(r, box)
-      return 0
+extension CellSource {
+  /// Every row's cell, computed across cores, or `nil` when a row is
+  /// invalid.
+  func cells() -> CellBatch? {
+    var out = [Int32](repeating: 0, count: rows)
+    let bad = out.withUnsafeMutableBufferPointer { o in
+      let box = UnsafeSendableBox(o)
+      return parallelMap(rows) { r in fill(r, box, 0) }.contains(true)
     }
+    return bad ? nil : CellBatch(cells: out, count: count)
   }
-  return out
 }
 
 /// Float32 labels and scores, read in place, or `nil` for other types.
@@ -50,22 +64,28 @@ func withFloats<R>(_ yTrue: Tensor, _ yPred: Tensor, _ body: (SharedBuffer<Float
 }
 
 extension BinaryAccuracy: CellCounting {
+  /// Whether a batch has one score per row (and a float dtype).
+  func takesCells(_ yTrue: Tensor, _ yPred: Tensor) -> Bool {
+    isIntegerDType(dtype) == false && yPred.count > 0 && yTrue.count == yPred.count
+      && yPred.count == batchRows(yPred) && yTrue.count == batchRows(yTrue)
+  }
+
+  func withCellSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R? {
+    guard takesCells(yTrue, yPred) else { return nil }
+    let thr = Float(threshold)
+    return withFloats(yTrue, yPred) { t, p in
+      body(
+        CellSource(count: 2, rows: p.count) { r, out, shift in
+          for i in r { out[i &- shift] = t[i] == (p[i] > thr ? 1 : 0) ? 1 : 0 }
+          return false
+        })
+    }
+  }
+
   /// A hit (1) or a miss (0) per row, for one score per row.
   func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
-    guard isIntegerDType(dtype) == false, yPred.count > 0, yTrue.count == yPred.count,
-      yPred.count == batchRows(yPred), yTrue.count == batchRows(yTrue)
-    else { return nil }
-    if let cells = withFloats(
-      yTrue, yPred,
-      { t, p in
-        let thr = Float(threshold)
-        return parallelCells(p.count) { r, out in
-          for i in r { out[i] = t[i] == (p[i] > thr ? 1 : 0) ? 1 : 0 }
-        }
-      })
-    {
-      return CellBatch(cells: cells, count: 2)
-    }
+    guard takesCells(yTrue, yPred) else { return nil }
+    if let batch = withCellSource(yTrue: yTrue, yPred: yPred, { $0.cells() }) ?? nil { return batch }
     func hits<P: BinaryFloatingPoint & TensorScalar>(_ pb: TensorBuffer<P>) -> [Int32] {
       let thr = P(Float(threshold))
       let labels = yTrue.doubles()
@@ -97,34 +117,47 @@ extension BinaryAccuracy: CellCounting {
 }
 
 extension ConfusionUpdate {
-  /// Cell `2·(b + 1) + label` per row, for bucket `b ∈ −1..<T` of a single
-  /// score per row, under the fast path's conditions.
-  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
+  /// Whether a batch has the fast path's form: a single score per row,
+  /// without top-k, class id, label weights, logits or multiple labels.
+  func takesCells(_ yTrue: Tensor, _ yPred: Tensor) -> Bool {
     guard topK == nil, classId == nil, labelWeights == nil, !fromLogits, !multiLabel,
       yTrue.count == yPred.count, yPred.count > 0, yPred.count == batchRows(yPred),
       yTrue.count == batchRows(yTrue), yPred.dtype.isFloatingPoint
-    else { return nil }
+    else { return false }
     let (p, t) = Tensor.squeezeOrExpandToSameRank(yPred, yTrue)
-    guard p.shape == t.shape else { return nil }
-    let count = 2 * (thresholds.count + 1)
-    // Float32 in place across cores: -1 marks a bad element, found again
-    // below for the message.
+    return p.shape == t.shape
+  }
+
+  /// The cells of ``cells(yTrue:yPred:)`` on demand, for float32 labels and
+  /// scores.
+  func withCellSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R? {
+    guard takesCells(yTrue, yPred) else { return nil }
     let thresholds = self.thresholds
-    if let cells = withFloats(
-      yTrue, yPred,
-      { t, p in
-        parallelCells(p.count) { r, out in
+    return withFloats(yTrue, yPred) { t, p in
+      body(
+        CellSource(count: 2 * (thresholds.count + 1), rows: p.count) { r, out, shift in
+          // The plain update's vector steps.
+          if thresholds.evenlySpaced { return evenSlotsFloat(thresholds, p, t, r, into: out, shift: shift) }
+          var bad = false
           for i in r {
             let f = p[i]
             let label = t[i]
-            let valid = !f.isNaN && (label == 0 || label == 1)
-            out[i] = valid ? Int32(2 &* (thresholds.bucket(f) &+ 1) &+ (label == 1 ? 1 : 0)) : -1
+            if f.isNaN || (label != 0 && label != 1) { bad = true }
+            out[i &- shift] = Int32(2 &* (thresholds.bucket(f.isNaN ? 0 : f) &+ 1) &+ (label == 1 ? 1 : 0))
           }
-        }
-      }), !cells.contains(-1)
-    {
-      return CellBatch(cells: cells, count: count)
+          return bad
+        })
     }
+  }
+
+  /// Cell `2·(b + 1) + label` per row, for bucket `b ∈ −1..<T` of a single
+  /// score per row, under the fast path's conditions.
+  func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
+    guard takesCells(yTrue, yPred) else { return nil }
+    let count = 2 * (thresholds.count + 1)
+    // Float32 in place across cores; with a bad element, found again below
+    // for the message.
+    if let batch = withCellSource(yTrue: yTrue, yPred: yPred, { $0.cells() }) ?? nil { return batch }
     let scores = yPred.doubles()
     let labels = yTrue.doubles()
     var cells = [Int32](repeating: 0, count: scores.count)
@@ -165,6 +198,9 @@ protocol ConfusionFamily: CellCounting where State == ConfusionCounts {
 }
 
 extension ConfusionFamily {
+  func withCellSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R? {
+    update.withCellSource(yTrue: yTrue, yPred: yPred, body)
+  }
   func cells(yTrue: Tensor, yPred: Tensor) throws(MetricError) -> CellBatch? {
     try update.cells(yTrue: yTrue, yPred: yPred)
   }
@@ -179,12 +215,16 @@ extension PrecisionRecall: ConfusionFamily {}
 extension OperatingPoint: ConfusionFamily {}
 
 /// Calls `body` with `metric` seen as a cell-counting metric of the same
-/// state type, or returns `nil` when it does not count cells.
+/// state type, or returns `nil` when it does not count cells. `body` gets
+/// the metric's validating cells, its state with totals added, and its
+/// cells on demand (``CellCounting/withCellSource(yTrue:yPred:_:)``, given
+/// what to count them into; `nil` for other inputs).
 func withCellCounting<M: PredictionMetric, R>(
   _ metric: M,
   _ body: (
     _ cells: (Tensor, Tensor) throws(MetricError) -> CellBatch?,
-    _ add: (ArraySlice<Int>, M.State, Bool) throws(MetricError) -> M.State
+    _ add: (ArraySlice<Int>, M.State, Bool) throws(MetricError) -> M.State,
+    _ source: (Tensor, Tensor, (CellSource) -> [Int]?) -> (count: Int, totals: [Int]?)?
   ) throws(MetricError) -> R
 ) throws(MetricError) -> R? {
   guard let counting = metric as? any CellCounting else { return nil }
@@ -194,7 +234,8 @@ func withCellCounting<M: PredictionMetric, R>(
       { (totals, state, weighted) throws(MetricError) in
         // `C` is `M` (the same value, seen through the protocol).
         try c.adding(totals, to: state as! C.State, weighted: weighted) as! M.State
-      })
+      },
+      { (t, p, count) in c.withCellSource(yTrue: t, yPred: p) { ($0.count, count($0)) } })
   }
   return try open(counting)
 }

@@ -114,135 +114,36 @@ public struct PoissonBootstrap: Sendable, Hashable, Codable {
     return out
   }()
 
-  /// Poisson counts of eight 16-bit uniforms at once (the thresholds held
-  /// in vectors: a `static let` is read through a once-check on every
-  /// access).
+  /// Poisson counts of eight 16-bit uniforms at once, negated (the
+  /// thresholds held in vectors: a `static let` is read through a
+  /// once-check on every access).
+  ///
+  /// A lane's count is the number of thresholds its uniform reaches. The
+  /// comparison is signed (one instruction where unsigned 16-bit lanes take
+  /// three): *u* ≥ *t* exactly when (*u* ⊕ 2¹⁵) > (*t* ⊕ 2¹⁵) − 1 as
+  /// `Int16` (every threshold is at least 1), and a true lane of a mask is
+  /// −1, so the sum of the masks is the count negated.
   struct Counter {
-    let t0, t1, t2, t3, t4, t5, t6, t7: SIMD8<UInt16>
+    let t0, t1, t2, t3, t4, t5, t6, t7: SIMD8<Int16>
     init() {
-      let t = PoissonBootstrap.cdf.map { SIMD8<UInt16>(repeating: $0) }
+      let t = PoissonBootstrap.cdf.map { SIMD8<Int16>(repeating: Int16(bitPattern: $0 ^ 0x8000) - 1) }
       (t0, t1, t2, t3, t4, t5, t6, t7) = (t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7])
     }
 
-    /// The counts of the lanes of `u`.
+    /// The counts of the lanes of `bits` (eight 16-bit uniforms), negated.
     @inline(__always)
-    func counts(_ u: SIMD8<UInt16>) -> SIMD8<UInt16> {
-      let one = SIMD8<UInt16>(repeating: 1)
-      let zero = SIMD8<UInt16>.zero
-      var k = zero.replacing(with: one, where: u .>= t0)
-      k &+= zero.replacing(with: one, where: u .>= t1)
-      k &+= zero.replacing(with: one, where: u .>= t2)
-      k &+= zero.replacing(with: one, where: u .>= t3)
-      k &+= zero.replacing(with: one, where: u .>= t4)
-      let high = u .>= t5
+    func negatedCounts(_ bits: SIMD8<Int16>) -> SIMD8<Int16> {
+      let u = bits ^ SIMD8(repeating: .min)
+      var s = (u .> t0)._storage &+ (u .> t1)._storage
+      s &+= (u .> t2)._storage &+ (u .> t3)._storage
+      s &+= (u .> t4)._storage
+      let high = u .> t5
       // A count of 6 or more: 5.9·10⁻⁴ per lane.
       if any(high) {
-        k &+= zero.replacing(with: one, where: high)
-        k &+= zero.replacing(with: one, where: u .>= t6)
-        k &+= zero.replacing(with: one, where: u .>= t7)
+        s &+= high._storage &+ (u .> t6)._storage
+        s &+= (u .> t7)._storage
       }
-      return k
+      return s
     }
   }
-}
-
-//===--- Cell totals ------------------------------------------------------===//
-
-/// Weighted totals of per-row cells, per group (slice) and per replicate:
-/// `totals[(g·cells + c)·replicates + r]` is the sum over the rows of group
-/// `g` in cell `c` of the row's weight in replicate `r` (1 without a
-/// bootstrap). Integer, so the totals do not depend on how the rows were
-/// split.
-///
-/// Rows are split across cores when the work is large; each core counts
-/// into 32-bit histograms of its own (flushed every 2²⁴ rows, so a count
-/// cannot wrap: a weight is at most 8), added up at the end. With a
-/// bootstrap a row's weights are drawn eight replicates at a time
-/// (``PoissonBootstrap/Counter``) and added as two 4-lane vectors.
-func cellTotals(
-  cells: [Int32], cellCount: Int, groups: [Int32]?, groupCount: Int,
-  bootstrap: PoissonBootstrap?, rows: RowIndices
-) -> [Int] {
-  let r = bootstrap?.replicates ?? 1
-  // Histogram rows padded to whole vectors of eight replicates.
-  let stride = bootstrap == nil ? 1 : (r + 7) / 8 * 8
-  let size = groupCount * cellCount * stride
-  let n = cells.count
-  let work = n * r
-  let parts = max(1, min(activeCores, work / parallelThreshold))
-  let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
-  let results = UnsafeMutableBufferPointer<[Int]?>.allocate(capacity: parts)
-  results.initialize(repeating: nil)
-  defer {
-    // The results hold arrays: deinitialize them, or they leak.
-    results.deinitialize()
-    results.deallocate()
-  }
-  let box = UnsafeSendableBox(results)
-  let counter = PoissonBootstrap.Counter()
-  let body: @Sendable (Int) -> Void = { k in
-    var totals = [Int](repeating: 0, count: size)
-    var hist = [UInt32](repeating: 0, count: size)
-    var start = ranges[k].lowerBound
-    while start < ranges[k].upperBound {
-      let end = min(ranges[k].upperBound, start + (1 << 24))
-      hist.withUnsafeMutableBufferPointer { h in
-        let out = UnsafeSendableBox(h)
-        cells.withUnsafeBufferPointer { c in
-          guard let bootstrap else {
-            // Counts only: group and cell per row.
-            if let groups {
-              groups.withUnsafeBufferPointer { g in
-                for i in start..<end { out[Int(g[i]) &* cellCount &+ Int(c[i])] &+= 1 }
-              }
-            } else {
-              for i in start..<end { out[Int(c[i])] &+= 1 }
-            }
-            return
-          }
-          for i in start..<end {
-            let g = groups.map { Int($0[i]) } ?? 0
-            let base = (g &* cellCount &+ Int(c[i])) &* stride
-            let key = bootstrap.rowKey(rows[i])
-            var slot = base
-            var block = 0
-            while slot < base &+ stride {
-              let lo = PoissonBootstrap.bits(key, block: block)
-              let hi = PoissonBootstrap.bits(key, block: block &+ 1)
-              let u = unsafeBitCast(SIMD2<UInt64>(lo, hi), to: SIMD8<UInt16>.self)
-              let w = counter.counts(u)
-              out.store(out.load(SIMD4<UInt32>.self, at: slot) &+ SIMD4(truncatingIfNeeded: w.lowHalf), at: slot)
-              out.store(
-                out.load(SIMD4<UInt32>.self, at: slot &+ 4) &+ SIMD4(truncatingIfNeeded: w.highHalf), at: slot &+ 4)
-              slot &+= 8
-              block &+= 2
-            }
-          }
-        }
-        for j in 0..<size where h[j] != 0 {
-          totals[j] &+= Int(h[j])
-          h[j] = 0
-        }
-      }
-      start = end
-    }
-    box[k] = totals
-  }
-  if parts == 1 {
-    body(0)
-  } else {
-    DispatchQueue.concurrentPerform(iterations: parts, execute: body)
-  }
-  var total = results[0]!
-  for k in 1..<parts {
-    let part = results[k]!
-    for j in 0..<size { total[j] &+= part[j] }
-  }
-  guard stride != r else { return total }
-  // Drop the padding lanes.
-  var packed = [Int](repeating: 0, count: groupCount * cellCount * r)
-  for row in 0..<(groupCount * cellCount) {
-    for q in 0..<r { packed[row * r + q] = total[row * stride + q] }
-  }
-  return packed
 }

@@ -305,8 +305,38 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   public mutating func update(
     yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices batch: SliceBatch, rows: RowIndices
   ) throws(MetricError) {
+    if let cells = try talliedCells(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, slices: batch, rows: rows) {
+      try absorb(cells.totals!, of: cells, yTrue: yTrue, yPred: yPred, slices: batch, rows: rows)
+      return
+    }
     let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
-    let n = batchRows(yPred)
+    let rows = try checked(batch, rows: rows, batchRows: batchRows(yPred))
+    let n = rows.count
+    var next = self
+    try next.overall.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, rows: rows)
+    let rowWeights = try Self.rowWeights(sampleWeight, rows: n, metric: name)
+    next.overallTally = try next.overallTally.adding(rows: n, weights: rowWeights, positions: nil)
+    // Each slice's rows gathered, and its metric updated with them.
+    let (order, offsets) = batch.grouping()
+    for (g, key) in batch.keys.enumerated() {
+      let positions = order[offsets[g]..<offsets[g + 1]]
+      var m = next.slices[key]?.metric ?? template
+      try m.update(
+        yTrue: yTrue.gatheringRows(positions), yPred: yPred.gatheringRows(positions),
+        sampleWeight: sampleWeight.map { $0.rank == 0 ? $0 : $0.gatheringRows(positions) },
+        rows: rows.picking(positions))
+      let tally = try (next.slices[key]?.tally ?? SliceTally()).adding(
+        rows: positions.count, weights: rowWeights, positions: positions)
+      next.slices[key] = (m, tally)
+    }
+    next.nextRow = max(nextRow, rows.end)
+    self = next
+  }
+
+  /// `rows`, checked against the batch and its keys: one key and one index
+  /// per row, keys as wide as before, and no more distinct keys than
+  /// ``maximumSlices``.
+  func checked(_ batch: SliceBatch, rows: RowIndices, batchRows n: Int) throws(MetricError) -> RowIndices {
     guard batch.rows == n else {
       throw .shapeMismatch("\(name): the batch has \(n) rows; received slice keys for \(batch.rows)")
     }
@@ -322,47 +352,7 @@ public struct Sliced<Base: PredictionMetric>: Metric {
         "\(name): \(slices.count + fresh) distinct slice keys exceed the limit of \(maximumSlices) (raise maximumSlices, or `tally evaluate --max-slices`, if so many slices are meant)"
       )
     }
-    var next = self
-    try next.overall.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, rows: rows)
-    let rowWeights = try Self.rowWeights(sampleWeight, rows: n, metric: name)
-    next.overallTally = try next.overallTally.adding(rows: n, weights: rowWeights, positions: nil)
-    let groups = batch.keys.count
-    let counted: Bool? =
-      sampleWeight != nil
-      ? nil
-      : try withCellCounting(template) { (cells, add) throws(MetricError) -> Bool in
-        guard let cellBatch = try cells(yTrue, yPred) else { return false }
-        let c = cellBatch.count
-        let totals = cellTotals(
-          cells: cellBatch.cells, cellCount: c, groups: batch.group, groupCount: groups, bootstrap: nil, rows: rows)
-        for (g, key) in batch.keys.enumerated() {
-          var m = next.slices[key]?.metric ?? template
-          let mine = totals[(g * c)..<((g + 1) * c)]
-          try m.restore(try add(mine, m.state, false))
-          // Unweighted: the slice's rows are its cells' total.
-          let tally = try (next.slices[key]?.tally ?? SliceTally()).adding(
-            rows: mine.reduce(0, +), weights: nil, positions: nil)
-          next.slices[key] = (m, tally)
-        }
-        return true
-      }
-    if counted != true {
-      // Each slice's rows gathered, and its metric updated with them.
-      let (order, offsets) = batch.grouping()
-      for (g, key) in batch.keys.enumerated() {
-        let positions = order[offsets[g]..<offsets[g + 1]]
-        var m = next.slices[key]?.metric ?? template
-        try m.update(
-          yTrue: yTrue.gatheringRows(positions), yPred: yPred.gatheringRows(positions),
-          sampleWeight: sampleWeight.map { $0.rank == 0 ? $0 : $0.gatheringRows(positions) },
-          rows: rows.picking(positions))
-        let tally = try (next.slices[key]?.tally ?? SliceTally()).adding(
-          rows: positions.count, weights: rowWeights, positions: positions)
-        next.slices[key] = (m, tally)
-      }
-    }
-    next.nextRow = max(nextRow, rows.end)
-    self = next
+    return rows
   }
 
   /// Each row's weight (the sum of its sample weights), or `nil` when
@@ -396,6 +386,59 @@ struct SliceTally: Sendable {
       w.add(Double(rows))
     }
     return SliceTally(samples: try Counting.add(samples, Int64(rows)), weight: w)
+  }
+}
+
+extension Sliced: CellTallied {
+  /// The cells of an unweighted batch of a metric that counts cells.
+  func talliedCells(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices: SliceBatch?, rows: RowIndices)
+    throws(MetricError) -> TalliedCells?
+  {
+    guard sampleWeight == nil, let slices else { return nil }
+    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
+    _ = try checked(slices, rows: rows, batchRows: batchRows(yPred))
+    let counted = try withCellCounting(template) { (cells, _, source) throws(MetricError) -> TalliedCells? in
+      let groups = slices.keys.count
+      // Counted as the cells are made; a batch with an invalid row (or of
+      // other types) through the validating cells, which throw.
+      if let (count, totals) = source(yTrue, yPred, { groupedCounts($0, groups: slices.group, groupCount: groups) }),
+        let totals
+      {
+        return TalliedCells(count: count, batch: nil, totals: totals, bootstrap: nil, grouped: true)
+      }
+      guard let batch = try cells(yTrue, yPred) else { return nil }
+      let totals = cellTotals([batch], groups: slices.group, groupCount: groups, bootstrap: nil, rows: rows)
+      return TalliedCells(count: batch.count, batch: nil, totals: totals[0], bootstrap: nil, grouped: true)
+    }
+    return counted ?? nil
+  }
+
+  /// Each slice from its rows of the totals, and the overall metric from
+  /// their sum (the same counts as an update with all rows).
+  mutating func absorb(
+    _ totals: [Int], of cells: TalliedCells, yTrue: Tensor, yPred: Tensor, slices batch: SliceBatch?,
+    rows: RowIndices
+  ) throws(MetricError) {
+    guard let batch else { return }
+    let c = cells.count
+    var next = self
+    _ = try withCellCounting(template) { (_, add, _) throws(MetricError) in
+      var all = [Int](repeating: 0, count: c)
+      for (g, key) in batch.keys.enumerated() {
+        var m = next.slices[key]?.metric ?? template
+        let mine = totals[(g * c)..<((g + 1) * c)]
+        for j in 0..<c { all[j] += mine[mine.startIndex + j] }
+        try m.restore(try add(mine, m.state, false))
+        // Unweighted: the slice's rows are its cells' total.
+        let tally = try (next.slices[key]?.tally ?? SliceTally()).adding(
+          rows: mine.reduce(0, +), weights: nil, positions: nil)
+        next.slices[key] = (m, tally)
+      }
+      try next.overall.restore(try add(all[...], next.overall.state, false))
+      next.overallTally = try next.overallTally.adding(rows: batch.rows, weights: nil, positions: nil)
+    }
+    next.nextRow = max(nextRow, rows.end)
+    self = next
   }
 }
 

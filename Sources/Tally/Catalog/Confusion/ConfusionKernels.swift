@@ -97,6 +97,57 @@ func binaryLabels(_ y: SIMD4<Float>) -> (positive: SIMDMask<SIMD4<Int32>>, negat
   (y .== SIMD4<Float>(repeating: 1), y .== SIMD4<Float>(repeating: 0))
 }
 
+/// The slot `2·(b + 1) + isPositive` of each row in `range` (`b` its
+/// bucket among evenly spaced thresholds, as ``Thresholds/bucket(_:)``),
+/// written to `out[i - shift]`, four rows to a vector step; `true` when a
+/// row is invalid (a NaN score or a label other than 0 and 1), whose slot
+/// is then meaningless.
+@inline(__always)
+func evenSlotsFloat(
+  _ th: Thresholds, _ pred: SharedBuffer<Float>, _ truth: SharedBuffer<Float>, _ range: Range<Int>,
+  into out: UnsafeSendableBox<Int32>, shift: Int
+) -> Bool {
+  let scale = SIMD4<Float>(repeating: Float(th.sorted.count - 1))
+  let magic = SIMD4<Float>(repeating: 8_388_608)  // 2²³: x + 2²³ rounds x to an integer
+  let magicBits = SIMD4<Int32>(repeating: 0x4B00_0000)
+  let floorSlot = SIMD4<Int32>(repeating: th.withEpsilon ? 2 : 0)  // 2·(floorBucket + 1)
+  let zero = SIMD4<Float>(repeating: 0)
+  let one = SIMD4<Float>(repeating: 1)
+  var invalid = SIMD4<Int32>(repeating: 0)
+  var i = range.lowerBound
+  while i + 4 <= range.upperBound {
+    var f = pred.load(SIMD4<Float>.self, at: i)
+    let y = truth.load(SIMD4<Float>.self, at: i)
+    let isNaN = f .!= f
+    let (isPos, isNeg) = binaryLabels(y)
+    invalid |= SIMD4(onesWhere: isNaN .| .!(isPos .| isNeg))
+    // NaN and below 0 to 0, above 1 to 1 (selects: the generic
+    // pointwise min/max are calls, not instructions).
+    f = f.replacing(with: zero, where: isNaN .| (f .< zero)).replacing(with: one, where: f .> one)
+    let x = f * scale
+    let m = x + magic
+    let rounded = unsafeBitCast(m, to: SIMD4<Int32>.self) &- magicBits
+    let ceil = rounded &+ SIMD4(onesWhere: (m - magic) .< x)
+    // slot = 2·(bucket + 1) + isPositive, bucket = max(ceil − 1, floorBucket)
+    let twice = ceil &+ ceil
+    let s = twice.replacing(with: floorSlot, where: twice .< floorSlot) &+ SIMD4(onesWhere: isPos)
+    out.store(s, at: i - shift)
+    i += 4
+  }
+  var bad = invalid != SIMD4<Int32>(repeating: 0)
+  while i < range.upperBound {
+    var f = pred[i]
+    let y = truth[i]
+    if f.isNaN || (y != 0 && y != 1) { bad = true }
+    if f.isNaN { f = 0 }
+    let x = Swift.min(Swift.max(f, 0), 1) * scale[0]
+    let b = Swift.max(Int(x.rounded(.up)) - 1, th.withEpsilon ? 0 : -1)
+    out[i - shift] = Int32(2 * (b + 1) + (y == 1 ? 1 : 0))
+    i += 1
+  }
+  return bad
+}
+
 /// Bucket counts of float32 scores against float32 labels on an evenly
 /// spaced grid, in two phases per block of 1,024 elements: first the
 /// histogram slot of every element, vectorised (4 lanes, no float-to-int
@@ -130,13 +181,7 @@ func evenBucketCountsFloat(
     for k in c.indices { c[k] = 0 }
   }
   var sinceFlush = 0
-  let scale = SIMD4<Float>(repeating: Float(t - 1))
-  let magic = SIMD4<Float>(repeating: 8_388_608)  // 2²³: x + 2²³ rounds x to an integer
-  let magicBits = SIMD4<Int32>(repeating: 0x4B00_0000)
-  let floorSlot = SIMD4<Int32>(repeating: th.withEpsilon ? 2 : 0)  // 2·(floorBucket + 1)
-  let zero = SIMD4<Float>(repeating: 0)
-  let one = SIMD4<Float>(repeating: 1)
-  var invalid = SIMD4<Int32>(repeating: 0)
+  var invalid = false
   let block = 1024
   var slot = [Int32](repeating: 0, count: block)
   counts.withUnsafeMutableBufferPointer { c in
@@ -149,37 +194,7 @@ func evenBucketCountsFloat(
           flush(c)
           sinceFlush = 0
         }
-        var j = 0
-        while j + 4 <= n {
-          var f = pred.load(SIMD4<Float>.self, at: start + j)
-          let y = truth.load(SIMD4<Float>.self, at: start + j)
-          let isNaN = f .!= f
-          let (isPos, isNeg) = binaryLabels(y)
-          invalid |= SIMD4(onesWhere: isNaN .| .!(isPos .| isNeg))
-          // NaN and below 0 to 0, above 1 to 1 (selects: the generic
-          // pointwise min/max are calls, not instructions).
-          f = f.replacing(with: zero, where: isNaN .| (f .< zero)).replacing(with: one, where: f .> one)
-          let x = f * scale
-          let m = x + magic
-          let rounded = unsafeBitCast(m, to: SIMD4<Int32>.self) &- magicBits
-          let ceil = rounded &+ SIMD4(onesWhere: (m - magic) .< x)
-          // slot = 2·(bucket + 1) + isPositive, bucket = max(ceil − 1, floorBucket)
-          let twice = ceil &+ ceil
-          let s = twice.replacing(with: floorSlot, where: twice .< floorSlot) &+ SIMD4(onesWhere: isPos)
-          slot.store(s, at: j)
-          j += 4
-        }
-        while j < n {
-          let i = start + j
-          var f = pred[i]
-          let y = truth[i]
-          if f.isNaN || (y != 0 && y != 1) { invalid[0] = 1 }
-          if f.isNaN { f = 0 }
-          let x = Swift.min(Swift.max(f, 0), 1) * scale[0]
-          let b = Swift.max(Int(x.rounded(.up)) - 1, th.withEpsilon ? 0 : -1)
-          slot[j] = Int32(2 * (b + 1) + (y == 1 ? 1 : 0))
-          j += 1
-        }
+        if evenSlotsFloat(th, pred, truth, start..<(start + n), into: slot, shift: start) { invalid = true }
         var k = 0
         while k + 4 <= n {
           c[Int(slot[k])] &+= 1
@@ -198,7 +213,7 @@ func evenBucketCountsFloat(
       flush(c)
     }
   }
-  guard invalid == SIMD4<Int32>(repeating: 0) else {
+  guard !invalid else {
     // Find the first invalid element, as the general kernel reports it.
     return th.bucketCounts(pred, truth, range)
   }

@@ -1,0 +1,225 @@
+//===--- CellTotals.swift -------------------------------------------------===//
+//
+// The one pass behind slices and bootstraps of metrics that count cells:
+// the rows' cells (of one metric or several) counted by group (slice) and,
+// with a bootstrap, by replicate, the replicate weights drawn once per row
+// for all the metrics.
+//
+//===----------------------------------------------------------------------===//
+
+import Dispatch
+
+/// Weighted totals of per-row cells, per group (slice) and per replicate,
+/// for each of `batches` (the cells of several metrics over the same rows):
+/// `totals[m][(g·cells + c)·replicates + r]` is the sum over the rows of
+/// group `g` in cell `c` of metric `m` of the row's weight in replicate `r`
+/// (1 without a bootstrap). Integer, so the totals do not depend on how the
+/// rows were split.
+///
+/// Rows are split across cores when the work is large; each core counts
+/// into histograms of its own, added up at the end. Without a bootstrap a
+/// histogram is 32-bit, flushed every 2³² − 1 rows. With one, a row's
+/// weights are drawn once for all the metrics, eight replicates to a
+/// vector (``PoissonBootstrap/Counter``), and added to each metric's 16-bit
+/// counters of the row's cell; a cell's counters are flushed to the totals
+/// after 8,191 rows (a weight is at most 8, so they cannot wrap) and at the
+/// end.
+func cellTotals(
+  _ batches: [CellBatch], groups: [Int32]?, groupCount: Int, bootstrap: PoissonBootstrap?, rows: RowIndices
+) -> [[Int]] {
+  guard let n = batches.first?.cells.count else { return [] }
+  assert(batches.allSatisfy { $0.cells.count == n } && (groups?.count ?? n) == n && rows.count == n)
+  let r = bootstrap?.replicates ?? 1
+  let work = n * r * batches.count
+  let parts = max(1, min(activeCores, work / parallelThreshold, n))
+  let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
+  let results = UnsafeMutableBufferPointer<[[Int]]?>.allocate(capacity: parts)
+  results.initialize(repeating: nil)
+  defer {
+    // The results hold arrays: deinitialize them, or they leak.
+    results.deinitialize()
+    results.deallocate()
+  }
+  let box = UnsafeSendableBox(results)
+  let body: @Sendable (Int) -> Void = { k in
+    box[k] =
+      if let bootstrap {
+        drawnTotals(batches, groups: groups, groupCount: groupCount, bootstrap: bootstrap, rows: rows, range: ranges[k])
+      } else {
+        countedTotals(batches, groups: groups, groupCount: groupCount, range: ranges[k])
+      }
+  }
+  if parts == 1 {
+    body(0)
+  } else {
+    DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+  }
+  var total = results[0]!
+  for m in total.indices {
+    total[m].withUnsafeMutableBufferPointer { t in
+      for k in 1..<parts {
+        results[k]![m].withUnsafeBufferPointer { part in
+          for j in t.indices { t[j] &+= part[j] }
+        }
+      }
+    }
+  }
+  return total
+}
+
+/// Each batch's counts of the rows in `range` by group and cell.
+private func countedTotals(_ batches: [CellBatch], groups: [Int32]?, groupCount: Int, range: Range<Int>)
+  -> [[Int]]
+{
+  batches.map { b in
+    let c = b.count
+    var totals = [Int](repeating: 0, count: groupCount * c)
+    var hist = [UInt32](repeating: 0, count: groupCount * c)
+    var start = range.lowerBound
+    while start < range.upperBound {
+      // A 32-bit count holds this many rows.
+      let end = min(range.upperBound, start &+ Int(UInt32.max))
+      hist.withUnsafeMutableBufferPointer { h in
+        b.cells.withUnsafeBufferPointer { cells in
+          if let groups {
+            groups.withUnsafeBufferPointer { g in
+              for i in start..<end { h[Int(g[i]) &* c &+ Int(cells[i])] &+= 1 }
+            }
+          } else {
+            for i in start..<end { h[Int(cells[i])] &+= 1 }
+          }
+        }
+      }
+      for j in hist.indices where hist[j] != 0 {
+        totals[j] &+= Int(hist[j])
+        hist[j] = 0
+      }
+      start = end
+    }
+    return totals
+  }
+}
+
+/// Each batch's totals of the rows in `range` by group, cell and
+/// replicate: the rows' replicate weights drawn once, added to every
+/// batch's 16-bit counters of the row's cell.
+private func drawnTotals(
+  _ batches: [CellBatch], groups: [Int32]?, groupCount: Int, bootstrap: PoissonBootstrap, rows: RowIndices,
+  range: Range<Int>
+) -> [[Int]] {
+  let r = bootstrap.replicates
+  // Eight replicates to a vector; the last vector's extra lanes are drawn
+  // and never read.
+  let vectors = (r + 7) / 8
+  let metrics = batches.count
+  // The counter rows (group and cell) of each batch, one after another.
+  let first = batches.reduce(into: [0]) { $0.append($0.last! + groupCount * $1.count) }
+  // Each row's counter row in each batch, row by row.
+  var slots = [Int32](repeating: 0, count: range.count * metrics)
+  for (m, b) in batches.enumerated() {
+    let (c, base) = (b.count, first[m])
+    b.cells.withUnsafeBufferPointer { cells in
+      for i in range {
+        let g = groups.map { Int($0[i]) } ?? 0
+        slots[(i &- range.lowerBound) &* metrics &+ m] = Int32(base &+ g &* c &+ Int(cells[i]))
+      }
+    }
+  }
+  let counterRows = first[metrics]
+  var counters = [SIMD8<Int16>](repeating: .zero, count: counterRows * vectors)
+  var fills = [UInt16](repeating: 0, count: counterRows)
+  var totals = [Int](repeating: 0, count: counterRows * r)
+  var draws = [SIMD8<Int16>](repeating: .zero, count: vectors)
+  var random = [SIMD2<UInt64>](repeating: .zero, count: vectors)
+  let counter = PoissonBootstrap.Counter()
+  counters.withUnsafeMutableBufferPointer { acc in
+    fills.withUnsafeMutableBufferPointer { fill in
+      totals.withUnsafeMutableBufferPointer { out in
+        draws.withUnsafeMutableBufferPointer { d in
+          random.withUnsafeMutableBufferPointer { bits in
+            slots.withUnsafeBufferPointer { slot in
+              /// Adds a counter row to the totals and clears it.
+              func flush(_ row: Int) {
+                for v in 0..<vectors {
+                  let lanes = acc[row &* vectors &+ v]
+                  for lane in 0..<min(8, r &- v &* 8) {
+                    // The counters hold the counts negated (wrapping).
+                    out[row &* r &+ v &* 8 &+ lane] &+= Int(UInt16(bitPattern: 0 &- lanes[lane]))
+                  }
+                  acc[row &* vectors &+ v] = .zero
+                }
+                fill[row] = 0
+              }
+              for i in range {
+                let key = bootstrap.rowKey(rows[i])
+                // The bits first, then the counts: built in one step, the
+                // vector of two 64-bit halves took a detour through 16-bit
+                // lane inserts.
+                for v in 0..<vectors {
+                  bits[v] = SIMD2(
+                    PoissonBootstrap.bits(key, block: 2 &* v), PoissonBootstrap.bits(key, block: 2 &* v &+ 1))
+                }
+                for v in 0..<vectors {
+                  d[v] = counter.negatedCounts(unsafeBitCast(bits[v], to: SIMD8<Int16>.self))
+                }
+                let s = (i &- range.lowerBound) &* metrics
+                for m in 0..<metrics {
+                  let row = Int(slot[s &+ m])
+                  let base = row &* vectors
+                  for v in 0..<vectors { acc[base &+ v] &+= d[v] }
+                  fill[row] &+= 1
+                  if fill[row] == 8_191 { flush(row) }
+                }
+              }
+              for row in 0..<counterRows where fill[row] != 0 { flush(row) }
+            }
+          }
+        }
+      }
+    }
+  }
+  return (0..<metrics).map { m in Array(totals[(first[m] * r)..<(first[m + 1] * r)]) }
+}
+
+/// The counts of `source`'s cells by group, counted as they are written
+/// (1,024 rows at a time, on each core, so no array of cells is made):
+/// `totals[g·count + c]`, or `nil` when a row is invalid.
+func groupedCounts(_ source: CellSource, groups: [Int32]?, groupCount: Int) -> [Int]? {
+  let c = source.count
+  let size = groupCount * c
+  let parts = parallelMap(source.rows) { range -> [UInt32]? in
+    var hist = [UInt32](repeating: 0, count: size)
+    var slots = [Int32](repeating: 0, count: 1_024)
+    var bad = false
+    hist.withUnsafeMutableBufferPointer { h in
+      slots.withUnsafeMutableBufferPointer { s in
+        let out = UnsafeSendableBox(s)
+        var start = range.lowerBound
+        while start < range.upperBound {
+          let end = min(range.upperBound, start &+ 1_024)
+          if source.fill(start..<end, out, start) { bad = true }
+          if let groups {
+            groups.withUnsafeBufferPointer { g in
+              for i in start..<end { h[Int(g[i]) &* c &+ Int(s[i &- start])] &+= 1 }
+            }
+          } else {
+            for i in start..<end { h[Int(s[i &- start])] &+= 1 }
+          }
+          start = end
+        }
+      }
+    }
+    return bad ? nil : hist
+  }
+  // A part has fewer than 2³² rows (a batch holds fewer than 2³¹).
+  guard parts.allSatisfy({ $0 != nil }) else { return nil }
+  var totals = [Int](repeating: 0, count: size)
+  totals.withUnsafeMutableBufferPointer { t in
+    for part in parts {
+      part!.withUnsafeBufferPointer { h in
+        for j in t.indices { t[j] &+= Int(h[j]) }
+      }
+    }
+  }
+  return totals
+}
