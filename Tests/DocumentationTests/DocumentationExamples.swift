@@ -831,6 +831,16 @@ enum SampleMeanMetric_SampleMeanDefinition {
   expectDoc(ci.low.scalar! < 0.75 && 0.75 < ci.high.scalar!, "true")   // true
 }
 
+// Sources/Tally/Evaluation/JointUpdate.swift, updateTogether
+@Test func JointUpdate_updateTogether() throws {
+  let b = try PoissonBootstrap(replicates: 50, seed: 3)
+  var metrics: [any Metric] = [Bootstrapped(BinaryAccuracy(), bootstrap: b), Bootstrapped(try AUC(), bootstrap: b)]
+  try updateTogether(
+    &metrics, yTrue: Tensor([Float(0), 1, 1, 0]), yPred: Tensor([Float(0.2), 0.9, 0.4, 0.6]),
+    sampleWeight: nil, slices: nil, rows: .contiguous(first: 0, count: 4))
+  expectDoc(metrics[0].result().scalar!, "0.5")   // 0.5
+}
+
 // Sources/Tally/Evaluation/PoissonBootstrap.swift, PoissonBootstrap
 @Test func PoissonBootstrap_PoissonBootstrap() throws {
   let b = try PoissonBootstrap(replicates: 200, seed: 7)
@@ -1565,6 +1575,14 @@ try m.update(yTrue: [1, 0, 1, 1, 0, 1, 0, 1], yPred: [0.9, 0.2, 0.3, 0.8, 0.6, 0
 m.result()                          // 0.75
 let ci = try m.interval(confidence: 0.9)
 ci.low.scalar! < 0.75 && 0.75 < ci.high.scalar!   // true
+"""#),
+  ("Sources/Tally/Evaluation/JointUpdate.swift", #"""
+let b = try PoissonBootstrap(replicates: 50, seed: 3)
+var metrics: [any Metric] = [Bootstrapped(BinaryAccuracy(), bootstrap: b), Bootstrapped(try AUC(), bootstrap: b)]
+try updateTogether(
+  &metrics, yTrue: Tensor([Float(0), 1, 1, 0]), yPred: Tensor([Float(0.2), 0.9, 0.4, 0.6]),
+  sampleWeight: nil, slices: nil, rows: .contiguous(first: 0, count: 4))
+metrics[0].result().scalar!   // 0.5
 """#),
   ("Sources/Tally/Evaluation/PoissonBootstrap.swift", #"""
 let b = try PoissonBootstrap(replicates: 200, seed: 7)

@@ -120,27 +120,34 @@ if wants("E") {
   func plain<M: PredictionMetric>(_ make: () throws -> M) throws -> Double {
     try evaluate(make) { m, t, p, _ in try m.update(yTrue: t, yPred: p, sampleWeight: nil) }
   }
-  func boot<M: PredictionMetric>(_ make: () throws -> M) throws -> Double {
-    try evaluate({ try Bootstrapped(make(), replicates: 200, seed: 1) }) { m, t, p, _ in
-      try m.update(yTrue: t, yPred: p, sampleWeight: nil)
+  /// Both metrics updated together (as `tally evaluate` updates them): the
+  /// sum of their results.
+  func together(_ make: () throws -> [any Metric], sliced: Bool) throws -> Double {
+    var ms = try make()
+    let t = opaque(yt)
+    let p = opaque(yp)
+    for start in stride(from: 0, to: N, by: B) {
+      let r = start..<min(N, start + B)
+      try updateTogether(
+        &ms, yTrue: Tensor(Array(t[r])), yPred: Tensor(Array(p[r])), sampleWeight: nil,
+        slices: sliced ? SliceBatch([SliceColumn(Array(keys[r]))]) : nil,
+        rows: .contiguous(first: Int64(start), count: r.count))
     }
-  }
-  func sliced<M: PredictionMetric>(_ make: () throws -> M) throws -> Double {
-    try evaluate({ Sliced(try make()) }) { m, t, p, r in
-      try m.update(yTrue: t, yPred: p, sampleWeight: nil, slices: SliceBatch([SliceColumn(Array(keys[r]))]))
-    }
+    return ms.reduce(0) { $0 + ($1.result().values.first ?? .nan) }
   }
   if wants("E1") {
     try run("E1_plain_accuracy_auc", rows: N) { try plain({ BinaryAccuracy() }) + plain({ try AUC() }) }
   }
   if wants("E2") {
     try run("E2_bootstrap200_accuracy_auc", rows: N, passes: 1) {
-      try boot({ BinaryAccuracy() }) + boot({ try AUC() })
+      let b = try PoissonBootstrap(replicates: 200, seed: 1)
+      return try together(
+        { [Bootstrapped(BinaryAccuracy(), bootstrap: b), Bootstrapped(try AUC(), bootstrap: b)] }, sliced: false)
     }
   }
   if wants("E3") {
     try run("E3_slices1000_accuracy_auc", rows: N, passes: 3) {
-      try sliced({ BinaryAccuracy() }) + sliced({ try AUC() })
+      try together({ [Sliced(BinaryAccuracy()), Sliced(try AUC())] }, sliced: true)
     }
   }
 }

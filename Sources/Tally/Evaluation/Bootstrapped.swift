@@ -104,9 +104,12 @@ public struct BootstrapState<Base: Accumulator>: Accumulator {
 /// - Complexity: *R* + 1 states. An update of a metric that counts cells
 ///   (binary accuracy, the confusion-matrix family: `AUC`, `Precision`,
 ///   `Recall`, ... on one score per row, without sample weights) draws *R*
-///   weights per row and adds them to integer cell histograms, a few
-///   nanoseconds per row and replicate; any other update is *R* weighted
-///   updates of the base metric.
+///   weights per row and adds them to 16-bit counters of the row's cell,
+///   about half a nanosecond per row and replicate on one core (two
+///   64 × 64-bit multiplies and a dozen 128-bit vector steps per eight
+///   replicates); several such metrics updated together
+///   (``updateTogether(_:yTrue:yPred:sampleWeight:slices:rows:)``) share the
+///   draws. Any other update is *R* weighted updates of the base metric.
 public struct Bootstrapped<Base: PredictionMetric>: PredictionMetric {
   /// The base metric's name.
   public var name: String {

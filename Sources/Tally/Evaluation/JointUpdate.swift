@@ -54,7 +54,7 @@ protocol CellTallied: Metric {
 /// let b = try PoissonBootstrap(replicates: 50, seed: 3)
 /// var metrics: [any Metric] = [Bootstrapped(BinaryAccuracy(), bootstrap: b), Bootstrapped(try AUC(), bootstrap: b)]
 /// try updateTogether(
-///   &metrics, yTrue: try Tensor([0, 1, 1, 0]), yPred: try Tensor([0.2, 0.9, 0.4, 0.6]),
+///   &metrics, yTrue: Tensor([Float(0), 1, 1, 0]), yPred: Tensor([Float(0.2), 0.9, 0.4, 0.6]),
 ///   sampleWeight: nil, slices: nil, rows: .contiguous(first: 0, count: 4))
 /// metrics[0].result().scalar!   // 0.5
 /// ```
