@@ -960,6 +960,37 @@ def _top_k_categorical_accuracy_cases(rng: np.random.Generator) -> list[Case]:
              [L(onehot(n, 6), rp(n, 6), rp(n)) for n in (5, 4, 6)]),
         # A rank-1 y_true has a scalar argmax; in_top_k cannot index it.
         Case(f"{p}/error_rank1_inputs", mk(T, k=1), "labels", [L(f32([0, 1, 0]), f32([0.2, 0.5, 0.3]))]),
+        # --- NaN scores.  Numpy backend: top_k is a reversed np.argsort, which
+        # sorts NaN last, so a NaN ranks above every number and fills a top-k
+        # slot; in_top_k is then any(target_score >= top-k value), False for NaN.
+        # The target's own score is NaN: a miss for every k, even k >= C.
+        Case(f"{p}/nan_target_score_k1", mk(T, k=1), "labels",
+             [L(f32([[0, 1, 0, 0]]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_target_score_k2", mk(T, k=2), "labels",
+             [L(f32([[0, 1, 0, 0]]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_target_score_k_ge_num_classes", mk(T, k=5), "labels",
+             [L(f32([[0, 1, 0, 0]]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        # NaN in another class takes a slot: the largest number is a miss at
+        # k=1 and a hit at k=2; the second largest (top 2 without the NaN) a
+        # miss at k=2; the smallest a miss.
+        Case(f"{p}/nan_other_class_target_max_k1", mk(T, k=1), "labels",
+             [L(f32([[0, 0, 1, 0]]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_other_class_target_max_k2", mk(T, k=2), "labels",
+             [L(f32([[0, 0, 1, 0]]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_other_class_target_second_k2", mk(T, k=2), "labels",
+             [L(f32([[0, 0, 0, 1]]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_other_class_target_outside_k2", mk(T, k=2), "labels",
+             [L(f32([[1, 0, 0, 0]]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        # A row of NaN: a miss.
+        Case(f"{p}/nan_whole_row_k2", mk(T, k=2), "labels",
+             [L(f32([[0, 0, 1, 0]]), f32([[NAN, NAN, NAN, NAN]]))]),
+        # Rows: hit, miss, NaN target (miss), NaN elsewhere + target max (hit),
+        # NaN elsewhere + target second (miss), NaN row (miss) -> 2.5 / 8.25.
+        Case(f"{p}/nan_mixed_batch_k2_w_rank1", mk(T, k=2), "labels",
+             [L(f32([[1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0]]),
+                f32([[0.6, 0.1, 0.2, 0.05], [0.6, 0.1, 0.2, 0.05], [0.1, NAN, 0.3, 0.2],
+                     [0.1, NAN, 0.3, 0.2], [0.1, NAN, 0.3, 0.2], [NAN, NAN, NAN, NAN]]),
+                f32([1, 0.5, 2, 1.5, 3, 0.25]))]),
     ]
 
 
@@ -1009,6 +1040,32 @@ def _sparse_top_k_cases(rng: np.random.Generator) -> list[Case]:
              [L(i32([[1, 2], [3, 0]]), i32([[[1, 5, 2], [0, 1, 2]], [[2, 3, 3], [1, 1, 1]]]))]),
         Case(f"{p}/sorted_ids_multi_batch", mk(S, k=3, from_sorted_ids=True), "labels",
              [L(i32([1, 2]), i32([[0, 2, 3, 1], [2, 0, 0, 0]])), L(i32([9]), i32([[8, 7, 9, 6]]), f32([2]))]),
+        # --- NaN scores (numpy backend; see top_k_categorical_accuracy): a NaN
+        # fills a top-k slot and never counts as the target's hit.
+        # The target's own score is NaN: a miss for every k, even k >= C.
+        Case(f"{p}/nan_target_score_k1", mk(S, k=1), "labels", [L(i32([1]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_target_score_k2", mk(S, k=2), "labels", [L(i32([1]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_target_score_k_ge_num_classes", mk(S, k=5), "labels",
+             [L(i32([1]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        # NaN in another class: largest number a miss at k=1, a hit at k=2;
+        # second largest a miss at k=2; smallest a miss.
+        Case(f"{p}/nan_other_class_target_max_k1", mk(S, k=1), "labels",
+             [L(i32([2]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_other_class_target_max_k2", mk(S, k=2), "labels",
+             [L(i32([2]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_other_class_target_second_k2", mk(S, k=2), "labels",
+             [L(i32([3]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        Case(f"{p}/nan_other_class_target_outside_k2", mk(S, k=2), "labels",
+             [L(i32([0]), f32([[0.1, NAN, 0.3, 0.2]]))]),
+        # A row of NaN: a miss.
+        Case(f"{p}/nan_whole_row_k2", mk(S, k=2), "labels", [L(i32([2]), f32([[NAN, NAN, NAN, NAN]]))]),
+        # Rows: hit, miss, NaN target (miss), NaN elsewhere + target max (hit),
+        # NaN elsewhere + target second (miss), NaN row (miss) -> 2.5 / 8.25.
+        Case(f"{p}/nan_mixed_batch_k2_w_rank1", mk(S, k=2), "labels",
+             [L(i32([0, 3, 1, 2, 3, 0]),
+                f32([[0.6, 0.1, 0.2, 0.05], [0.6, 0.1, 0.2, 0.05], [0.1, NAN, 0.3, 0.2],
+                     [0.1, NAN, 0.3, 0.2], [0.1, NAN, 0.3, 0.2], [NAN, NAN, NAN, NAN]]),
+                f32([1, 0.5, 2, 1.5, 3, 0.25]))]),
     ]
 
 

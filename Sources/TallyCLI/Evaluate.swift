@@ -27,17 +27,27 @@ func mergeAny(_ a: any Metric, _ b: any Metric) throws -> any Metric {
   return try open(a)
 }
 
-/// Keras-style unique names: the second `mse` is `mse_1`.
+/// Unique result names, Keras-style: the second `mse` is `mse_1`. Names as
+/// given are taken first, so a repeat never takes a name that another
+/// metric has (`auc`, `auc` and a metric named `auc_1` are `auc`, `auc_2`
+/// and `auc_1`).
 func uniqueNames(_ names: [String]) -> [String] {
-  var counters: [String: Int] = [:]
-  return names.map { n in
-    if let k = counters[n] {
-      counters[n] = k + 1
-      return "\(n)_\(k)"
-    }
-    counters[n] = 1
-    return n
+  var taken = Set<String>()
+  var out = [String?](repeating: nil, count: names.count)
+  // First occurrences keep their names.
+  for (i, n) in names.enumerated() where !taken.contains(n) {
+    taken.insert(n)
+    out[i] = n
   }
+  var next: [String: Int] = [:]
+  for (i, n) in names.enumerated() where out[i] == nil {
+    var k = next[n] ?? 1
+    while taken.contains("\(n)_\(k)") { k += 1 }
+    taken.insert("\(n)_\(k)")
+    next[n] = k + 1
+    out[i] = "\(n)_\(k)"
+  }
+  return out.map { $0! }
 }
 
 extension TallyCommand {
@@ -146,6 +156,12 @@ extension TallyCommand {
     @Option(help: "Poisson-bootstrap replicates for confidence intervals (200 is a good value; default: none).")
     var bootstrap: Int?
 
+    @Option(
+      name: .customLong("max-state-memory"),
+      help:
+        "The most memory one metric's state may need, as 4GB, 512MiB or bytes (default: a quarter of physical memory).")
+    var maxStateMemory: String?
+
     @Option(help: "The confidence level of the intervals, in (0, 1).")
     var confidence: Double = 0.95
 
@@ -157,12 +173,20 @@ extension TallyCommand {
       help: "The global index of the first row (for shards of one dataset: the rows before this shard).")
     var rowOffset: Int64 = 0
 
+    /// The most worker threads (each holds a chunk and a copy of the
+    /// metrics' states).
+    static let maximumThreads = 1_024
+    /// The most rows per chunk (a sliced batch indexes rows with 32 bits).
+    static let maximumBatchSize = Int(Int32.max) - 1
+
     func validate() throws {
       guard !metrics.isEmpty else { throw ValidationError("give at least one --metric") }
-      if let batchSize, batchSize < 1 {
-        throw ValidationError("--batch-size must be at least 1; received \(batchSize)")
+      if let batchSize, batchSize < 1 || batchSize > Self.maximumBatchSize {
+        throw ValidationError("--batch-size must be in 1...\(Self.maximumBatchSize); received \(batchSize)")
       }
-      guard threads >= 1 else { throw ValidationError("--threads must be at least 1; received \(threads)") }
+      guard threads >= 1, threads <= Self.maximumThreads else {
+        throw ValidationError("--threads must be in 1...\(Self.maximumThreads); received \(threads)")
+      }
       guard separator.count == 1 else {
         throw ValidationError("--separator must be one character; received \"\(separator)\"")
       }
@@ -188,6 +212,7 @@ extension TallyCommand {
     func run() throws {
       keepFreedMemory()
       do {
+        try applyStateMemoryLimit(maxStateMemory)
         try evaluate()
       } catch let e as ValidationError {
         throw e
@@ -315,7 +340,7 @@ extension TallyCommand {
                 "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes)."
               )
             }
-            built.append(plan.wrap(m))
+            built.append(try plan.wrap(m))
             reshape.append(p.rank == 1 && t.rank == 1 && declaredInput(className) == .elementwise)
           }
           names = uniqueNames(built.map(\.name))
@@ -359,6 +384,12 @@ extension TallyCommand {
     @Option(help: "Output format: table or json.")
     var format: OutputFormat = .table
 
+    @Option(
+      name: .customLong("max-state-memory"),
+      help:
+        "The most memory one metric's state may need, as 4GB, 512MiB or bytes (default: a quarter of physical memory).")
+    var maxStateMemory: String?
+
     @Option(help: "The confidence level of bootstrap intervals, in (0, 1).")
     var confidence: Double = 0.95
 
@@ -368,6 +399,7 @@ extension TallyCommand {
 
     func run() throws {
       do {
+        try applyStateMemoryLimit(maxStateMemory)
         try checkConfidence(confidence)
         var samples = 0
         var merged: [(String, any Metric)] = []
@@ -375,7 +407,7 @@ extension TallyCommand {
         for path in states {
           let file = try StateFiles.load(path)
           files.append(file)
-          if merged.isEmpty {
+          if files.count == 1 {
             merged = file.metrics.map { ($0.0, $0.1 as any Metric) }
           } else {
             guard file.metrics.map(\.0) == merged.map(\.0) else {
@@ -390,7 +422,11 @@ extension TallyCommand {
               }
             }
           }
-          samples += file.samples
+          let (total, overflow) = samples.addingReportingOverflow(file.samples)
+          guard !overflow else {
+            throw CommandError("'\(path)': \(file.samples) more samples overflow the total of \(samples)")
+          }
+          samples = total
         }
         try StateFiles.checkDisjointRows(files)
         let report = try EvaluationReport(
@@ -477,4 +513,31 @@ func keepFreedMemory() {
     _ = mallopt(-3, 32 << 20)  // M_MMAP_THRESHOLD: glibc's largest
     _ = mallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
   #endif
+}
+
+/// Sets ``StateMemory/limit`` from `--max-state-memory` (a byte size).
+func applyStateMemoryLimit(_ text: String?) throws {
+  guard let text else { return }
+  guard let bytes = parseByteSize(text) else {
+    throw CommandError(
+      "--max-state-memory takes a size such as 4GB, 512MiB or 1000000 (bytes); received \"\(text)\"")
+  }
+  StateMemory.limit = bytes
+}
+
+/// A byte size: a non-negative number and an optional unit, B, kB/KB, MB,
+/// GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), in any
+/// case; `nil` for anything else or more than `Int.max` bytes.
+func parseByteSize(_ text: String) -> Int? {
+  let trimmed = text.trimmingCharacters(in: .whitespaces)
+  let digits = trimmed.prefix { $0.isNumber || $0 == "." }
+  let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+  let scales: [String: Double] = [
+    "": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+    "kib": 1024, "mib": 1_048_576, "gib": 1_073_741_824, "tib": 1_099_511_627_776,
+  ]
+  guard let value = Double(digits), value.isFinite, let scale = scales[unit] else { return nil }
+  let bytes = (value * scale).rounded(.down)
+  guard bytes >= 0, bytes < 9.2e18 else { return nil }
+  return Int(bytes)
 }

@@ -88,9 +88,10 @@ struct EvaluationPlan {
   var bootstrap: PoissonBootstrap?
   var slicing: (minimumWeight: Double, maximumSlices: Int)?
 
-  func wrap(_ m: any PredictionMetric) -> any Metric {
-    func open<M: PredictionMetric>(_ m: M) -> any Metric {
+  func wrap(_ m: any PredictionMetric) throws -> any Metric {
+    func open<M: PredictionMetric>(_ m: M) throws -> any Metric {
       if let bootstrap {
+        try Bootstrapped.checkStateMemory(m, bootstrap)
         let b = Bootstrapped(m, bootstrap: bootstrap)
         guard let slicing else { return b }
         return Sliced(b, minimumWeight: slicing.minimumWeight, maximumSlices: slicing.maximumSlices)
@@ -98,7 +99,7 @@ struct EvaluationPlan {
       guard let slicing else { return m }
       return Sliced(m, minimumWeight: slicing.minimumWeight, maximumSlices: slicing.maximumSlices)
     }
-    return open(m)
+    return try open(m)
   }
 }
 

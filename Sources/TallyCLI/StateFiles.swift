@@ -53,6 +53,14 @@ enum StateFiles {
     guard file.samples >= 0, (file.rowOffset ?? 0) >= 0 else {
       throw CommandError("'\(path)': negative row counts")
     }
+    guard !(file.rowOffset ?? 0).addingReportingOverflow(Int64(file.samples)).overflow else {
+      throw CommandError(
+        "'\(path)': row offset \(file.rowOffset ?? 0) plus \(file.samples) samples is beyond the largest row index")
+    }
+    guard !file.metrics.isEmpty else { throw CommandError("'\(path)' holds no metrics") }
+    if let twice = Dictionary(grouping: file.metrics.map(\.name), by: { $0 }).first(where: { $0.value.count > 1 }) {
+      throw CommandError("'\(path)' holds two metrics named \"\(twice.key)\"")
+    }
     var out: [(String, any KerasSerializable)] = []
     for e in file.metrics {
       let bytes = try JSONEncoder().encode(e.state)
@@ -80,9 +88,7 @@ enum StateFiles {
     encoder.outputFormatting = [.sortedKeys]
     let data = try encoder.encode(
       EvaluationState(samples: samples, rowOffset: rowOffset == 0 ? nil : rowOffset, metrics: entries))
-    guard FileManager.default.createFile(atPath: path, contents: data) else {
-      throw CommandError("cannot write state file '\(path)'")
-    }
+    try writeFileSafely(path, data)
   }
 
   /// Refuses bootstrapped shards whose rows overlap: their replicate weights

@@ -797,6 +797,12 @@ enum SampleMeanMetric_SampleMeanDefinition {
   expectDoc(Double.random(in: 0..<1, using: &h) - x, "0.0")   // 0.0: the same seed, the same numbers
 }
 
+// Sources/Tally/Core/StateMemory.swift, StateMemory
+@Test func StateMemory_StateMemory() throws {
+  expectDoc(StateMemory.limit > 0, "true")   // true
+  expectDoc((try? AUC(numThresholds: 1 << 40)) == nil, "true")   // true: far beyond the limit
+}
+
 // Sources/Tally/Core/Tensor.swift, Tensor
 @Test func Tensor_Tensor() throws {
   let yPred = try Tensor([[0.1, 0.9], [0.8, 0.2]])
@@ -1549,6 +1555,10 @@ var g = SplitMix64(seed: 42)
 let x = Double.random(in: 0..<1, using: &g)
 var h = SplitMix64(seed: 42)
 Double.random(in: 0..<1, using: &h) - x   // 0.0: the same seed, the same numbers
+"""#),
+  ("Sources/Tally/Core/StateMemory.swift", #"""
+StateMemory.limit > 0                                   // true
+(try? AUC(numThresholds: 1 << 40)) == nil               // true: far beyond the limit
 """#),
   ("Sources/Tally/Core/Tensor.swift", #"""
 let yPred = try Tensor([[0.1, 0.9], [0.8, 0.2]])

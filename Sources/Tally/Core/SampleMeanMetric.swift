@@ -46,8 +46,9 @@ extension SampleMeanMetric {
     nil
   }
 
-  /// Assigns `state`: every weighted mean is a valid state.
+  /// Assigns `state`, checked (``MeanState/validate()``).
   public mutating func restore(_ state: MeanState) throws(MetricError) {
+    try state.validate()
     self.state = state
   }
 

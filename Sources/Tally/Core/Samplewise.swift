@@ -100,6 +100,15 @@ public struct MeanState: Accumulator, Hashable {
     case weightTotal = "weight_total"
   }
 
+  /// Checks what no update can produce: a negative count of samples.
+  /// (Totals and weights may be anything updates allow: negative or
+  /// non-finite values and weights are the caller's.)
+  ///
+  /// - Throws: ``MetricError/invalidState(_:)``.
+  public func validate() throws(MetricError) {
+    guard count >= 0 else { throw .invalidState("a mean's sample count must be ≥ 0; received \(count)") }
+  }
+
   /// The number of samples: `count` plus the weight total.
   public var denominator: Double {
     var c = weightTotal

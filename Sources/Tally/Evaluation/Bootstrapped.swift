@@ -132,9 +132,21 @@ public struct Bootstrapped<Base: PredictionMetric>: PredictionMetric {
   /// not kept) with `replicates` replicates.
   ///
   /// - Throws: ``MetricError/invalidConfiguration(_:)`` unless `replicates`
-  ///   is in `1...PoissonBootstrap.maximumReplicates`.
+  ///   is in `1...PoissonBootstrap.maximumReplicates` and the replicates'
+  ///   states fit ``StateMemory/limit``.
   public init(_ base: Base, replicates: Int = 200, seed: Int64 = 0) throws(MetricError) {
-    try self.init(base, bootstrap: PoissonBootstrap(replicates: replicates, seed: seed))
+    let bootstrap = try PoissonBootstrap(replicates: replicates, seed: seed)
+    try Self.checkStateMemory(base, bootstrap)
+    self.init(base, bootstrap: bootstrap)
+  }
+
+  /// Checks that `replicates + 1` states of `base` fit ``StateMemory/limit``.
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)``.
+  public static func checkStateMemory(_ base: Base, _ bootstrap: PoissonBootstrap) throws(MetricError) {
+    try StateMemory.check(
+      [bootstrap.replicates + 1], bytesPerItem: estimatedStateBytes(base),
+      "a bootstrap of \(bootstrap.replicates) replicates of \(base.name)")
   }
 
   /// A bootstrap of `base` (which starts empty) with the given replicates.

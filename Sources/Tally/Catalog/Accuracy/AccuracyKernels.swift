@@ -189,7 +189,8 @@ func isArgmaxFloat(_ row: SharedBuffer<Float>, _ target: Int) -> Bool {
 }
 
 /// Whether fewer than `k` elements of `row` are strictly greater than `s`
-/// (Keras's `in_top_k`), stopping as soon as `k` are found.
+/// or NaN (Keras's `in_top_k` on its NumPy backend, which sorts NaN above
+/// every number), stopping as soon as `k` are found; `s` is not NaN.
 @inline(__always)
 func fewerGreater(_ row: SharedBuffer<Float>, than s: Float, _ k: Int) -> Bool {
   let c = row.count
@@ -198,12 +199,12 @@ func fewerGreater(_ row: SharedBuffer<Float>, than s: Float, _ k: Int) -> Bool {
   let threshold = SIMD16<Float>(repeating: s)
   while j + 16 <= c {
     let v = row.load(SIMD16<Float>.self, at: j)
-    n &+= Int(SIMD16<Int32>(onesWhere: v .> threshold).wrappedSum())
+    n &+= Int(SIMD16<Int32>(onesWhere: .!(v .<= threshold)).wrappedSum())
     if n >= k { return false }
     j += 16
   }
   while j < c {
-    n &+= row[j] > s ? 1 : 0
+    n &+= !(row[j] <= s) ? 1 : 0
     j += 1
   }
   return n < k
@@ -222,7 +223,9 @@ func classRowHits(
     if let f {
       let p = f[base..<(base + c)]
       if let k {
-        hits &+= fewerGreater(p, than: p[target], k) ? 1 : 0
+        // A NaN target score is a miss (Keras's in_top_k).
+        let s = p[target]
+        hits &+= !s.isNaN && fewerGreater(p, than: s, k) ? 1 : 0
       } else {
         hits &+= isArgmaxFloat(p, target) ? 1 : 0
       }
@@ -230,8 +233,8 @@ func classRowHits(
       if let k {
         let s = d[base + target]
         var higher = 0
-        for j in base..<(base + c) { higher &+= d[j] > s ? 1 : 0 }
-        hits &+= higher < k ? 1 : 0
+        for j in base..<(base + c) { higher &+= !(d[j] <= s) ? 1 : 0 }
+        hits &+= !s.isNaN && higher < k ? 1 : 0
       } else {
         var best = 0
         for j in 0..<c {

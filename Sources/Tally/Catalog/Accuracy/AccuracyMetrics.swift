@@ -43,11 +43,15 @@ func checkClassIds(_ ids: [Double], classes: Int, _ function: String) throws(Met
 
 /// Whether `target`'s score is among the `k` highest of the row: fewer than
 /// `k` classes score strictly higher (Keras's `in_top_k`, ties count as
-/// hits).
+/// hits). NaN as Keras's NumPy backend (the reference) sorts it, above
+/// every number: a NaN elsewhere in the row takes one of the `k` places,
+/// and a NaN target score is a miss (every comparison with it is false).
+/// (Keras's JAX backend ranks NaN differently; the fixtures record both.)
 func inTopK(_ row: ArraySlice<Double>, target: Int, k: Int) -> Bool {
   let score = row[row.startIndex + target]
+  if score.isNaN { return false }
   var higher = 0
-  for v in row where v > score { higher += 1 }
+  for v in row where !(v <= score) { higher += 1 }
   return higher < k
 }
 
@@ -211,7 +215,9 @@ private func rowsOf(_ yPred: Tensor, _ function: String) throws(MetricError) -> 
 /// among the `k` highest predictions.
 ///
 /// Formula: fewer than `k` classes score strictly higher than the target
-/// (ties at the boundary count as hits, as Keras's `in_top_k`); inputs of
+/// (ties at the boundary count as hits, as Keras's `in_top_k`; a NaN
+/// target score is a miss, a NaN elsewhere scores above every number);
+/// inputs of
 /// rank > 2 are flattened to rows and the result reshaped back.
 ///
 /// Keras: `keras.metrics.top_k_categorical_accuracy(y_true, y_pred, k=5)`.

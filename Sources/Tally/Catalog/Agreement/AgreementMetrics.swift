@@ -213,6 +213,9 @@ public struct MatthewsCorrelationCoefficient: PredictionMetric, DeclaredMetric {
     guard numClasses >= 2 else {
       throw .invalidConfiguration("MatthewsCorrelationCoefficient num_classes must be ≥ 2; received \(numClasses)")
     }
+    try StateMemory.check(
+      [numClasses, numClasses], bytesPerItem: MemoryLayout<CompensatedSum>.stride,
+      "MatthewsCorrelationCoefficient with num_classes = \(numClasses)")
     decisions = ClassDecisions(
       numClasses: numClasses, oneHotLabels: true, roundPredictions: false, metric: "MatthewsCorrelationCoefficient")
     self.name = name
@@ -328,6 +331,9 @@ public struct CohenKappa: PredictionMetric, DeclaredMetric {
     guard numClasses >= 2 else {
       throw .invalidConfiguration("CohenKappa num_classes must be ≥ 2; received \(numClasses)")
     }
+    try StateMemory.check(
+      [numClasses, numClasses], bytesPerItem: MemoryLayout<CompensatedSum>.stride,
+      "CohenKappa with num_classes = \(numClasses)")
     decisions = ClassDecisions(
       numClasses: numClasses, oneHotLabels: !sparseLabels, roundPredictions: regression, metric: "CohenKappa")
     (self.name, self.weightage, self.sparseLabels) = (name, weightage, sparseLabels)

@@ -167,6 +167,10 @@ public struct AUC: PredictionMetric, DeclaredMetric {
         throw .invalidConfiguration(
           "Argument `num_thresholds` must be an integer > 1. Received: num_thresholds=\(numThresholds)")
       }
+      // Four compensated sums per threshold and label, and the thresholds.
+      try StateMemory.check(
+        [numThresholds, max(numLabels ?? 1, 1)], bytesPerItem: 4 * MemoryLayout<CompensatedSum>.stride,
+        "AUC with num_thresholds = \(numThresholds)\(numLabels.map { " and num_labels = \($0)" } ?? "")")
       inner = (0..<(numThresholds - 2)).map { Double($0 + 1) / Double(numThresholds - 1) }
       evenly = true
       self.numThresholds = numThresholds

@@ -162,6 +162,16 @@ public struct ConfusionCounts: Accumulator {
       throw .invalidState(
         "confusion counts for \(thresholdCount) thresholds × \(labelCount) labels must have \(n) entries each")
     }
+    // Finite weights sum to finite counts (negative weights, which Keras
+    // allows, can make them negative).
+    for (name, counts) in [
+      ("true_positives", truePositives), ("false_positives", falsePositives), ("true_negatives", trueNegatives),
+      ("false_negatives", falseNegatives),
+    ] {
+      if let i = counts.firstIndex(where: { !$0.value.isFinite }) {
+        throw .invalidState("confusion counts must be finite; received \(counts[i].value) in \(name)[\(i)]")
+      }
+    }
   }
 
   /// Adds another state's counts.

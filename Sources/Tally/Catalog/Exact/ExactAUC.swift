@@ -32,6 +32,12 @@ public struct ScoreHistogram: Accumulator {
     guard positives.count == scores.count, negatives.count == scores.count else {
       throw .invalidState("a score histogram needs one positive and one negative sum per score")
     }
+    if let bad = scores.firstIndex(where: \.isNaN) {
+      throw .invalidState("score histogram scores must not be NaN; received NaN at index \(bad)")
+    }
+    if let bad = positives.indices.first(where: { positives[$0].value.isNaN || negatives[$0].value.isNaN }) {
+      throw .invalidState("score histogram sums must not be NaN; received NaN at index \(bad)")
+    }
     for i in scores.indices.dropFirst() where !(scores[i - 1] < scores[i]) {
       throw .invalidState(
         "score histogram scores must be strictly ascending; received \(scores[i - 1]) before \(scores[i])")

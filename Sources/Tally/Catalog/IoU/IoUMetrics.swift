@@ -32,6 +32,9 @@ public struct ConfusionMatrixState: Accumulator {
       throw .invalidState(
         "\(metric) counts \(n) × \(n) classes; the state has \(classes) classes and \(counts.count) counts")
     }
+    if let i = counts.firstIndex(where: { !$0.value.isFinite }) {
+      throw .invalidState("\(metric) counts must be finite; received \(counts[i].value) at index \(i)")
+    }
   }
 
   /// The count of true class `t` predicted as `p`.
@@ -83,6 +86,10 @@ public struct IoUCore: Sendable, Equatable {
     guard numClasses >= 1 else {
       throw .invalidConfiguration("\(className) num_classes must be ≥ 1; received \(numClasses)")
     }
+    // A num_classes × num_classes matrix of compensated sums.
+    try StateMemory.check(
+      [numClasses, numClasses], bytesPerItem: MemoryLayout<CompensatedSum>.stride,
+      "\(className) with num_classes = \(numClasses)")
     guard !targetClassIds.isEmpty else {
       throw .invalidConfiguration("\(className) target_class_ids must not be empty")
     }

@@ -329,8 +329,9 @@ public struct SparseCategoricalCrossentropy: PredictionMetric, DeclaredMetric {
     try state.add(values, sampleWeight: weight, integerDType: isIntegerDType(dtype))
   }
 
-  /// Assigns `state`: every weighted mean is a valid state.
+  /// Assigns `state`, checked (``MeanState/validate()``).
   public mutating func restore(_ state: MeanState) throws(MetricError) {
+    try state.validate()
     self.state = state
   }
 

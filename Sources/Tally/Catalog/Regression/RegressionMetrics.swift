@@ -256,8 +256,9 @@ public struct RootMeanSquaredError: PredictionMetric, DeclaredMetric {
     try state.add(.float64(sq, shape: shape), sampleWeight: sampleWeight)
   }
 
-  /// Assigns `state`: every weighted mean is a valid state.
+  /// Assigns `state`, checked (``MeanState/validate()``).
   public mutating func restore(_ state: MeanState) throws(MetricError) {
+    try state.validate()
     self.state = state
   }
 

@@ -1,0 +1,143 @@
+// Issue 16 through the binary: safe --save-state writes, unique result
+// names, refused flags and state files, each a one-line error with nothing
+// written.
+
+import Foundation
+import Tally
+import Testing
+
+@Suite struct ReliabilityCLITests {
+  /// Labels and scores in `dir`, and the arguments that evaluate them.
+  static func inputs(_ dir: URL, rows: Int = 1_000) throws -> [String] {
+    let (t, p, _) = CLITests.data(rows, seed: 8)
+    try NPYReader.write(t, shape: [t.count], to: dir.appendingPathComponent("t.npy").path)
+    try NPYReader.write(p, shape: [p.count], to: dir.appendingPathComponent("p.npy").path)
+    return [
+      "--y-true", dir.appendingPathComponent("t.npy").path, "--y-pred", dir.appendingPathComponent("p.npy").path,
+    ]
+  }
+
+  /// A failed command: a non-zero exit, one line on stderr naming
+  /// `needle`, nothing on stdout.
+  func expectRefused(_ out: CLI.Output, _ needle: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(out.status != 0, sourceLocation: sourceLocation)
+    #expect(out.stdout.isEmpty, "\(out.stdout)", sourceLocation: sourceLocation)
+    let lines = out.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "\(out.stderr)", sourceLocation: sourceLocation)
+    #expect(out.stderr.contains(needle), "\(out.stderr)", sourceLocation: sourceLocation)
+  }
+
+  /// Files in `dir` other than the inputs.
+  func others(_ dir: URL) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasSuffix(".npy") }.sorted()
+  }
+
+  @Test func saveStateRefusesWhatIsNotARegularFile() throws {
+    let dir = CLI.directory()
+    let args = try Self.inputs(dir)
+    // A directory and a FIFO at the path: refused, untouched, no temporary file left.
+    let sub = dir.appendingPathComponent("dir")
+    try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: false)
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "auc"] + args + ["--save-state", sub.path]), "is a directory")
+    let fifo = dir.appendingPathComponent("fifo").path
+    #expect(mkfifo(fifo, 0o644) == 0)
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "auc"] + args + ["--save-state", fifo]), "not a regular file")
+    var info = stat()
+    #expect(lstat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO)
+    // A character device (readable by all, never replaced).
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "auc"] + args + ["--save-state", "/dev/null"]), "not a regular file")
+    #expect(lstat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
+    #expect(try others(dir) == ["dir", "fifo"])
+  }
+
+  @Test func saveStateWritesThroughALinkAndKeepsTheMode() throws {
+    let dir = CLI.directory()
+    let args = try Self.inputs(dir)
+    let real = dir.appendingPathComponent("real.json").path
+    let link = dir.appendingPathComponent("link.json").path
+    #expect(FileManager.default.createFile(atPath: real, contents: Data("old".utf8)))
+    #expect(chmod(real, 0o600) == 0)
+    #expect(symlink("real.json", link) == 0)
+    let out = try CLI.run(["evaluate", "--metric", "auc"] + args + ["--save-state", link])
+    #expect(out.status == 0, "\(out.stderr)")
+    // The link is still a link; its target holds the state, with its mode.
+    var info = stat()
+    #expect(lstat(link, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK)
+    #expect(lstat(real, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG)
+    #expect(info.st_mode & 0o777 == 0o600)
+    let merged = try CLI.run(["merge", real, "--format", "json"])
+    #expect(merged.status == 0, "\(merged.stderr)")
+    #expect(try others(dir) == ["link.json", "real.json"])
+    // A dangling link: its target is created.
+    let dangling = dir.appendingPathComponent("dangling.json").path
+    #expect(symlink("new.json", dangling) == 0)
+    #expect(try CLI.run(["evaluate", "--metric", "auc"] + args + ["--save-state", dangling]).status == 0)
+    #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("new.json").path))
+    // An unwritable directory: refused, and no temporary file is left.
+    let locked = dir.appendingPathComponent("missing/state.json").path
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "auc"] + args + ["--save-state", locked]), "cannot write state file")
+  }
+
+  /// Names given and names made unique never collide (Keras's `_1`, `_2`,
+  /// skipping names already taken).
+  @Test func resultNamesAreUnique() throws {
+    let dir = CLI.directory()
+    let args = try Self.inputs(dir)
+    let out = try CLI.run(
+      [
+        "evaluate", "--metric", "auc", "--metric", "auc", "--metric",
+        #"{"class_name": "AUC", "config": {"name": "auc_1"}}"#, "--metric", "auc", "--format", "json",
+      ] + args)
+    #expect(out.status == 0, "\(out.stderr)")
+    let keys = out.stdout.components(separatedBy: "\"auc").count - 1
+    let json = try JSONDecoder().decode(JSONResults.self, from: Data(out.stdout.utf8))
+    #expect(Set(json.results.keys) == ["auc", "auc_1", "auc_2", "auc_3"])
+    #expect(keys == 4)
+  }
+
+  @Test func flagsBeyondTheirLimitsAreRefused() throws {
+    let dir = CLI.directory()
+    let args = try Self.inputs(dir)
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "auc", "--threads", "9223372036854775807"] + args),
+      "--threads must be in 1...1024")
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "auc", "--batch-size", "9223372036854775807"] + args),
+      "--batch-size must be in")
+  }
+
+  /// State files: one without metrics, one with a name twice, and sample
+  /// counts whose sum or row range overflows are refused.
+  @Test func mergeRefusesStateFilesThatCannotBeRight() throws {
+    let dir = CLI.directory()
+    let args = try Self.inputs(dir)
+    let good = dir.appendingPathComponent("good.json").path
+    #expect(
+      try CLI.run(["evaluate", "--metric", "auc", "--metric", "mse"] + args + ["--save-state", good]).status == 0)
+    let text = try String(contentsOfFile: good, encoding: .utf8)
+    func variant(_ name: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
+      var object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+      edit(&object)
+      let path = dir.appendingPathComponent(name).path
+      try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+      return path
+    }
+    let empty = try variant("empty.state") { $0["metrics"] = [Any]() }
+    expectRefused(try CLI.run(["merge", empty, good]), "holds no metrics")
+    expectRefused(try CLI.run(["merge", good, empty]), "holds no metrics")
+    let twice = try variant("twice.state") { o in
+      var ms = o["metrics"] as! [[String: Any]]
+      ms[1]["name"] = ms[0]["name"]
+      o["metrics"] = ms
+    }
+    expectRefused(try CLI.run(["merge", twice]), "two metrics named \"auc\"")
+    let huge = try variant("huge.state") { $0["samples"] = Int.max }
+    expectRefused(try CLI.run(["merge", huge, good]), "overflow")
+    let far = try variant("far.state") { $0["row_offset"] = Int64.max - 10 }
+    expectRefused(try CLI.run(["merge", far]), "beyond the largest row index")
+  }
+}
