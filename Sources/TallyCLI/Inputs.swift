@@ -70,8 +70,17 @@ struct CSVSource: RowSource {
       columns = defaultColumns
       return
     }
+    let parts = spec.split(separator: ",", omittingEmptySubsequences: false).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    guard !parts.allSatisfy(\.isEmpty) else {
+      throw .csv(path: path, reason: "the column list is empty; name columns by 0-based index or header name")
+    }
+    if parts.contains(where: \.isEmpty) {
+      throw .csv(path: path, reason: "the column list \"\(spec)\" has an empty entry")
+    }
     var resolved: [Int] = []
-    for part in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+    for part in parts {
       if let i = Int(part) {
         resolved.append(i)
       } else if let i = reader.columnIndex(named: part) {
@@ -97,11 +106,31 @@ struct CSVSource: RowSource {
   }
 }
 
-/// Opens an input by extension: `.npy`, else CSV.
+/// Whether the file at `path` starts with the `.npy` magic bytes
+/// (`\x93NUMPY`), read without consuming a pipe (`false` for anything
+/// that is not a regular file or cannot be read).
+func startsWithNPYMagic(_ path: String) -> Bool {
+  var info = stat()
+  guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+    let handle = FileHandle(forReadingAtPath: path)
+  else { return false }
+  defer { try? handle.close() }
+  let head = (try? handle.read(upToCount: 6)) ?? Data()
+  return head == Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59])
+}
+
+/// Opens an input: `.npy` by its extension or its magic bytes, else CSV.
+/// Column options name CSV columns; with a `.npy` file they are refused,
+/// not ignored.
 func openSource(
   _ path: String, columns: String?, defaultColumns: [Int], separator: Character, header: Bool?, map: Bool = true
 ) throws(FileInputError) -> any RowSource {
-  if path.lowercased().hasSuffix(".npy") {
+  if path.lowercased().hasSuffix(".npy") || startsWithNPYMagic(path) {
+    if let columns {
+      throw .csv(
+        path: path,
+        reason: "is a .npy file; the column option (\"\(columns)\") applies to CSV inputs only")
+    }
     return try NPYSource(path: path, map: map)
   }
   return try CSVSource(

@@ -140,4 +140,77 @@ import Testing
     let far = try variant("far.state") { $0["row_offset"] = Int64.max - 10 }
     expectRefused(try CLI.run(["merge", far]), "beyond the largest row index")
   }
+
+  /// Column lists that are empty, column options with a `.npy` input, and
+  /// a `.npy` file under a CSV name or through a pipe: each said plainly.
+  @Test func inputMistakesAreNamed() throws {
+    let dir = CLI.directory()
+    let args = try Self.inputs(dir)
+    let t = dir.appendingPathComponent("t.npy").path
+    let p = dir.appendingPathComponent("p.npy").path
+    let csv = dir.appendingPathComponent("c.csv").path
+    try "label,score\n1,0.9\n0,0.2\n".write(toFile: csv, atomically: true, encoding: .utf8)
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "mse", "--y-true", csv, "--y-true-columns", "", "--y-pred", csv]),
+      "the column list is empty")
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "mse", "--y-true", csv, "--y-true-columns", "0,,1", "--y-pred", csv]),
+      "has an empty entry")
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "mse"] + args + ["--y-pred-columns", "1"]),
+      "applies to CSV inputs only")
+    // Under a .csv name: read as .npy by its magic bytes, the same result.
+    let renamed = dir.appendingPathComponent("t-as.csv").path
+    try FileManager.default.copyItem(atPath: t, toPath: renamed)
+    let plain = try CLI.run(["evaluate", "--metric", "mse", "--format", "json"] + args)
+    let sniffed = try CLI.run(["evaluate", "--metric", "mse", "--format", "json", "--y-true", renamed, "--y-pred", p])
+    #expect(sniffed.status == 0, "\(sniffed.stderr)")
+    #expect(sniffed.stdout == plain.stdout)
+    // Through a pipe: the error says what was read.
+    let process = Process()
+    process.executableURL = CLI.binary
+    process.arguments = ["evaluate", "--metric", "mse", "--y-true", "/dev/stdin", "--y-pred", p]
+    let input = Pipe()
+    let err = Pipe()
+    process.standardInput = input
+    process.standardOutput = Pipe()
+    process.standardError = err
+    try process.run()
+    try? input.fileHandleForWriting.write(contentsOf: Data(contentsOf: URL(fileURLWithPath: t)))
+    try? input.fileHandleForWriting.close()
+    let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus != 0)
+    #expect(message.contains("starts with the .npy magic bytes"), "\(message)")
+  }
+
+  /// Peak memory does not grow with the number of chunks: 1,000 chunks of
+  /// 200 rows take about what 2 chunks of 100,000 take (each worker holds
+  /// one state of 1.3 MB; kept per chunk, 1,000 of them would be 1.3 GB).
+  @Test func peakMemoryDoesNotGrowWithChunks() throws {
+    let dir = CLI.directory()
+    let args = try Self.inputs(dir, rows: 200_000)
+    let time = "/usr/bin/time"
+    try #require(FileManager.default.isExecutableFile(atPath: time), "GNU time (Debian package time) measures the peak")
+    func peakKB(batch: Int) throws -> Int {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: time)
+      process.arguments =
+        ["-f", "%M", CLI.binary.path, "evaluate", "--metric", #"{"class_name": "AUC", "config": {"num_thresholds": 20000}}"#]
+        + args + ["--threads", "2", "--batch-size", "\(batch)", "--quiet"]
+      let err = Pipe()
+      process.standardOutput = Pipe()
+      process.standardError = err
+      try process.run()
+      let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      #expect(process.terminationStatus == 0, "\(text)")
+      return Int(text.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? -1
+    }
+    let few = try peakKB(batch: 100_000)
+    let many = try peakKB(batch: 200)
+    #expect(few > 0 && many > 0)
+    #expect(many < few + 60_000, "peak \(many) KB over 1,000 chunks, \(few) KB over 2")
+  }
 }
+

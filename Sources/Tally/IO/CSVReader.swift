@@ -172,6 +172,13 @@ public struct CSVReader: Sendable {
     guard let first else { return }
     let cells = captured
     captured = []
+    // A .npy file through a pipe or under another name: say so, rather
+    // than reading its header as column names.
+    if let cell = cells.first, cell.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) {
+      throw .csv(
+        path: path,
+        reason: "starts with the .npy magic bytes: a .npy file read as CSV (give .npy inputs as files named *.npy)")
+    }
     columnCount = cells.count
     let isHeader = hasHeader ?? cells.contains { CSVReader.number(from: $0[...]) == nil }
     if isHeader {
