@@ -196,7 +196,10 @@ import Testing
       let process = Process()
       process.executableURL = URL(fileURLWithPath: time)
       process.arguments =
-        ["-f", "%M", CLI.binary.path, "evaluate", "--metric", #"{"class_name": "AUC", "config": {"num_thresholds": 20000}}"#]
+        [
+          "-f", "%M", CLI.binary.path, "evaluate", "--metric",
+          #"{"class_name": "AUC", "config": {"num_thresholds": 20000}}"#,
+        ]
         + args + ["--threads", "2", "--batch-size", "\(batch)", "--quiet"]
       let err = Pipe()
       process.standardOutput = Pipe()
@@ -213,4 +216,3 @@ import Testing
     #expect(many < few + 60_000, "peak \(many) KB over 1,000 chunks, \(few) KB over 2")
   }
 }
-

@@ -76,19 +76,17 @@ import Testing
     // A NaN score or sum inside an exact AUC's histogram.
     var exact = ExactAUC()
     try exact.update(yTrue: Tensor([Float(1), 0, 1]), yPred: Tensor([Float(0.8), 0.3, 0.6]))
-    let good = try JSONSerialization.jsonObject(with: JSONEncoder().encode(exact.state)) as! [String: Any]
-    for (key, index) in [("scores", 1), ("positives", 0)] {
-      var edited = good
-      var values = edited[key] as! [Any]
-      values[index] = key == "scores" ? "nan" as Any : ["head": "nan", "tail": 0] as Any
-      edited[key] = values
-      let data = try JSONSerialization.data(withJSONObject: edited)
+    // (Histograms in the earlier form of three arrays, which still loads.)
+    let sum = { (x: String) in #"{"head":\#(x),"tail":0}"# }
+    for (scores, positive) in [(#"[0.3,"nan"]"#, "1"), ("[0.3,0.6]", #""nan""#)] {
+      let json =
+        #"{"scores":\#(scores),"positives":[\#(sum(positive)),\#(sum("0"))],"negatives":[\#(sum("0")),\#(sum("1"))]}"#
       let message = failure {
         // The state files' decoder, which reads "nan" as NaN.
-        let state = try SavedState<ScoreHistogram>.decoder.decode(ScoreHistogram.self, from: data)
+        let state = try SavedState<ScoreHistogram>.decoder.decode(ScoreHistogram.self, from: Data(json.utf8))
         try exact.restore(state)
       }
-      #expect(message.contains("must not be NaN"), "\(key): \(message)")
+      #expect(message.contains("must not be NaN"), "\(json): \(message)")
     }
     #expect(exact.result() == .scalar(1))
 
@@ -106,5 +104,67 @@ import Testing
     }
     #expect(message.contains("must be finite"), "\(message)")
     #expect(auc.result() == .scalar(1))
+  }
+}
+
+/// The saved form of an exact AUC's state: a checksummed binary block.
+@Suite struct ScoreHistogramCodingTests {
+  func roundTrip(_ m: ExactAUC) throws -> (ExactAUC, Int) {
+    let data = m.savedState()
+    let back = try ExactAUC(savedState: data)
+    return (back, data.count)
+  }
+
+  @Test func layoutsRoundTripBitForBit() throws {
+    var g = SplitMix64(seed: 3)
+    let n = 5_000
+    let labels = (0..<n).map { _ in Float(Int.random(in: 0...1, using: &g)) }
+    let f32 = (0..<n).map { _ in Float.random(in: 0..<1, using: &g) }
+    let f64 = (0..<n).map { _ in Double.random(in: 0..<1, using: &g) }
+    let weights = (0..<n).map { _ in Double.random(in: 0..<3, using: &g) }
+    // Unweighted float32 scores: float32 scores and varint counts.
+    var a = ExactAUC()
+    try a.update(yTrue: Tensor(labels), yPred: Tensor(f32))
+    let (a2, aBytes) = try roundTrip(a)
+    #expect(a2.state == a.state)
+    #expect(a2.result() == a.result())
+    // About 5,000 distinct scores: 4 + 1 + 1 bytes each, 8 in base64.
+    #expect(aBytes < 5_000 * 9 + 1_000, "\(aBytes) bytes")
+    // Float64 scores, weighted (float64 sums, with compensation terms
+    // after merges of many small weights).
+    var b = ExactAUC()
+    for _ in 0..<3 {
+      try b.update(yTrue: Tensor(labels.map(Double.init)), yPred: Tensor(f64), sampleWeight: Tensor(weights))
+    }
+    let (b2, _) = try roundTrip(b)
+    #expect(b2.state == b.state)
+    #expect(b2.result() == b.result())
+    // The empty state.
+    let (c2, _) = try roundTrip(ExactAUC())
+    #expect(c2.state == ExactAUC().state)
+  }
+
+  @Test func corruptBlocksAreRefused() throws {
+    var m = ExactAUC()
+    try m.update(yTrue: Tensor([Float(1), 0, 1, 0]), yPred: Tensor([Float(0.9), 0.2, 0.6, 0.4]))
+    let text = String(decoding: m.savedState(), as: UTF8.self)
+    let data = try #require(text.firstRange(of: #""data":""#)).upperBound
+    // One base64 character changed: the checksum no longer matches.
+    var flipped = text
+    let at = flipped.index(data, offsetBy: 3)
+    flipped.replaceSubrange(at...at, with: flipped[at] == "A" ? "B" : "A")
+    #expect(throws: MetricError.self) { try ExactAUC(savedState: Data(flipped.utf8)) }
+    // A count that the data does not hold (checksum intact).
+    let miscounted = text.replacingOccurrences(of: #""count":4"#, with: #""count":5"#)
+    #expect(miscounted != text)
+    #expect(throws: MetricError.self) { try ExactAUC(savedState: Data(miscounted.utf8)) }
+    // The earlier form of three arrays still loads.
+    let legacy = text.replacing(
+      #/"state":\{[^}]*\}/#,
+      with:
+        #""state":{"scores":[0.2,0.4,0.6,0.9],"positives":[{"head":0,"tail":0},{"head":0,"tail":0},{"head":1,"tail":0},{"head":1,"tail":0}],"negatives":[{"head":1,"tail":0},{"head":1,"tail":0},{"head":0,"tail":0},{"head":0,"tail":0}]}"#
+    )
+    let old = try ExactAUC(savedState: Data(legacy.utf8))
+    #expect(old.result() == m.result())
   }
 }

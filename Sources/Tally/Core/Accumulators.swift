@@ -75,6 +75,13 @@ public struct CompensatedSum: Accumulator, Hashable {
     _tail = 0
   }
 
+  /// A sum of the given parts, as ``head`` and ``tail`` read them (a saved
+  /// sum read back).
+  init(head: Double, tail: Double) {
+    _head = head
+    _tail = tail
+  }
+
   /// The sum, rounded once to the nearest `Double`.
   @inlinable
   public var value: Double {

@@ -25,6 +25,12 @@ public struct ScoreHistogram: Accumulator {
   /// The empty state.
   public init() {}
 
+  /// A histogram of the given parts (checked by ``validate()`` where it
+  /// comes from outside).
+  init(scores: [Double], positives: [CompensatedSum], negatives: [CompensatedSum]) {
+    (self.scores, self.positives, self.negatives) = (scores, positives, negatives)
+  }
+
   /// The number of distinct scores held.
   public var count: Int { scores.count }
 
