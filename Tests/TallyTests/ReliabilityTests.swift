@@ -56,6 +56,21 @@ import Testing
       #expect(failure { _ = try Bootstrapped(AUC(numThresholds: 15), replicates: 2) }.contains("3 replicates") == false)
       #expect(failure { _ = try Bootstrapped(AUC(numThresholds: 15), replicates: 2) }.contains("a bootstrap of 2"))
     }
+    // Slices grow with the data: each new slice's states are checked as the
+    // keys arrive (here 30 slices and the overall entry, each a point and a
+    // replicate of 960 bytes: 59,520 bytes, over 50,000).
+    StateMemory.withLimit(50_000) {
+      var sliced = Sliced(try! Bootstrapped(AUC(numThresholds: 15), replicates: 1))
+      let keys = (0..<60).map { Int64($0 / 2) }
+      let y = Tensor((0..<60).map { Float($0 % 2) })
+      let p = Tensor((0..<60).map { Float($0) / 60 })
+      let message = failure { try sliced.update(yTrue: y, yPred: p, slices: try SliceBatch([SliceColumn(keys)])) }
+      #expect(message.contains("with 30 slices needs 58.1 KiB of state"), "\(message)")
+      #expect(sliced.sliceResults().isEmpty)
+      #expect(
+        failure { try sliced.update(yTrue: y, yPred: p, slices: try SliceBatch([SliceColumn(keys.map { $0 % 20 })])) }
+          == "")
+    }
     #expect(StateMemory.limit == StateMemory.defaultLimit)
     #expect(failure { _ = try AUC(numThresholds: 200) } == "")
   }

@@ -75,7 +75,7 @@ public enum StateMemory {
     let limit = Self.limit
     guard !overflow, total <= limit else {
       throw .invalidConfiguration(
-        "\(what()) needs \(overflow ? "more than \(describeBytes(Int.max))" : describeBytes(total)) of state; the limit is \(describeBytes(limit)) (raise StateMemory.limit, or `tally --max-state-memory`, if this is meant)"
+        "\(what()) needs \(overflow ? "more than \(describeBytes(Int.max))" : describeBytes(total)) of state; the limit is \(describeBytes(limit)) (raise it with --max-state-memory, or StateMemory.limit in code, if this is meant)"
       )
     }
   }
@@ -154,4 +154,9 @@ extension IntersectionOverUnion: StateSizeEstimating {
   var estimatedStateBytes: Int {
     saturatingProduct(core.numClasses, core.numClasses, MemoryLayout<CompensatedSum>.stride)
   }
+}
+
+extension Bootstrapped: StateSizeEstimating {
+  /// The point's state and every replicate's.
+  var estimatedStateBytes: Int { saturatingProduct(replicas.count + 1, Tally.estimatedStateBytes(point)) }
 }

@@ -145,7 +145,7 @@ public struct Bootstrapped<Base: PredictionMetric>: PredictionMetric {
   /// - Throws: ``MetricError/invalidConfiguration(_:)``.
   public static func checkStateMemory(_ base: Base, _ bootstrap: PoissonBootstrap) throws(MetricError) {
     try StateMemory.check(
-      [bootstrap.replicates + 1], bytesPerItem: estimatedStateBytes(base),
+      [bootstrap.replicates + 1], bytesPerItem: Tally.estimatedStateBytes(base),
       "a bootstrap of \(bootstrap.replicates) replicates of \(base.name)")
   }
 

@@ -347,6 +347,10 @@ public struct Sliced<Base: PredictionMetric>: Metric {
     }
     var fresh = 0
     for k in batch.keys where slices[k] == nil { fresh += 1 }
+    // The overall state and one per slice.
+    try StateMemory.check(
+      [slices.count + fresh + 1], bytesPerItem: Tally.estimatedStateBytes(template),
+      "\(name) with \(slices.count + fresh) slices")
     guard slices.count + fresh <= maximumSlices else {
       throw .invalidValue(
         "\(name): \(slices.count + fresh) distinct slice keys exceed the limit of \(maximumSlices) (raise maximumSlices, or `tally evaluate --max-slices`, if so many slices are meant)"
