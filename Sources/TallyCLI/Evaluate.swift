@@ -410,13 +410,16 @@ extension TallyCommand {
           if files.count == 1 {
             merged = file.metrics.map { ($0.0, $0.1 as any Metric) }
           } else {
-            guard file.metrics.map(\.0) == merged.map(\.0) else {
+            // Matched by name (the files' order may differ; each name is
+            // unique in a file).
+            let byName = Dictionary(uniqueKeysWithValues: file.metrics.map { ($0.0, $0.1) })
+            guard Set(byName.keys) == Set(merged.map(\.0)) else {
               throw CommandError(
                 "'\(path)' holds metrics \(file.metrics.map(\.0)); the first file holds \(merged.map(\.0))")
             }
             for i in merged.indices {
               do {
-                merged[i].1 = try mergeAny(merged[i].1, file.metrics[i].1)
+                merged[i].1 = try mergeAny(merged[i].1, byName[merged[i].0]!)
               } catch {
                 throw CommandError("'\(path)': metric \(merged[i].0) cannot be merged: \(error)")
               }

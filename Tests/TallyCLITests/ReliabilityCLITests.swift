@@ -139,6 +139,18 @@ import Testing
     expectRefused(try CLI.run(["merge", huge, good]), "overflow")
     let far = try variant("far.state") { $0["row_offset"] = Int64.max - 10 }
     expectRefused(try CLI.run(["merge", far]), "beyond the largest row index")
+    // The same metrics in another order are matched by name.
+    let reordered = try variant("reordered.state") { o in o["metrics"] = Array((o["metrics"] as! [Any]).reversed()) }
+    let same = try CLI.run(["merge", good, good, "--format", "json"])
+    let matched = try CLI.run(["merge", good, reordered, "--format", "json"])
+    #expect(matched.status == 0, "\(matched.stderr)")
+    #expect(matched.stdout == same.stdout)
+    let other = try variant("other.state") { o in
+      var ms = o["metrics"] as! [[String: Any]]
+      ms[1]["name"] = "mae"
+      o["metrics"] = ms
+    }
+    expectRefused(try CLI.run(["merge", good, other]), "the first file holds")
   }
 
   /// Column lists that are empty, column options with a `.npy` input, and

@@ -129,12 +129,12 @@ extension MetricArgument.Kind {
   var phrase: String {
     switch self {
     case .bool: "a boolean"
-    case .integer: "an integer"
+    case .integer: "an integer (of magnitude below 10¹⁵)"
     case .number: "a number"
     case .string: "a string"
     case .choice(let o): "one of " + o.map { "\"\($0)\"" }.joined(separator: ", ")
     case .numbers: "a number or a list of numbers"
-    case .integers: "a list of integers"
+    case .integers: "a list of integers (each of magnitude below 10¹⁵)"
     }
   }
 }

@@ -277,7 +277,7 @@ public struct ConfigReader {
   public mutating func optionalInt(_ key: String) throws(MetricError) -> Int? {
     guard let v = take(key) else { return nil }
     guard let x = v.number, x == x.rounded(), abs(x) < 1e15 else {
-      throw wrongType(key, "an integer", v)
+      throw wrongType(key, "an integer (of magnitude below 10¹⁵)", v)
     }
     return Int(x)
   }
