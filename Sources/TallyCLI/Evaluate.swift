@@ -156,11 +156,7 @@ extension TallyCommand {
     @Option(help: "Poisson-bootstrap replicates for confidence intervals (200 is a good value; default: none).")
     var bootstrap: Int?
 
-    @Option(
-      name: .customLong("max-state-memory"),
-      help:
-        "The most memory one metric's state may need, as 4GB, 512MiB or bytes (default: a quarter of physical memory).")
-    var maxStateMemory: String?
+    @OptionGroup var limits: StateMemoryOption
 
     @Option(help: "The confidence level of the intervals, in (0, 1).")
     var confidence: Double = 0.95
@@ -212,7 +208,7 @@ extension TallyCommand {
     func run() throws {
       keepFreedMemory()
       do {
-        try applyStateMemoryLimit(maxStateMemory)
+        try limits.apply()
         try evaluate()
       } catch let e as ValidationError {
         throw e
@@ -384,11 +380,7 @@ extension TallyCommand {
     @Option(help: "Output format: table or json.")
     var format: OutputFormat = .table
 
-    @Option(
-      name: .customLong("max-state-memory"),
-      help:
-        "The most memory one metric's state may need, as 4GB, 512MiB or bytes (default: a quarter of physical memory).")
-    var maxStateMemory: String?
+    @OptionGroup var limits: StateMemoryOption
 
     @Option(help: "The confidence level of bootstrap intervals, in (0, 1).")
     var confidence: Double = 0.95
@@ -399,7 +391,7 @@ extension TallyCommand {
 
     func run() throws {
       do {
-        try applyStateMemoryLimit(maxStateMemory)
+        try limits.apply()
         try checkConfidence(confidence)
         var samples = 0
         var merged: [(String, any Metric)] = []
@@ -518,14 +510,23 @@ func keepFreedMemory() {
   #endif
 }
 
-/// Sets ``StateMemory/limit`` from `--max-state-memory` (a byte size).
-func applyStateMemoryLimit(_ text: String?) throws {
-  guard let text else { return }
-  guard let bytes = parseByteSize(text) else {
-    throw CommandError(
-      "--max-state-memory takes a size such as 4GB, 512MiB or 1000000 (bytes); received \"\(text)\"")
+/// `--max-state-memory`, shared by `tally evaluate` and `tally merge`.
+struct StateMemoryOption: ParsableArguments {
+  @Option(
+    name: .customLong("max-state-memory"),
+    help:
+      "The most memory one metric's state may need, as 4GB, 512MiB or bytes (default: a quarter of physical memory).")
+  var maxStateMemory: String?
+
+  /// Sets ``StateMemory/limit`` from the option, if given.
+  func apply() throws {
+    guard let text = maxStateMemory else { return }
+    guard let bytes = parseByteSize(text) else {
+      throw CommandError(
+        "--max-state-memory takes a size such as 4GB, 512MiB or 1000000 (bytes); received \"\(text)\"")
+    }
+    StateMemory.limit = bytes
   }
-  StateMemory.limit = bytes
 }
 
 /// A byte size: a non-negative number and an optional unit, B, kB/KB, MB,

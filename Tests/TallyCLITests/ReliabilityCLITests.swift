@@ -108,6 +108,18 @@ import Testing
     expectRefused(
       try CLI.run(["evaluate", "--metric", "auc", "--batch-size", "9223372036854775807"] + args),
       "--batch-size must be in")
+    // The state-memory limit: AUC's 200 thresholds need 12.5 KiB.
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "auc", "--max-state-memory", "10KiB"] + args),
+      "needs 12.5 KiB of state; the limit is 10 KiB")
+    #expect(try CLI.run(["evaluate", "--metric", "auc", "--max-state-memory", "13KiB"] + args).status == 0)
+    expectRefused(
+      try CLI.run(["evaluate", "--metric", "auc", "--max-state-memory", "lots"] + args),
+      "--max-state-memory takes a size")
+    expectRefused(
+      try CLI.run(
+        ["evaluate", "--metric", #"{"class_name": "AUC", "config": {"num_thresholds": 1000000000}}"#] + args),
+      "num_thresholds = 1000000000 needs 59.6 GiB of state")
   }
 
   /// State files: one without metrics, one with a name twice, and sample

@@ -32,6 +32,21 @@ struct ClassDecisions: Sendable, Equatable {
   let roundPredictions: Bool
   let metric: String
 
+  /// Decisions over `numClasses` ≥ 2 classes, whose matrix of compensated
+  /// sums fits ``StateMemory/limit``.
+  ///
+  /// - Throws: ``MetricError/invalidConfiguration(_:)`` naming `metric`.
+  init(numClasses: Int, oneHotLabels: Bool, roundPredictions: Bool, metric: String) throws(MetricError) {
+    guard numClasses >= 2 else {
+      throw .invalidConfiguration("\(metric) num_classes must be ≥ 2; received \(numClasses)")
+    }
+    try StateMemory.check(
+      [numClasses, numClasses], bytesPerItem: MemoryLayout<CompensatedSum>.stride,
+      "\(metric) with num_classes = \(numClasses)")
+    (self.numClasses, self.oneHotLabels, self.roundPredictions) = (numClasses, oneHotLabels, roundPredictions)
+    self.metric = metric
+  }
+
   /// The rows of a rank-1 or `[N, 1]` tensor, or `nil` for `[N, c]`, c > 1.
   private func column(_ x: Tensor) -> Bool {
     x.rank == 1 || (x.rank == 2 && x.shape[1] == 1)
@@ -210,13 +225,7 @@ public struct MatthewsCorrelationCoefficient: PredictionMetric, DeclaredMetric {
   public init(numClasses: Int, name: String = "MatthewsCorrelationCoefficient", dtype: String = "float32")
     throws(MetricError)
   {
-    guard numClasses >= 2 else {
-      throw .invalidConfiguration("MatthewsCorrelationCoefficient num_classes must be ≥ 2; received \(numClasses)")
-    }
-    try StateMemory.check(
-      [numClasses, numClasses], bytesPerItem: MemoryLayout<CompensatedSum>.stride,
-      "MatthewsCorrelationCoefficient with num_classes = \(numClasses)")
-    decisions = ClassDecisions(
+    decisions = try ClassDecisions(
       numClasses: numClasses, oneHotLabels: true, roundPredictions: false, metric: "MatthewsCorrelationCoefficient")
     self.name = name
     self.dtype = dtype
@@ -328,13 +337,7 @@ public struct CohenKappa: PredictionMetric, DeclaredMetric {
     numClasses: Int, name: String = "cohen_kappa", weightage: KappaWeighting? = nil, sparseLabels: Bool = false,
     regression: Bool = false, dtype: String = "float32"
   ) throws(MetricError) {
-    guard numClasses >= 2 else {
-      throw .invalidConfiguration("CohenKappa num_classes must be ≥ 2; received \(numClasses)")
-    }
-    try StateMemory.check(
-      [numClasses, numClasses], bytesPerItem: MemoryLayout<CompensatedSum>.stride,
-      "CohenKappa with num_classes = \(numClasses)")
-    decisions = ClassDecisions(
+    decisions = try ClassDecisions(
       numClasses: numClasses, oneHotLabels: !sparseLabels, roundPredictions: regression, metric: "CohenKappa")
     (self.name, self.weightage, self.sparseLabels) = (name, weightage, sparseLabels)
     (self.regression, self.dtype) = (regression, dtype)
