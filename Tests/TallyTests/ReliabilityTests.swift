@@ -32,6 +32,9 @@ import Testing
         "num_labels = 9000000000000"
       ),
       (#"{"class_name": "MeanIoU", "config": {"num_classes": 100000}}"#, "num_classes = 100000"),
+      // Found by FuzzConfig: the list of every class id was built before the check.
+      (#"{"class_name": "MeanIoU", "config": {"num_classes": 1000000000000}}"#, "num_classes = 1000000000000"),
+      (#"{"class_name": "OneHotMeanIoU", "config": {"num_classes": 2147483647}}"#, "more than 8 EiB"),
       (#"{"class_name": "IoU", "config": {"num_classes": 3037000500, "target_class_ids": [0]}}"#, "num_classes"),
       (#"{"class_name": "CohenKappa", "config": {"num_classes": 100000}}"#, "num_classes = 100000"),
       (

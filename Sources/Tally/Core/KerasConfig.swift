@@ -30,12 +30,15 @@ public enum JSONValue: Sendable, Hashable, Codable, CustomStringConvertible {
       self = .null
     } else if let b = try? c.decode(Bool.self) {
       self = .bool(b)
+    } else if let s = try? c.decode(String.self) {
+      // Strings before numbers: the state files' decoder would read the
+      // strings "nan", "inf" and "-inf" as numbers (a metric named "nan"
+      // came back from its state file as a number; found by FuzzConfig).
+      self = .string(s)
     } else if let i = try? c.decode(Int64.self) {
       self = .int(i)
     } else if let d = try? c.decode(Double.self) {
       self = .double(d)
-    } else if let s = try? c.decode(String.self) {
-      self = .string(s)
     } else if let a = try? c.decode([JSONValue].self) {
       self = .array(a)
     } else {

@@ -127,6 +127,16 @@ struct NPYHeader: Sendable {
       count = p
       shape.append(n)
     }
+    // A zero dimension makes the count 0 whatever the others are; a row
+    // (the dimensions after the first) must still have a size.
+    var rowBytes = kind.itemSize
+    for n in shape.dropFirst() {
+      let (p, overflow) = rowBytes.multipliedReportingOverflow(by: n)
+      guard !overflow else {
+        throw malformed("'shape' \(entries["shape"]!.rendered) has too many elements per row")
+      }
+      rowBytes = p
+    }
     let (dataBytes, o1) = count.multipliedReportingOverflow(by: kind.itemSize)
     let (total, o2) = dataOffset.addingReportingOverflow(dataBytes)
     guard !o1, !o2 else {

@@ -269,6 +269,16 @@ let ignoreClassArgument = MetricArgument("ignore_class", .integer, default: .nul
 let axisArgument = MetricArgument("axis", .integer, default: -1)
 
 extension IoUCore {
+  /// Every class id, `0..<numClasses`, for the mean IoUs, once the matrix
+  /// of that many classes is known to fit ``StateMemory/limit`` (the list
+  /// itself would otherwise be allocated first).
+  static func allClasses(_ numClasses: Int, _ className: String) throws(MetricError) -> [Int] {
+    try StateMemory.check(
+      [numClasses, numClasses], bytesPerItem: MemoryLayout<CompensatedSum>.stride,
+      "\(className) with num_classes = \(numClasses)")
+    return Array(0..<max(numClasses, 1))
+  }
+
   /// The arguments every class-id variant writes.
   func commonArguments(sparseYTrue: Bool) -> [String: JSONValue] {
     var c: [String: JSONValue] = [
@@ -372,7 +382,8 @@ public enum IoUOfAllClasses: IoUKind {
 
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
     try IoUCore(
-      "MeanIoU", numClasses: try a.int("num_classes"), targetClassIds: Array(0..<max(try a.int("num_classes"), 1)),
+      "MeanIoU", numClasses: try a.int("num_classes"),
+      targetClassIds: try IoUCore.allClasses(try a.int("num_classes"), "MeanIoU"),
       ignoreClass: try a.optionalInt("ignore_class"), sparseYTrue: try a.bool("sparse_y_true"),
       sparseYPred: try a.bool("sparse_y_pred"), axis: try a.int("axis"))
   }
@@ -387,7 +398,8 @@ extension IntersectionOverUnion where Kind == IoUOfAllClasses {
     sparseYTrue: Bool = true, sparseYPred: Bool = true, axis: Int = -1
   ) throws(MetricError) {
     let core = try IoUCore(
-      "MeanIoU", numClasses: numClasses, targetClassIds: Array(0..<max(numClasses, 1)), ignoreClass: ignoreClass,
+      "MeanIoU", numClasses: numClasses, targetClassIds: try IoUCore.allClasses(numClasses, "MeanIoU"),
+      ignoreClass: ignoreClass,
       sparseYTrue: sparseYTrue, sparseYPred: sparseYPred, axis: axis)
     self.init(core: core, name: name, dtype: dtype)
   }
@@ -527,7 +539,7 @@ public enum IoUOfOneHotAllClasses: IoUKind {
   public static func core(_ a: MetricArguments) throws(MetricError) -> IoUCore {
     try IoUCore(
       "OneHotMeanIoU", numClasses: try a.int("num_classes"),
-      targetClassIds: Array(0..<max(try a.int("num_classes"), 1)),
+      targetClassIds: try IoUCore.allClasses(try a.int("num_classes"), "OneHotMeanIoU"),
       ignoreClass: try a.optionalInt("ignore_class"), sparseYTrue: false, sparseYPred: try a.bool("sparse_y_pred"),
       axis: try a.int("axis"))
   }
@@ -542,7 +554,7 @@ extension IntersectionOverUnion where Kind == IoUOfOneHotAllClasses {
     sparseYPred: Bool = false, axis: Int = -1
   ) throws(MetricError) {
     let core = try IoUCore(
-      "OneHotMeanIoU", numClasses: numClasses, targetClassIds: Array(0..<max(numClasses, 1)),
+      "OneHotMeanIoU", numClasses: numClasses, targetClassIds: try IoUCore.allClasses(numClasses, "OneHotMeanIoU"),
       ignoreClass: ignoreClass, sparseYTrue: false, sparseYPred: sparseYPred, axis: axis)
     self.init(core: core, name: name, dtype: dtype)
   }

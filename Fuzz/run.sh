@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the fuzzing harnesses (libFuzzer + AddressSanitizer) and runs each
+# for SECONDS (default 15) on a copy of its committed corpus.
+#
+#   Fuzz/run.sh [SECONDS_PER_HARNESS] [HARNESS ...]
+#   Fuzz/run.sh 60 FuzzCSV          # one harness, a minute
+#
+# Exits non-zero if a harness crashed, trapped, broke an invariant, hung
+# (more than 10 s on one input) or ran out of memory (2 GB), after printing
+# where the input that did it was saved. See Fuzz/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+seconds=${1:-15}
+shift || true
+harnesses=("$@")
+if [ ${#harnesses[@]} -eq 0 ]; then harnesses=(FuzzNPY FuzzCSV FuzzState FuzzConfig); fi
+
+scratch=${TALLY_FUZZ_SCRATCH:-$root/.build-fuzz}
+# --sanitize=fuzzer tells SwiftPM that libFuzzer supplies `main`; the
+# -sanitize flag that counts is the last one, which names both sanitizers:
+# given two, the Swift driver keeps only the last (and SwiftPM's
+# --sanitize=fuzzer --sanitize=address come in no set order, losing either
+# the coverage or AddressSanitizer). --disable-dead-strip keeps the coverage
+# counters, which --gc-sections would remove.
+build=(swift build --package-path Fuzz --scratch-path "$scratch" -c release --disable-dead-strip
+  --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing)
+"${build[@]}" 2>&1 | grep -v "^/usr/bin/ld.gold: warning: Cannot export local symbol" || {
+  echo "Fuzz/run.sh: the build failed" >&2
+  exit 1
+}
+bin=$("${build[@]}" --show-bin-path)
+
+# The Swift runtime's crash reporter waits on libFuzzer's dying process;
+# libFuzzer and AddressSanitizer report crashes themselves.
+export SWIFT_BACKTRACE=enable=no
+# Swift's runtime keeps metadata caches for the life of the process (not
+# leaks); short allocation stacks make allocating code 20 % faster.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:malloc_context_size=4}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tally-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+artifacts=$scratch/artifacts
+
+failed=()
+for h in "${harnesses[@]}"; do
+  [ -x "$bin/$h" ] || { echo "Fuzz/run.sh: no harness $h" >&2; exit 2; }
+  # A harness built without coverage would "fuzz" blindly and find nothing.
+  "$bin/$h" -runs=0 2>&1 | grep -q "inline 8-bit counters" || {
+    echo "Fuzz/run.sh: $h is not instrumented for coverage (see Fuzz/README.md)" >&2
+    exit 2
+  }
+  mkdir -p "$work/$h/corpus" "$work/$h/tmp" "$artifacts/$h"
+  cp Fuzz/Corpus/"$h"/* "$work/$h/corpus/"
+  dict=()
+  [ -f "Fuzz/Dictionaries/$h.dict" ] && dict=(-dict="Fuzz/Dictionaries/$h.dict")
+  echo "== $h: ${seconds}s"
+  status=0
+  TMPDIR="$work/$h/tmp" "$bin/$h" "$work/$h/corpus" "${dict[@]}" \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+    -seed="${TALLY_FUZZ_SEED:-1}" \
+    -print_final_stats=1 -artifact_prefix="$artifacts/$h/" \
+    >"$work/$h/log" 2>&1 || status=$?
+  # The summary: coverage and speed at the end, and any report.
+  grep -E "^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::peak_rss_mb" \
+    "$work/$h/log" || true
+  if [ $status -ne 0 ]; then
+    failed+=("$h")
+    echo "!! $h failed (exit $status):"
+    grep -E -A40 "ERROR: |==ERROR|Fatal error|INVARIANT|deadly signal|timeout after|out-of-memory|malloc\(" \
+      "$work/$h/log" | head -80 || tail -60 "$work/$h/log"
+    cp "$work/$h/log" "$artifacts/$h/last-failure.log"
+    input=$(grep -o "Test unit written to .*" "$work/$h/log" | sed 's/Test unit written to //' | tail -1)
+    echo "!! input: ${input:-(see $artifacts/$h/last-failure.log)}"
+    echo "!! replay: $bin/$h ${input:-<input>}"
+    echo "!! keep it as a regression: copy it to Fuzz/Crashes/$h/ (see Fuzz/README.md)"
+  fi
+done
+
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "Fuzz/run.sh: failures in ${failed[*]}" >&2
+  exit 1
+fi
+echo "Fuzz/run.sh: no failures"
