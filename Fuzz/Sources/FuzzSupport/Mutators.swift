@@ -13,25 +13,21 @@
 //===----------------------------------------------------------------------===//
 
 import Foundation
+import Tally
 
 /// libFuzzer's built-in mutation of `data[0..<size]` in place; returns the
 /// new size (at most `maxSize`).
 @_silgen_name("LLVMFuzzerMutate")
 public func libFuzzerMutate(_ data: UnsafeMutablePointer<UInt8>, _ size: Int, _ maxSize: Int) -> Int
 
-/// A small deterministic generator (SplitMix64), seeded by libFuzzer.
+/// A small deterministic generator (Tally's SplitMix64), seeded by
+/// libFuzzer.
 public struct MutationRandom {
-  var state: UInt64
+  var generator: SplitMix64
 
-  public init(_ seed: UInt32) { state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 }
+  public init(_ seed: UInt32) { generator = SplitMix64(seed: UInt64(seed) &* 0x9E37_79B9_7F4A_7C15) }
 
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+  public mutating func next() -> UInt64 { generator.next() }
 
   public mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 }
