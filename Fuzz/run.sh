@@ -6,7 +6,7 @@
 #   Fuzz/run.sh 60 FuzzCSV          # one harness, a minute
 #
 # Exits non-zero if a harness crashed, trapped, broke an invariant, hung
-# (more than 60 s on one input: a legal 1,000,000-bin calibration state takes over 10 s through the harness under AddressSanitizer) or ran out of memory (2 GB), after printing
+# (more than 60 s on one input: a legal 1,000,000-bin calibration state takes over 10 s through the harness under AddressSanitizer) or ran out of memory (4 GB: a legal 1,000,000-bin calibration state, copied by the harness under AddressSanitizer, passes 2 GB), after printing
 # where the input that did it was saved. See Fuzz/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +61,7 @@ for h in "${harnesses[@]}"; do
   echo "== $h: ${seconds}s"
   status=0
   TMPDIR="$work/$h/tmp" "$bin/$h" "$work/$h/corpus" "${dict[@]}" \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=60 \
+    -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 -timeout=60 \
     -seed="${TALLY_FUZZ_SEED:-1}" \
     -print_final_stats=1 -artifact_prefix="$artifacts/$h/" \
     >"$work/$h/log" 2>&1 || status=$?

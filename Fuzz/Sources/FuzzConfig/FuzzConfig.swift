@@ -31,15 +31,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   return 0
 }
 
-/// Half of the mutations keep the document JSON and change one value (see
-/// `mutateJSON`); the others are libFuzzer's own, on the bytes.
+/// Half of the mutations keep the document JSON (``mutateJSONDocument``).
 @_cdecl("LLVMFuzzerCustomMutator")
 public func customMutator(_ data: UnsafeMutablePointer<UInt8>, _ size: Int, _ maxSize: Int, _ seed: UInt32) -> Int {
-  var random = MutationRandom(seed)
-  if random.below(2) == 0, let n = mutateJSON(data, size, maxSize, &random, classNames: classNames) { return n }
-  return libFuzzerMutate(data, size, maxSize)
+  mutateJSONDocument(data, size, maxSize, seed)
 }
-
-/// The class names a string may be replaced with.
-let classNames =
-  MetricRegistry.classes.keys.sorted() + ["Sliced", "Bootstrapped"] + MetricRegistry.functions.keys.sorted()

@@ -237,3 +237,17 @@ func mutate(_ node: Any, _ random: inout MutationRandom, _ classNames: [String])
   // true, false, null.
   return [true, false, NSNull(), 0, "nan", [Any]()][random.below(6)]
 }
+
+/// The mutation of the JSON harnesses (configurations, state files): half
+/// keep the document JSON and change one value (``mutateJSON``), the others
+/// are libFuzzer's own, on the bytes.
+public func mutateJSONDocument(_ data: UnsafeMutablePointer<UInt8>, _ size: Int, _ maxSize: Int, _ seed: UInt32) -> Int
+{
+  var random = MutationRandom(seed)
+  if random.below(2) == 0, let n = mutateJSON(data, size, maxSize, &random, classNames: metricClassNames) { return n }
+  return libFuzzerMutate(data, size, maxSize)
+}
+
+/// The class names a string may be replaced with.
+let metricClassNames =
+  MetricRegistry.classes.keys.sorted() + ["Sliced", "Bootstrapped"] + MetricRegistry.functions.keys.sorted()
