@@ -43,7 +43,20 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tally-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 artifacts=$scratch/artifacts
 
+# TALLY_FUZZ_CI=1 (.ci/run): first every committed input (Fuzz/Corpus and
+# Fuzz/Crashes) is run once, and any failure there fails the script: those
+# are regressions. Then each harness explores for a fixed number of runs
+# (about 15 s each here; SECONDS is only a cap). libFuzzer's exploration is
+# not repeatable even with a fixed seed (it takes the bytes of compared
+# strings and times into its choices; measured: two runs of one commit
+# reach different inputs), so what it finds there is reported loudly, kept
+# under .build-fuzz/artifacts, and does not fail CI: a new find is a defect
+# to fix and keep in Fuzz/Crashes, not a verdict on the commit under test.
+# Without TALLY_FUZZ_CI each harness explores for SECONDS and any find fails.
+declare -A ci_runs=([FuzzNPY]=150000 [FuzzCSV]=60000 [FuzzState]=20000 [FuzzConfig]=3000)
+
 failed=()
+regressions=()
 for h in "${harnesses[@]}"; do
   [ -x "$bin/$h" ] || { echo "Fuzz/run.sh: no harness $h" >&2; exit 2; }
   # A harness built without coverage would "fuzz" blindly and find nothing.
@@ -58,9 +71,27 @@ for h in "${harnesses[@]}"; do
   cp Fuzz/Corpus/"$h"/* "$work/$h/corpus/"
   dict=()
   [ -f "Fuzz/Dictionaries/$h.dict" ] && dict=(-dict="Fuzz/Dictionaries/$h.dict")
-  echo "== $h: ${seconds}s"
+  runs=()
+  if [ -n "${TALLY_FUZZ_CI:-}" ]; then
+    replay=(Fuzz/Corpus/"$h")
+    [ -d "Fuzz/Crashes/$h" ] && replay+=(Fuzz/Crashes/"$h")
+    count=$(find "${replay[@]}" -type f | wc -l)
+    echo "== $h: replaying $count committed inputs"
+    if ! TMPDIR="$work/$h/tmp" "$bin/$h" "${replay[@]}" -runs=0 -rss_limit_mb=4096 -timeout=60 \
+      -artifact_prefix="$artifacts/$h/replay-" >"$work/$h/replay.log" 2>&1; then
+      echo "!! $h fails on a committed input (a regression):"
+      grep -E -A40 "ERROR: |==ERROR|Fatal error|INVARIANT|deadly signal|timeout after|out-of-memory" \
+        "$work/$h/replay.log" | head -80 || tail -60 "$work/$h/replay.log"
+      regressions+=("$h")
+      continue
+    fi
+    runs=(-runs="${ci_runs[$h]}")
+    echo "== $h: ${ci_runs[$h]} runs (at most ${seconds}s)"
+  else
+    echo "== $h: ${seconds}s"
+  fi
   status=0
-  TMPDIR="$work/$h/tmp" "$bin/$h" "$work/$h/corpus" "${dict[@]}" \
+  TMPDIR="$work/$h/tmp" "$bin/$h" "$work/$h/corpus" "${dict[@]}" "${runs[@]}" \
     -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 -timeout=60 \
     -seed="${TALLY_FUZZ_SEED:-1}" \
     -print_final_stats=1 -artifact_prefix="$artifacts/$h/" \
@@ -81,7 +112,15 @@ for h in "${harnesses[@]}"; do
   fi
 done
 
+if [ ${#regressions[@]} -ne 0 ]; then
+  echo "Fuzz/run.sh: committed inputs fail in ${regressions[*]}" >&2
+  exit 1
+fi
 if [ ${#failed[@]} -ne 0 ]; then
+  if [ -n "${TALLY_FUZZ_CI:-}" ]; then
+    echo "Fuzz/run.sh: NEW FINDS in ${failed[*]} (not a regression: fix them and keep the inputs in Fuzz/Crashes)" >&2
+    exit 0
+  fi
   echo "Fuzz/run.sh: failures in ${failed[*]}" >&2
   exit 1
 fi

@@ -47,6 +47,11 @@ import Testing
       // shape (0, 4611686018427387904, 4), '<f4', Fortran order
       "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMCwgNDYxMTY4NjAxODQy"
         + "NzM4NzkwNCwgNCl9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo=",
+      // shape (0, 4611686000929368155), '<f2': the row fits as `<f2` but
+      // not as the `Float` it is read into, so it was read and could not be
+      // written back (found by the fixed-run CI fuzzing of stop 20).
+      "k05VTVBZAQB2AHsnZGVzY3InOiAnPGYyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDAsIDQ2MTE2ODYwMDA5"
+        + "MjkzNjgxNTUpfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo=",
     ])
   func npyZeroRowsWithHugeRows(base64: String) throws {
     try withFile(base64, suffix: ".npy") { path in
@@ -84,6 +89,25 @@ import Testing
       {"tail":0,"head":4}],"extra":9223372036854775807},"version":1}
       """#
     #expect(throws: MetricError.self) { _ = try OneHotMeanIoU(savedState: Data(file.utf8)) }
+  }
+
+  /// FuzzConfig (found by the CI run of stop 19): the four operating-point
+  /// metrics built their `num_thresholds` grid without checking the state
+  /// memory, so `PrecisionAtRecall(num_thresholds=2³¹ − 1)` asked for 17 GB
+  /// (libFuzzer's out-of-memory). File:
+  /// Fuzz/Crashes/FuzzConfig/precisionatrecall-num-thresholds-2-pow-31.json.
+  @Test(arguments: [
+    "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
+  ])
+  func operatingPointWithHugeNumThresholdsIsRefused(className: String) throws {
+    let target = [
+      "PrecisionAtRecall": "recall", "RecallAtPrecision": "precision",
+      "SensitivityAtSpecificity": "specificity", "SpecificityAtSensitivity": "sensitivity",
+    ][className]!
+    let json = #"{"class_name":"\#(className)","config":{"\#(target)":0.5,"num_thresholds":2147483647}}"#
+    let config = try KerasConfig(json: json)
+    let error = #expect(throws: MetricError.self) { _ = try MetricRegistry.deserialize(config) }
+    #expect(error?.message.contains("num_thresholds = 2147483647") == true, "\(String(describing: error))")
   }
 
   /// FuzzConfig: a configuration whose `name` or `dtype` is the string

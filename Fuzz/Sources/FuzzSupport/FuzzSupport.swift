@@ -9,13 +9,20 @@
 import Foundation
 import Tally
 
-/// A file in `$TMPDIR` private to this process, rewritten for every input.
+/// A file in `$TMPDIR` (private to the harness), or in /tmp named with the
+/// process ID, rewritten for every input.
 public struct ScratchFile: Sendable {
   public let path: String
 
   public init(_ suffix: String) {
-    let dir = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-    path = "\(dir)/tally-fuzz-\(getpid())-\(suffix)"
+    // Fuzz/run.sh gives each harness a private TMPDIR, and a name free of
+    // the process ID keeps runs with a fixed seed alike (libFuzzer takes
+    // the bytes of compared strings, paths included, into its mutations).
+    if let dir = ProcessInfo.processInfo.environment["TMPDIR"] {
+      path = "\(dir)/tally-fuzz-\(suffix)"
+    } else {
+      path = "/tmp/tally-fuzz-\(getpid())-\(suffix)"
+    }
   }
 
   /// Replaces the file's contents with `size` bytes at `data`.

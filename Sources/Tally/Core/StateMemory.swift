@@ -160,3 +160,8 @@ extension Bootstrapped: StateSizeEstimating {
   /// The point's state and every replicate's.
   var estimatedStateBytes: Int { saturatingProduct(replicas.count + 1, Tally.estimatedStateBytes(point)) }
 }
+
+extension OperatingPoint: StateSizeEstimating {
+  /// Four compensated sums per threshold.
+  var estimatedStateBytes: Int { saturatingProduct(numThresholds, 4 * MemoryLayout<CompensatedSum>.stride) }
+}

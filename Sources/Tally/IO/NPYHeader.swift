@@ -128,8 +128,10 @@ struct NPYHeader: Sendable {
       shape.append(n)
     }
     // A zero dimension makes the count 0 whatever the others are; a row
-    // (the dimensions after the first) must still have a size.
-    var rowBytes = kind.itemSize
+    // (the dimensions after the first) must still have a size, in the
+    // widest type Tally converts it to (8 bytes: a `<f2` row that fits as
+    // `<f2` but not as `Float` could be read but not written back).
+    var rowBytes = max(kind.itemSize, 8)
     for n in shape.dropFirst() {
       let (p, overflow) = rowBytes.multipliedReportingOverflow(by: n)
       guard !overflow else {

@@ -50,7 +50,8 @@ public struct OperatingPoint<Kind: OperatingPointKind>: PredictionMetric, Declar
   /// initialisers name it as Keras does.
   ///
   /// - Throws: ``MetricError/invalidConfiguration(_:)`` for a target outside
-  ///   [0, 1], `numThresholds < 1` or `classId < 0`.
+  ///   [0, 1], `numThresholds < 1` or `classId < 0`, or thresholds whose
+  ///   state would pass ``StateMemory/limit``.
   public init(
     target: Double, numThresholds: Int = 200, classId: Int? = nil, name: String? = nil, dtype: String = "float32"
   ) throws(MetricError) {
@@ -66,6 +67,10 @@ public struct OperatingPoint<Kind: OperatingPointKind>: PredictionMetric, Declar
     if let classId, classId < 0 {
       throw .invalidConfiguration("\(className) class_id must be ≥ 0; received \(classId)")
     }
+    // Four compensated sums per threshold, and the thresholds.
+    try StateMemory.check(
+      [numThresholds], bytesPerItem: 4 * MemoryLayout<CompensatedSum>.stride + MemoryLayout<Double>.stride,
+      "\(className) with num_thresholds = \(numThresholds)")
     let thresholds: Thresholds
     if numThresholds == 1 {
       thresholds = Thresholds([0.5], evenlySpaced: false)
