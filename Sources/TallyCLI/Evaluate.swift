@@ -73,10 +73,23 @@ extension TallyCommand {
     var metrics: [String] = []
 
     @Option(name: .customLong("y-true"), help: "Labels: a .npy file, or CSV.")
-    var yTrue: String
+    var yTrueOption: String?
 
     @Option(name: .customLong("y-pred"), help: "Predictions: a .npy file, or CSV.")
-    var yPred: String
+    var yPredOption: String?
+
+    /// The labels' path (checked present by ``checkInputs()``).
+    var yTrue: String { yTrueOption ?? "" }
+    /// The predictions' path (checked present by ``checkInputs()``).
+    var yPred: String { yPredOption ?? "" }
+
+    /// Both inputs given (optional to the parser because `tally report`
+    /// can draw from state files instead).
+    func checkInputs() throws {
+      guard yTrueOption != nil, yPredOption != nil else {
+        throw CommandError("give --y-true and --y-pred (the labels and the predictions)")
+      }
+    }
 
     @Option(name: .customLong("sample-weight"), help: "Per-sample weights: a .npy file, or CSV.")
     var sampleWeight: String?
@@ -176,7 +189,6 @@ extension TallyCommand {
     static let maximumBatchSize = Int(Int32.max) - 1
 
     func validate() throws {
-      guard !metrics.isEmpty else { throw ValidationError("give at least one --metric") }
       if let batchSize, batchSize < 1 || batchSize > Self.maximumBatchSize {
         throw ValidationError("--batch-size must be in 1...\(Self.maximumBatchSize); received \(batchSize)")
       }
@@ -208,6 +220,7 @@ extension TallyCommand {
     func run() throws {
       keepFreedMemory()
       do {
+        guard !metrics.isEmpty else { throw CommandError("give at least one --metric") }
         try limits.apply()
         try evaluate()
       } catch let e as ValidationError {
@@ -218,6 +231,7 @@ extension TallyCommand {
       }
     }
 
+    /// The `--metric` values as specs.
     func specs() throws -> [MetricSpec] {
       try metrics.map { s in
         let trimmed = s.trimmingCharacters(in: .whitespaces)
@@ -233,7 +247,36 @@ extension TallyCommand {
 
     func evaluate() throws {
       let specs = try specs()
+      let result = try pass(specs: { _, _ in specs }, extras: { _, _ in [] })
+      let report = try EvaluationReport(
+        names: result.names, metrics: result.metrics, samples: result.rows, confidence: confidence)
+      if let saveState {
+        try StateFiles.write(
+          saveState, samples: result.rows, rowOffset: rowOffset, metrics: Array(zip(result.names, result.metrics)))
+      }
+      print(format == .json ? report.json : report.table)
+    }
+
+    /// What one pass over the inputs gives: the named metrics (wrapped in
+    /// slices and bootstraps as asked), the extra metrics beside them, and
+    /// the number of rows.
+    struct Pass {
+      var names: [String]
+      var metrics: [any Metric]
+      var extras: [any Metric]
+      var rows: Int
+    }
+
+    /// Reads the inputs once, on `threads` workers, updating the metrics of
+    /// `specs` (chosen from the first chunk's labels and predictions) and,
+    /// unwrapped, those of `extras` (the report's curves and samples).
+    func pass(
+      specs specsFor: (Tensor, Tensor) throws -> [MetricSpec],
+      extras extrasFor: (Tensor, Tensor) throws -> [any Metric]
+    ) throws -> Pass {
+      try checkInputs()
       let plan = try plan()
+      var specCount = 0
       let sameFile = yTrue == yPred
       let allSame = sameFile && (sampleWeight == nil || sampleWeight == yTrue)
       var t = try open(yTrue, yTrueColumns, default: 0)
@@ -328,6 +371,9 @@ extension TallyCommand {
         if workers.isEmpty {
           // Build the metrics from the first chunk's shapes, as compile() does.
           var built: [any Metric] = []
+          let specs = try specsFor(yt, yp)
+          guard !specs.isEmpty else { throw CommandError("no metric to evaluate") }
+          specCount = specs.count
           for spec in specs {
             let m = try CompileMetrics.resolve(spec, yTrue: yt, yPred: yp)
             let className = type(of: m).className
@@ -340,6 +386,10 @@ extension TallyCommand {
             reshape.append(p.rank == 1 && t.rank == 1 && declaredInput(className) == .elementwise)
           }
           names = uniqueNames(built.map(\.name))
+          for extra in try extrasFor(yt, yp) {
+            built.append(extra)
+            reshape.append(false)
+          }
           workers = Array(repeating: built, count: workerCount)
         }
         let (first, overflow) = rowOffset.addingReportingOverflow(Int64(rows))
@@ -359,11 +409,8 @@ extension TallyCommand {
         for i in merged.indices { merged[i] = try mergeAny(merged[i], workers[k][i]) }
       }
       progress.finish(rows)
-      let report = try EvaluationReport(names: names, metrics: merged, samples: rows, confidence: confidence)
-      if let saveState {
-        try StateFiles.write(saveState, samples: rows, rowOffset: rowOffset, metrics: Array(zip(names, merged)))
-      }
-      print(format == .json ? report.json : report.table)
+      return Pass(
+        names: names, metrics: Array(merged[..<specCount]), extras: Array(merged[specCount...]), rows: rows)
     }
   }
 
@@ -393,37 +440,7 @@ extension TallyCommand {
       do {
         try limits.apply()
         try checkConfidence(confidence)
-        var samples = 0
-        var merged: [(String, any Metric)] = []
-        var files: [LoadedState] = []
-        for path in states {
-          let file = try StateFiles.load(path)
-          files.append(file)
-          if files.count == 1 {
-            merged = file.metrics.map { ($0.0, $0.1 as any Metric) }
-          } else {
-            // Matched by name (the files' order may differ; each name is
-            // unique in a file).
-            let byName = Dictionary(uniqueKeysWithValues: file.metrics.map { ($0.0, $0.1) })
-            guard Set(byName.keys) == Set(merged.map(\.0)) else {
-              throw CommandError(
-                "'\(path)' holds metrics \(file.metrics.map(\.0)); the first file holds \(merged.map(\.0))")
-            }
-            for i in merged.indices {
-              do {
-                merged[i].1 = try mergeAny(merged[i].1, byName[merged[i].0]!)
-              } catch {
-                throw CommandError("'\(path)': metric \(merged[i].0) cannot be merged: \(error)")
-              }
-            }
-          }
-          let (total, overflow) = samples.addingReportingOverflow(file.samples)
-          guard !overflow else {
-            throw CommandError("'\(path)': \(file.samples) more samples overflow the total of \(samples)")
-          }
-          samples = total
-        }
-        try StateFiles.checkDisjointRows(files)
+        let (merged, samples) = try mergeStates(states)
         let report = try EvaluationReport(
           names: merged.map(\.0), metrics: merged.map(\.1), samples: samples, confidence: confidence)
         print(format == .json ? report.json : report.table)

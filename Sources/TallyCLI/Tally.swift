@@ -6,7 +6,7 @@ struct TallyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "tally",
     abstract: "Keras-compatible, mergeable evaluation metrics.",
-    subcommands: [Demo.self, Evaluate.self, Merge.self, Metrics.self],
+    subcommands: [Demo.self, Evaluate.self, Merge.self, Report.self, Metrics.self],
     defaultSubcommand: Demo.self
   )
 
