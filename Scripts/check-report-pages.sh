@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes `tally report` pages for a binary, a multi-class, a regression and a
-# sliced, bootstrapped input, and one drawn from merged state files, then
+# sliced, bootstrapped input, one drawn from merged state files and the
+# demo's, then
 # renders each in headless Chromium (Scripts/check-report.py: no console
 # errors, no network, every plot non-blank, in light, dark and print).
 # The browser check's own self-test runs first, so a check that passes
@@ -68,11 +69,14 @@ head -n 2001 "$d/binary.csv" >"$d/shard0.csv"
 "$tally" evaluate --quiet --metric binary_accuracy --metric exact_auc --y-true "$d/shard1.csv" \
   --y-pred "$d/shard1.csv" --row-offset 2000 --save-state "$d/shard1.json" >/dev/null
 "$tally" report --quiet --state "$d/shard0.json" --state "$d/shard1.json" -o "$out/states.html" >/dev/null
+# The demo's report of Keras's fit() example (two epochs suffice).
+"$tally" demo --epochs 2 --report "$out/demo.html" >/dev/null
 
 binary=roc,pr,confusion,calibration,histogram
 "$python" Scripts/check-report.py --screenshots "$out/screenshots" --expect-plots "$binary" \
   "$out/binary.html" "$out/states.html"
-"$python" Scripts/check-report.py --screenshots "$out/screenshots" --expect-plots confusion "$out/multiclass.html"
+"$python" Scripts/check-report.py --screenshots "$out/screenshots" --expect-plots confusion "$out/multiclass.html" \
+  "$out/demo.html"
 "$python" Scripts/check-report.py --screenshots "$out/screenshots" --expect-plots scatter,residuals \
   "$out/regression.html"
 "$python" Scripts/check-report.py --screenshots "$out/screenshots" --expect-plots "$binary,slices-0" \

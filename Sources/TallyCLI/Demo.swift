@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Tally
 import TallyExample
 
@@ -11,6 +12,9 @@ extension TallyCommand {
 
     @Option(help: "Training epochs for the fit example.")
     var epochs = 10
+
+    @Option(help: "Where to write the report of the fit example's evaluation (an HTML page).")
+    var report = "tally-demo-report.html"
 
     func run() throws {
       try standalone()
@@ -61,7 +65,27 @@ extension TallyCommand {
       _ = try model.fit(x: x, y: y, rows: rows, batchSize: 32, epochs: epochs)
       let logs = try model.evaluate(x: x, y: y, rows: rows)
       print("\n   evaluate(x, y): " + logs.map { "\($0.name): \(fixed($0.value))" }.joined(separator: " - "))
-      print("   (\"accuracy\" resolved to \(type(of: model.metrics.metrics[0]).className) from the shapes.)\n")
+      print("   (\"accuracy\" resolved to \(type(of: model.metrics.metrics[0]).className) from the shapes.)")
+      try writeReport(model, x: x, y: y, rows: rows)
+    }
+
+    /// The report of the trained model on its data: the compiled metrics,
+    /// and the class confusion matrix of its predictions.
+    func writeReport(_ model: Model, x: [Double], y: [Double], rows: Int) throws {
+      let predictions = try Tensor(model.network.predict(x, rows: rows), shape: [rows, 10])
+      let labels = try Tensor(y, shape: [rows, 10])
+      var kappa = try CohenKappa(numClasses: 10)
+      try kappa.update(yTrue: labels, yPred: predictions)
+      var metrics: [(name: String, metric: any Metric)] = [("loss", model.lossTracker)]
+      metrics += model.metrics.metrics.map { (name: $0.name, metric: $0 as any Metric) }
+      metrics.append(("cohen_kappa", kappa))
+      let page = ReportPage(
+        title: "Keras's example, fitted \(epochs) epochs with Tally's metrics",
+        notes: [
+          "Dense(64, relu), Dense(64, relu), Dense(10, softmax) on random data (x 1000 × 32, y 1000 × 10 one-hot); evaluate(x, y)."
+        ], metrics: metrics)
+      try writeFileSafely(report, Data(try page.html().utf8))
+      print("   Report of evaluate(x, y): \(report)\n")
     }
 
     /// Two instances on two halves, one saved and loaded, merged.

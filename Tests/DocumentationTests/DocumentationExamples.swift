@@ -94,6 +94,16 @@ enum README_A_custom_metric {
   expectDoc(ci.low.scalar! <= 0.6666666666666666, "true")   // true
 }
 
+// README.md, "Reports"
+@Test func README_Reports() throws {
+  var auc = ExactAUC()
+  try auc.update(yTrue: Tensor([Float(0), 0, 1, 1]), yPred: Tensor([Float(0.1), 0.6, 0.4, 0.8]))
+  let page = ReportPage(title: "Model A", metrics: [("exact_auc", auc)])
+  let html = try page.html()
+  html.contains("data-plot=\"roc\"")   // true
+  Issue.record("the value in `// true` is not checked: write it after a complete expression or `let`")
+}
+
 // README.md, "Training-loop integration"
 @Test func README_Training_loop_integration() throws {
   // Stand-ins for a model and a data set of two batches:
@@ -914,6 +924,29 @@ enum SampleMeanMetric_SampleMeanDefinition {
   expectDoc(mean.result(), "0.5")   // 0.5
 }
 
+// Sources/Tally/Report/Markup.swift, escapeMarkup
+@Test func Markup_escapeMarkup() throws {
+  expectDoc(escapeMarkup("<script>\"x\" & 'y'</script>"), "\"&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;\"")   // "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+}
+
+// Sources/Tally/Report/RegressionSample.swift, RegressionSample
+@Test func RegressionSample_RegressionSample() throws {
+  var s = RegressionSample(capacity: 2)
+  try s.update(yTrue: Tensor([Float(1), 2, 3]), yPred: Tensor([Float(1.5), 2, 2.5]), sampleWeight: nil)
+  expectDoc(s.state.labels.count, "2")   // 2
+  expectDoc(s.state.rows, "3")   // 3
+}
+
+// Sources/Tally/Report/ReportPage.swift, ReportPage
+@Test func ReportPage_ReportPage() throws {
+  var auc = ExactAUC()
+  try auc.update(yTrue: Tensor([Float(0), 0, 1, 1]), yPred: Tensor([Float(0.1), 0.6, 0.4, 0.8]))
+  let page = ReportPage(title: "Model A", metrics: [("exact_auc", auc)])
+  let html = try page.html()
+  html.contains("data-plot=\"roc\"")   // true
+  Issue.record("the value in `// true` is not checked: write it after a complete expression or `let`")
+}
+
 // Sources/Tally/Training/CompileMetrics.swift, MetricSpec
 @Test func CompileMetrics_MetricSpec() throws {
   let specs: [MetricSpec] = ["accuracy", "mse", .metric(try AUC(numThresholds: 500)),
@@ -1026,6 +1059,13 @@ try accuracy.update(yTrue: [1, 0, 1, 1, 0, 1], yPred: [0.9, 0.8, 0.7, 0.1, 0.2, 
 let ci = try accuracy.interval(confidence: 0.95)
 ci.value                                             // 0.6666666…
 ci.low.scalar! <= 0.6666666666666666                 // true
+"""#),
+  ("README.md", #"""
+var auc = ExactAUC()
+try auc.update(yTrue: Tensor([Float(0), 0, 1, 1]), yPred: Tensor([Float(0.1), 0.6, 0.4, 0.8]))
+let page = ReportPage(title: "Model A", metrics: [("exact_auc", auc)])
+let html = try page.html()
+html.contains("data-plot=\"roc\"")   // true
 """#),
   ("README.md", #"""
 import Tally
@@ -1646,6 +1686,23 @@ while start < file.rows {
   start = end
 }
 mean.result()   // 0.5
+"""#),
+  ("Sources/Tally/Report/Markup.swift", ##"""
+escapeMarkup("<script>\"x\" & 'y'</script>")
+// "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+"""##),
+  ("Sources/Tally/Report/RegressionSample.swift", #"""
+var s = RegressionSample(capacity: 2)
+try s.update(yTrue: Tensor([Float(1), 2, 3]), yPred: Tensor([Float(1.5), 2, 2.5]), sampleWeight: nil)
+s.state.labels.count   // 2
+s.state.rows           // 3
+"""#),
+  ("Sources/Tally/Report/ReportPage.swift", #"""
+var auc = ExactAUC()
+try auc.update(yTrue: Tensor([Float(0), 0, 1, 1]), yPred: Tensor([Float(0.1), 0.6, 0.4, 0.8]))
+let page = ReportPage(title: "Model A", metrics: [("exact_auc", auc)])
+let html = try page.html()
+html.contains("data-plot=\"roc\"")   // true
 """#),
   ("Sources/Tally/Training/CompileMetrics.swift", ##"""
 let specs: [MetricSpec] = ["accuracy", "mse", .metric(try AUC(numThresholds: 500)),
