@@ -35,7 +35,7 @@ import Foundation
 /// try auc.update(yTrue: Tensor([Float(0), 0, 1, 1]), yPred: Tensor([Float(0.1), 0.6, 0.4, 0.8]))
 /// let page = ReportPage(title: "Model A", metrics: [("exact_auc", auc)])
 /// let html = try page.html()
-/// html.contains("data-plot=\"roc\"")   // true
+/// html.contains("ROC curve")         // true
 /// ```
 public struct ReportPage: Sendable {
   /// The page's heading.
