@@ -3,6 +3,14 @@ import Dispatch
 import Foundation
 import Tally
 
+/// Where `tally evaluate` reads rows from.
+enum InputKind: String, ExpressibleByArgument, CaseIterable {
+  /// `--y-true`, `--y-pred` and the other file options.
+  case files
+  /// Standard input: batches of `.npy` arrays back to back.
+  case npyStream = "npy-stream"
+}
+
 /// Output formats.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
   case table, json
@@ -83,9 +91,40 @@ extension TallyCommand {
     /// The predictions' path (checked present by ``checkInputs()``).
     var yPred: String { yPredOption ?? "" }
 
+    @Option(
+      help: ArgumentHelp(
+        "Where rows come from: files (--y-true, --y-pred, ...) or npy-stream.",
+        discussion:
+          "npy-stream reads standard input: batches of .npy arrays back to back (as np.save writes them), each batch y_true, y_pred, then the weight (--stream-weight) and N slice-key arrays (--stream-slice-keys N; integers or strings), all of the same number of rows. An empty stream gives the empty state. One process per partition of an engine; see python/README.md."
+      ))
+    var input: InputKind = .files
+
+    @Flag(name: .customLong("stream-weight"), help: "npy-stream: each batch has a sample-weight array after y_pred.")
+    var streamWeight = false
+
+    @Option(
+      name: .customLong("stream-slice-keys"),
+      help: "npy-stream: each batch ends with this many slice-key arrays (crossed when several).")
+    var streamSliceKeys = 0
+
     /// Both inputs given (optional to the parser because `tally report`
     /// can draw from state files instead).
     func checkInputs() throws {
+      if input == .npyStream {
+        guard yTrueOption == nil, yPredOption == nil, sampleWeight == nil, sliceBy.isEmpty, sliceByColumn.isEmpty
+        else {
+          throw CommandError(
+            "--input npy-stream reads every array from standard input; give no --y-true, --y-pred, --sample-weight or --slice-by"
+          )
+        }
+        guard (0...64).contains(streamSliceKeys) else {
+          throw CommandError("--stream-slice-keys must be in 0...64; received \(streamSliceKeys)")
+        }
+        return
+      }
+      guard streamSliceKeys == 0, !streamWeight else {
+        throw CommandError("--stream-weight and --stream-slice-keys go with --input npy-stream")
+      }
       guard yTrueOption != nil, yPredOption != nil else {
         throw CommandError("give --y-true and --y-pred (the labels and the predictions)")
       }
@@ -213,7 +252,9 @@ extension TallyCommand {
       guard minSliceWeight.isFinite else {
         throw CommandError("--min-slice-weight must be a finite number; received \(minSliceWeight)")
       }
-      if !sliceBy.isEmpty || !sliceByColumn.isEmpty { plan.slicing = (minSliceWeight, maxSlices) }
+      if !sliceBy.isEmpty || !sliceByColumn.isEmpty || (input == .npyStream && streamSliceKeys > 0) {
+        plan.slicing = (minSliceWeight, maxSlices)
+      }
       return plan
     }
 
@@ -254,7 +295,8 @@ extension TallyCommand {
         try StateFiles.write(
           saveState, samples: result.rows, rowOffset: rowOffset, metrics: Array(zip(result.names, result.metrics)))
       }
-      print(format == .json ? report.json : report.table)
+      // With the state on standard output, nothing else goes there.
+      if saveState != "-" { print(format == .json ? report.json : report.table) }
     }
 
     /// What one pass over the inputs gives: the named metrics (wrapped in
@@ -279,11 +321,24 @@ extension TallyCommand {
       var specCount = 0
       let sameFile = yTrue == yPred
       let allSame = sameFile && (sampleWeight == nil || sampleWeight == yTrue)
-      var t = try open(yTrue, yTrueColumns, default: 0)
-      var p = try open(yPred, yPredColumns, default: sameFile ? 1 : 0)
-      var w = try sampleWeight.map { try open($0, sampleWeightColumns, default: allSame ? 2 : 0) }
-      var keys = try SliceSource.open(
-        files: sliceBy, columns: sliceByColumn, yTrue: yTrue, separator: separator.first!, header: header, map: map)
+      var t: any RowSource
+      var p: any RowSource
+      var w: (any RowSource)?
+      var keys: [SliceSource]
+      if input == .npyStream {
+        let batches = StreamBatches(fileDescriptor: 0, width: 2 + (streamWeight ? 1 : 0) + streamSliceKeys)
+        t = StreamSource(batches: batches, index: 0, name: "y_true")
+        p = StreamSource(batches: batches, index: 1, name: "y_pred")
+        w = streamWeight ? StreamSource(batches: batches, index: 2, name: "sample weight") : nil
+        let first = streamWeight ? 3 : 2
+        keys = (0..<streamSliceKeys).map { .stream(batches, index: first + $0) }
+      } else {
+        t = try open(yTrue, yTrueColumns, default: 0)
+        p = try open(yPred, yPredColumns, default: sameFile ? 1 : 0)
+        w = try sampleWeight.map { try open($0, sampleWeightColumns, default: allSame ? 2 : 0) }
+        keys = try SliceSource.open(
+          files: sliceBy, columns: sliceByColumn, yTrue: yTrue, separator: separator.first!, header: header, map: map)
+      }
       for (path, other) in [(yPred, p.knownRows), (sampleWeight ?? "", w?.knownRows)]
         + keys.map({ ($0.path, $0.knownRows) })
       {
@@ -351,6 +406,30 @@ extension TallyCommand {
         }
       }
 
+      // Builds the metrics from the first chunk's shapes, as compile() does.
+      func build(_ yt: Tensor, _ yp: Tensor) throws {
+        var built: [any Metric] = []
+        let specs = try specsFor(yt, yp)
+        guard !specs.isEmpty else { throw CommandError("no metric to evaluate") }
+        specCount = specs.count
+        for spec in specs {
+          let m = try CompileMetrics.resolve(spec, yTrue: yt, yPred: yp)
+          let className = type(of: m).className
+          if p.rank == 1 && declaredInput(className) == .classAxis {
+            throw CommandError(
+              "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes)."
+            )
+          }
+          built.append(try plan.wrap(m))
+          reshape.append(p.rank == 1 && t.rank == 1 && declaredInput(className) == .elementwise)
+        }
+        names = uniqueNames(built.map(\.name))
+        for extra in try extrasFor(yt, yp) {
+          built.append(extra)
+          reshape.append(false)
+        }
+        workers = Array(repeating: built, count: workerCount)
+      }
       while true {
         let yt = try t.next(rowsPerChunk)
         let yp = try p.next(rowsPerChunk)
@@ -368,30 +447,7 @@ extension TallyCommand {
         else {
           throw CommandError("the inputs have different numbers of rows at row \(rows)")
         }
-        if workers.isEmpty {
-          // Build the metrics from the first chunk's shapes, as compile() does.
-          var built: [any Metric] = []
-          let specs = try specsFor(yt, yp)
-          guard !specs.isEmpty else { throw CommandError("no metric to evaluate") }
-          specCount = specs.count
-          for spec in specs {
-            let m = try CompileMetrics.resolve(spec, yTrue: yt, yPred: yp)
-            let className = type(of: m).className
-            if p.rank == 1 && declaredInput(className) == .classAxis {
-              throw CommandError(
-                "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes)."
-              )
-            }
-            built.append(try plan.wrap(m))
-            reshape.append(p.rank == 1 && t.rank == 1 && declaredInput(className) == .elementwise)
-          }
-          names = uniqueNames(built.map(\.name))
-          for extra in try extrasFor(yt, yp) {
-            built.append(extra)
-            reshape.append(false)
-          }
-          workers = Array(repeating: built, count: workerCount)
-        }
+        if workers.isEmpty { try build(yt, yp) }
         let (first, overflow) = rowOffset.addingReportingOverflow(Int64(rows))
         guard !overflow else { throw CommandError("--row-offset \(rowOffset) plus \(rows) rows overflows") }
         pending.append(
@@ -403,6 +459,11 @@ extension TallyCommand {
         progress.update(rows)
       }
       try flush()
+      if workers.isEmpty && input == .npyStream {
+        // An empty stream (an engine's empty partition): the empty state,
+        // with metrics resolved as for rank-1 inputs.
+        try build(Tensor([Float]()), Tensor([Float]()))
+      }
       guard !workers.isEmpty else { throw CommandError("the inputs hold no rows") }
       var merged: [any Metric] = workers[0]
       for k in 1..<workers.count {

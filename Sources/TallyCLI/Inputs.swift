@@ -150,3 +150,72 @@ func printError(_ s: String) {
 
 /// Whether standard error is a terminal.
 var stderrIsTerminal: Bool { isatty(2) != 0 }
+
+/// The batches of `--input npy-stream` on standard input: per batch the
+/// `.npy` arrays y_true, y_pred, then the weight and the slice keys when
+/// the flags declare them, all with the same number of rows.
+final class StreamBatches {
+  let stream: NPYStream
+  /// Arrays per batch.
+  let width: Int
+  private(set) var batch: [NPYStreamArray] = []
+  private(set) var ended = false
+  private(set) var batches = 0
+
+  init(fileDescriptor: Int32, width: Int) {
+    stream = NPYStream(fileDescriptor: fileDescriptor, name: "standard input")
+    self.width = width
+  }
+
+  /// Array `k` of the current batch; `k == 0` reads the next batch first.
+  /// `nil` once the stream has ended (at a batch boundary).
+  func array(_ k: Int) throws(FileInputError) -> NPYStreamArray? {
+    if k == 0 && !ended {
+      guard let first = try stream.next() else {
+        ended = true
+        batch = []
+        return nil
+      }
+      var arrays = [first]
+      for i in 1..<width {
+        guard let a = try stream.next() else {
+          throw .malformedNPY(
+            path: "standard input",
+            reason: "the stream ends inside batch \(batches + 1): it holds \(i) of its \(width) arrays")
+        }
+        arrays.append(a)
+      }
+      if let odd = arrays.firstIndex(where: { $0.rows != first.rows }) {
+        throw .malformedNPY(
+          path: "standard input",
+          reason:
+            "batch \(batches + 1): array \(odd + 1) has \(arrays[odd].rows) rows; array 1 has \(first.rows)")
+      }
+      batch = arrays
+      batches += 1
+    }
+    return ended ? nil : batch[k]
+  }
+}
+
+/// One of a stream batch's numeric arrays (y_true, y_pred or the weight).
+struct StreamSource: RowSource {
+  let batches: StreamBatches
+  let index: Int
+  let name: String
+  var path: String { "standard input (\(name))" }
+  var knownRows: Int? { nil }
+  var rank: Int {
+    if case .tensor(let t)? = batches.batch.indices.contains(index) ? batches.batch[index] : nil { return t.rank }
+    return 1
+  }
+
+  mutating func next(_ n: Int) throws(FileInputError) -> Tensor? {
+    switch try batches.array(index) {
+    case nil: return nil
+    case .tensor(let t)?: return t
+    case .strings?:
+      throw .malformedNPY(path: path, reason: "\(name) must be numbers; batch \(batches.batches) holds strings")
+    }
+  }
+}

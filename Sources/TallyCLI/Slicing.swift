@@ -7,18 +7,21 @@ import Tally
 enum SliceSource {
   case npy(NPYSource)
   case csv(CSVReader, column: Int)
+  /// Key array `index` of each batch of `--input npy-stream`.
+  case stream(StreamBatches, index: Int)
 
   var path: String {
     switch self {
     case .npy(let s): s.path
     case .csv(let r, _): r.path
+    case .stream(_, let index): "standard input (slice keys \(index - 1))"
     }
   }
 
   var knownRows: Int? {
     switch self {
     case .npy(let s): s.knownRows
-    case .csv: nil
+    case .csv, .stream: nil
     }
   }
 
@@ -36,6 +39,21 @@ enum SliceSource {
     case .csv(var r, let column):
       defer { self = .csv(r, column: column) }
       return try r.nextTexts(n, column: column).map { SliceColumn(texts: $0) }
+    case .stream(let batches, let index):
+      switch try batches.array(index) {
+      case nil: return nil
+      case .tensor(let t)?:
+        do {
+          return try SliceColumn(t)
+        } catch {
+          throw CommandError("slice keys in \(path), batch \(batches.batches): \(error)")
+        }
+      case .strings(let keys, let shape)?:
+        guard shape.count == 1 || (shape.count == 2 && shape[1] == 1) else {
+          throw CommandError("slice keys in \(path) must have shape (rows,); received \(shape)")
+        }
+        return SliceColumn(strings: keys)
+      }
     }
   }
 

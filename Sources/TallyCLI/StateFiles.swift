@@ -88,6 +88,11 @@ enum StateFiles {
     encoder.outputFormatting = [.sortedKeys]
     let data = try encoder.encode(
       EvaluationState(samples: samples, rowOffset: rowOffset == 0 ? nil : rowOffset, metrics: entries))
+    if path == "-" {
+      // Standard output: an engine's worker reads the state from the pipe.
+      FileHandle.standardOutput.write(data + Data("\n".utf8))
+      return
+    }
     try writeFileSafely(path, data)
   }
 
