@@ -17,7 +17,9 @@
 /// One array read from a stream: numbers as a tensor, or strings (NumPy's
 /// `<U` arrays, slice keys by name).
 public enum NPYStreamArray: Sendable {
+  /// A numeric array, as ``NPYReader`` reads it.
   case tensor(Tensor)
+  /// A `<U` array's strings, in C order, with its shape.
   case strings([String], shape: [Int])
 
   /// The number of rows (the first axis; 1 for a 0-d array).
