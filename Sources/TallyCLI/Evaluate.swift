@@ -407,7 +407,7 @@ extension TallyCommand {
       }
 
       // Builds the metrics from the first chunk's shapes, as compile() does.
-      func build(_ yt: Tensor, _ yp: Tensor) throws {
+      func build(_ yt: Tensor, _ yp: Tensor, emptyStream: Bool = false) throws {
         var built: [any Metric] = []
         let specs = try specsFor(yt, yp)
         guard !specs.isEmpty else { throw CommandError("no metric to evaluate") }
@@ -415,9 +415,11 @@ extension TallyCommand {
         for spec in specs {
           let m = try CompileMetrics.resolve(spec, yTrue: yt, yPred: yp)
           let className = type(of: m).className
-          if p.rank == 1 && declaredInput(className) == .classAxis {
+          // (An empty stream has no shapes to check: its empty state merges
+          // with the other partitions'.)
+          if p.rank == 1 && declaredInput(className) == .classAxis && !emptyStream {
             throw CommandError(
-              "\(className) reduces the last axis of y_pred as classes; '\(yPred)' is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes)."
+              "\(className) reduces the last axis of y_pred as classes; \(input == .npyStream ? "the streamed y_pred" : "'\(yPred)'") is rank 1, which Keras reads as one sample of \(yp.count)+ classes. Give y_pred of shape (rows, classes)."
             )
           }
           built.append(try plan.wrap(m))
@@ -462,7 +464,7 @@ extension TallyCommand {
       if workers.isEmpty && input == .npyStream {
         // An empty stream (an engine's empty partition): the empty state,
         // with metrics resolved as for rank-1 inputs.
-        try build(Tensor([Float]()), Tensor([Float]()))
+        try build(Tensor([Float]()), Tensor([Float]()), emptyStream: true)
       }
       guard !workers.isEmpty else { throw CommandError("the inputs hold no rows") }
       var merged: [any Metric] = workers[0]

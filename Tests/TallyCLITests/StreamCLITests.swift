@@ -105,6 +105,12 @@ import Testing
     #expect(alone.status == 0 && merged.status == 0, "\(merged.stderr)")
     #expect(alone.stdout == merged.stdout)
     #expect(alone.stdout.contains("\"samples\": 3000"))
+    // A metric over classes: its empty state too (no shapes to check).
+    let classes = try Self.run(
+      ["evaluate", "--input", "npy-stream", "--metric", "categorical_accuracy", "--save-state", "-", "--quiet"],
+      input: Data())
+    #expect(classes.status == 0, "\(classes.stderr)")
+    #expect(classes.stdout.contains("\"samples\":0"))
   }
 
   @Test func badStreamsAreOneLineErrors() throws {
