@@ -1,4 +1,4 @@
-// The standard workloads W1–W8 (../shared/bench/WORKLOADS.md), in-process,
+// The standard workloads W1–W9 (../shared/bench/WORKLOADS.md), in-process,
 // data generated with a seeded generator. One line per workload, as peers.py:
 //   tally WORKLOAD seconds Mrows/s result peak_rss_MB
 import Foundation
@@ -97,6 +97,10 @@ if wants("W2_auc_roc_10000") {
 }
 if wants("W7") {
   try run("W7_precision_0.5", rows: N) { try stream({ try Precision(thresholds: [0.5]) }, yt, yp, batch: B) }
+}
+if wants("W9") {
+  // Fewer passes: one pass sorts ten million scores.
+  try run("W9_exact_auc", rows: N, passes: 3) { try stream({ ExactAUC() }, yt, yp, batch: B) }
 }
 
 // Not standard workloads: W1's data through binary accuracy and AUC together

@@ -55,10 +55,15 @@ extension ScoreHistogram {
     guard c.contains(.data) else {
       // The earlier form: three arrays.
       let a = try decoder.container(keyedBy: ArrayKeys.self)
-      self.init(
-        scores: try a.decode([Double].self, forKey: .scores),
-        positives: try a.decode([CompensatedSum].self, forKey: .positives),
-        negatives: try a.decode([CompensatedSum].self, forKey: .negatives))
+      let scores = try a.decode([Double].self, forKey: .scores)
+      let positives = try a.decode([CompensatedSum].self, forKey: .positives)
+      let negatives = try a.decode([CompensatedSum].self, forKey: .negatives)
+      guard positives.count == scores.count, negatives.count == scores.count else {
+        throw DecodingError.dataCorruptedError(
+          forKey: .positives, in: a,
+          debugDescription: "a score histogram needs one positive and one negative sum per score")
+      }
+      self.init(scores: scores, positives: positives, negatives: negatives)
       return
     }
     let tag = try c.decode(String.self, forKey: .encoding)
@@ -83,40 +88,63 @@ extension ScoreHistogram {
 
   /// The bytes of the saved form.
   func binary() -> Data {
+    switch storage {
+    case .counts(let c): Self.binary(c)
+    case .sums(let s): Self.binary(s)
+    }
+  }
+
+  /// Counts: float32 scores and varint counts (the layout that sums of
+  /// the same counts would take).
+  private static func binary(_ c: CountColumns) -> Data {
+    let layout: Layout = [.float32Scores, .varintSums]
+    // At most: the flags, 4 bytes a score, and 5 bytes a 32-bit varint.
+    let out = [UInt8](unsafeUninitializedCapacity: 1 + 14 * c.count) { buffer, initialized in
+      var writer = ByteWriter(UnsafeMutableRawBufferPointer(buffer))
+      writer.byte(layout.rawValue)
+      for k in c.keys { writer.littleEndian(k.float.bitPattern) }
+      for counts in [c.positives, c.negatives] {
+        for n in counts { writer.varint(UInt64(n)) }
+      }
+      initialized = writer.offset
+    }
+    return Data(out)
+  }
+
+  private static func binary(_ s: SumColumns) -> Data {
     var layout: Layout = []
-    if scores.allSatisfy({ Double(Float($0)) == $0 }) { layout.insert(.float32Scores) }
-    let whole = { (s: CompensatedSum) in s.tail == 0 && s.head >= 0 && s.head < 0x1p53 && s.head.rounded() == s.head }
-    if positives.allSatisfy(whole) && negatives.allSatisfy(whole) {
+    if s.scores.allSatisfy({ Double(Float($0)) == $0 }) { layout.insert(.float32Scores) }
+    let whole = { (h: Double) in h >= 0 && h < 0x1p53 && h.rounded() == h }
+    if s.holdsCounts || (s.tails == nil && s.positiveHeads.allSatisfy(whole) && s.negativeHeads.allSatisfy(whole)) {
       layout.insert(.varintSums)
-    } else if positives.contains(where: { $0.tail != 0 }) || negatives.contains(where: { $0.tail != 0 }) {
+    } else if s.tails != nil {
       layout.insert(.tails)
     }
-    var out = [UInt8]()
-    out.reserveCapacity(1 + count * (layout.contains(.float32Scores) ? 6 : 10))
-    out.append(layout.rawValue)
-    if layout.contains(.float32Scores) {
-      for s in scores { appendLittleEndian(Float(s).bitPattern, to: &out) }
-    } else {
-      for s in scores { appendLittleEndian(s.bitPattern, to: &out) }
-    }
-    for sums in [positives, negatives] {
-      if layout.contains(.varintSums) {
-        for s in sums {
-          var v = UInt64(s.head)
-          while v >= 0x80 {
-            out.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-          }
-          out.append(UInt8(v))
-        }
+    let n = s.count
+    // At most: the flags, 8 bytes a score, and 8 bytes a sum (a varint
+    // below 2⁵³ takes at most 8).
+    let most = 1 + 8 * n + 16 * n + (layout.contains(.tails) ? 16 * n : 0)
+    let out = [UInt8](unsafeUninitializedCapacity: most) { buffer, initialized in
+      var writer = ByteWriter(UnsafeMutableRawBufferPointer(buffer))
+      writer.byte(layout.rawValue)
+      if layout.contains(.float32Scores) {
+        for x in s.scores { writer.littleEndian(Float(x).bitPattern) }
       } else {
-        for s in sums { appendLittleEndian(s.head.bitPattern, to: &out) }
+        for x in s.scores { writer.littleEndian(x.bitPattern) }
       }
-    }
-    if layout.contains(.tails) {
-      for sums in [positives, negatives] {
-        for s in sums { appendLittleEndian(s.tail.bitPattern, to: &out) }
+      for heads in [s.positiveHeads, s.negativeHeads] {
+        if layout.contains(.varintSums) {
+          for h in heads { writer.varint(UInt64(h)) }
+        } else {
+          for h in heads { writer.littleEndian(h.bitPattern) }
+        }
       }
+      if let tails = s.tails, layout.contains(.tails) {
+        for column in [tails.positives, tails.negatives] {
+          for t in column { writer.littleEndian(t.bitPattern) }
+        }
+      }
+      initialized = writer.offset
     }
     return Data(out)
   }
@@ -124,57 +152,99 @@ extension ScoreHistogram {
   /// The histogram of `count` scores in `bytes`, or `nil` when the bytes
   /// do not hold exactly that (checked by ``validate()`` afterwards).
   init?(binary bytes: Data, count: Int) {
-    guard count >= 0, count <= bytes.count else { return nil }
-    let decoded: ([Double], [CompensatedSum], [CompensatedSum])? = bytes.withUnsafeBytes { raw in
-      var reader = ByteReader(raw)
-      guard let flags = reader.byte(), flags & ~7 == 0 else { return nil }
-      let layout = Layout(rawValue: flags)
-      guard !(layout.contains(.varintSums) && layout.contains(.tails)) else { return nil }
-      var scores = [Double]()
-      scores.reserveCapacity(count)
+    // Each score takes at least 4 bytes: a count beyond that is refused
+    // before anything is allocated for it.
+    guard count >= 0, count <= bytes.count / 4 else { return nil }
+    if let counts = bytes.withUnsafeBytes({ Self.counts(ByteReader($0), count: count) }) {
+      self.init(counts)
+      return
+    }
+    guard let sums = bytes.withUnsafeBytes({ Self.sums(ByteReader($0), count: count) }) else { return nil }
+    self.init(sums)
+  }
+
+  /// The counts in float32-and-varint bytes, or `nil` if the bytes are of
+  /// another layout, or hold a NaN or −0 score or a count past 32 bits (or
+  /// do not hold `count` scores).
+  private static func counts(_ reader: ByteReader, count: Int) -> CountColumns? {
+    var reader = reader
+    guard let flags = reader.byte(), Layout(rawValue: flags) == [.float32Scores, .varintSums] else { return nil }
+    var c = CountColumns()
+    var representable = true
+    c.keys = [Float32Key](unsafeUninitializedCapacity: count) { keys, initialized in
+      for i in 0..<count {
+        guard let b = reader.littleEndian(UInt32.self) else {
+          representable = false
+          break
+        }
+        let x = Float(bitPattern: b)
+        guard !x.isNaN && !(x == 0 && x.sign == .minus) else {
+          representable = false
+          break
+        }
+        keys.initializeElement(at: i, to: Float32Key(x))
+        initialized = i + 1
+      }
+    }
+    guard representable else { return nil }
+    func column() -> [UInt32]? {
+      var column = [UInt32]()
+      column.reserveCapacity(count)
       for _ in 0..<count {
-        if layout.contains(.float32Scores) {
-          guard let b = reader.littleEndian(UInt32.self) else { return nil }
-          scores.append(Double(Float(bitPattern: b)))
+        guard let v = reader.varint(), v <= UInt64(UInt32.max) else { return nil }
+        column.append(UInt32(v))
+      }
+      return column
+    }
+    guard let p = column(), let n = column(), reader.isAtEnd else { return nil }
+    (c.positives, c.negatives) = (p, n)
+    return c
+  }
+
+  /// The sums in bytes of any layout, or `nil` if they do not hold `count`
+  /// scores in the declared layout.
+  private static func sums(_ reader: ByteReader, count: Int) -> SumColumns? {
+    var reader = reader
+    guard let flags = reader.byte(), flags & ~7 == 0 else { return nil }
+    let layout = Layout(rawValue: flags)
+    guard !(layout.contains(.varintSums) && layout.contains(.tails)) else { return nil }
+    var scores = [Double]()
+    scores.reserveCapacity(count)
+    for _ in 0..<count {
+      if layout.contains(.float32Scores) {
+        guard let b = reader.littleEndian(UInt32.self) else { return nil }
+        scores.append(Double(Float(bitPattern: b)))
+      } else {
+        guard let b = reader.littleEndian(UInt64.self) else { return nil }
+        scores.append(Double(bitPattern: b))
+      }
+    }
+    func column(varint: Bool) -> [Double]? {
+      var column = [Double]()
+      column.reserveCapacity(count)
+      for _ in 0..<count {
+        if varint {
+          guard let v = reader.varint(), v < 1 << 53 else { return nil }
+          column.append(Double(v))
         } else {
           guard let b = reader.littleEndian(UInt64.self) else { return nil }
-          scores.append(Double(bitPattern: b))
+          column.append(Double(bitPattern: b))
         }
       }
-      var heads: [[Double]] = []
-      for _ in 0..<2 {
-        var column = [Double]()
-        column.reserveCapacity(count)
-        for _ in 0..<count {
-          if layout.contains(.varintSums) {
-            guard let v = reader.varint(), v < 1 << 53 else { return nil }
-            column.append(Double(v))
-          } else {
-            guard let b = reader.littleEndian(UInt64.self) else { return nil }
-            column.append(Double(bitPattern: b))
-          }
-        }
-        heads.append(column)
-      }
-      var sums: [[CompensatedSum]] = []
-      for k in 0..<2 {
-        var column = [CompensatedSum]()
-        column.reserveCapacity(count)
-        for i in 0..<count {
-          var tail = 0.0
-          if layout.contains(.tails) {
-            guard let b = reader.littleEndian(UInt64.self) else { return nil }
-            tail = Double(bitPattern: b)
-          }
-          column.append(CompensatedSum(head: heads[k][i], tail: tail))
-        }
-        sums.append(column)
-      }
-      guard reader.isAtEnd else { return nil }
-      return (scores, sums[0], sums[1])
+      return column
     }
-    guard let decoded else { return nil }
-    self.init(scores: decoded.0, positives: decoded.1, negatives: decoded.2)
+    let varint = layout.contains(.varintSums)
+    guard let positiveHeads = column(varint: varint), let negativeHeads = column(varint: varint) else { return nil }
+    var positiveTails: [Double]? = nil
+    var negativeTails: [Double]? = nil
+    if layout.contains(.tails) {
+      guard let p = column(varint: false), let n = column(varint: false) else { return nil }
+      (positiveTails, negativeTails) = (p, n)
+    }
+    guard reader.isAtEnd else { return nil }
+    return SumColumns(
+      scores: scores, positiveHeads: positiveHeads, negativeHeads: negativeHeads, positiveTails: positiveTails,
+      negativeTails: negativeTails)
   }
 
   /// FNV-1a 64 of `bytes`, as 16 hex digits.
@@ -191,10 +261,35 @@ extension ScoreHistogram {
   }
 }
 
-/// Appends `value`'s bytes, least significant first.
-private func appendLittleEndian<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
-  var v = value.littleEndian
-  withUnsafeBytes(of: &v) { out.append(contentsOf: $0) }
+/// Writes a byte buffer front to back; the caller sizes the buffer for
+/// every write (checked in debug builds).
+private struct ByteWriter {
+  let raw: UnsafeMutableRawBufferPointer
+  var offset = 0
+
+  init(_ raw: UnsafeMutableRawBufferPointer) { self.raw = raw }
+
+  mutating func byte(_ b: UInt8) {
+    raw[offset] = b
+    offset += 1
+  }
+
+  /// `value`'s bytes, least significant first.
+  mutating func littleEndian<T: FixedWidthInteger>(_ value: T) {
+    assert(raw.count - offset >= MemoryLayout<T>.size, "ByteWriter: \(T.self) at \(offset) of \(raw.count)")
+    raw.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+    offset += MemoryLayout<T>.size
+  }
+
+  /// An unsigned LEB128 number.
+  mutating func varint(_ value: UInt64) {
+    var v = value
+    while v >= 0x80 {
+      byte(UInt8(v & 0x7F) | 0x80)
+      v >>= 7
+    }
+    byte(UInt8(v))
+  }
 }
 
 /// Reads a byte buffer front to back; every read is bounds-checked.
