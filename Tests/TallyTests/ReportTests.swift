@@ -129,6 +129,47 @@ import Testing
     #expect(html.utf8.count < 2_000_000)
   }
 
+  /// The page's two passes over the distinct scores give what the whole
+  /// curves give: the same thinned vertices, the counts above each
+  /// threshold by binary search, and the F1-optimal cut; unweighted
+  /// (counts) and weighted (compensated sums), with ties.
+  @Test(arguments: [false, true]) func sweepEqualsTheWholeCurves(weighted: Bool) throws {
+    let (t, p) = Self.binaryData(60_000, seed: 21)
+    // Scores rounded to 4 decimals: ties, and more than 2,000 vertices.
+    let rounded = Tensor(p.doubles().map { Float(($0 * 10_000).rounded() / 10_000) })
+    var g = SplitMix64(seed: 3)
+    let w = weighted ? Tensor((0..<60_000).map { _ in Float.random(in: 0.1..<3, using: &g) }) : nil
+    var exact = ExactAUC()
+    try exact.update(yTrue: t, yPred: rounded, sampleWeight: w)
+    let h = exact.state
+    let thresholds = ReportPage.fixedThresholds + [0.37, 2, -1]
+    let sweep = ReportPage.Sweep(h, thresholds: thresholds)
+    let roc = exact.rocCurve()
+    let pr = exact.precisionRecallCurve()
+    func same(_ a: [(Double, Double)], _ b: [(Double, Double)]) -> Bool {
+      a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+    #expect(roc.thresholds.count > 2_000)
+    #expect(sweep.roc.count <= 2_000 && sweep.roc.count > 1_000)
+    #expect(same(sweep.roc, thinned(Array(zip(roc.falsePositiveRates, roc.truePositiveRates)))))
+    // The precision-recall curve is thinned from its top end, (0, 1).
+    let prPoints = Array(zip(pr.recalls, pr.precisions))
+    #expect(same(sweep.pr, thinned(prPoints.reversed()).reversed()))
+    #expect(sweep.pr.count <= 2_000 && sweep.pr.first! == prPoints.first! && sweep.pr.last! == prPoints.last!)
+    let c = h.cumulativeFromTop()
+    #expect(sweep.positives == c.tp.last! && sweep.negatives == c.fp.last!)
+    for threshold in thresholds {
+      let k = c.scores.filter { $0 > threshold }.count
+      let expected = k == 0 ? (0.0, 0.0) : (c.tp[k - 1], c.fp[k - 1])
+      let got = try #require(sweep.above[threshold])
+      #expect(got.tp == expected.0 && got.fp == expected.1, "threshold \(threshold)")
+    }
+    let f1 = c.scores.indices.map { 2 * c.tp[$0] / (2 * c.tp[$0] + c.fp[$0] + (c.tp.last! - c.tp[$0])) }
+    let best = f1.indices.max { f1[$0] < f1[$1] || (f1[$0] == f1[$1] && $0 > $1) }!
+    let got = try #require(sweep.best)
+    #expect(got.score == c.scores[best] && got.tp == c.tp[best] && got.fp == c.fp[best])
+  }
+
   @Test func userTextIsEscapedEverywhere() throws {
     var sliced = Sliced(BinaryAccuracy())
     let (t, p) = Self.binaryData(400, seed: 5)

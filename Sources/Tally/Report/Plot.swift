@@ -306,25 +306,60 @@ extension Chart {
 
 /// At most `limit` of a monotone curve's vertices (ROC, precision-recall),
 /// first and last kept: a vertex is kept when the path since the last kept
-/// one is at least 1/`limit` of the whole path's length (in the unit
+/// one is at least 1/(`limit` − 2) of the whole path's length (in the unit
 /// square), so the drawn line stays within a fraction of a pixel of the
 /// full one. The area in the legend is computed from every vertex.
 func thinned(_ points: [(Double, Double)], limit: Int = 2_000) -> [(Double, Double)] {
-  guard points.count > limit, limit >= 2 else { return points }
-  var total = 0.0
-  for i in 1..<points.count {
-    total += hypot(points[i].0 - points[i - 1].0, points[i].1 - points[i - 1].1)
+  var length = 0.0
+  for i in points.indices.dropFirst() { length += CurveThinner.distance(points[i - 1], points[i]) }
+  var t = CurveThinner(count: points.count, length: length, limit: limit)
+  for p in points { t.add(p) }
+  return t.kept
+}
+
+/// ``thinned(_:limit:)`` one vertex at a time, for curves that are never
+/// held whole (a report's curves through 10 M distinct scores): given the
+/// number of vertices and the path's length beforehand, it keeps the same
+/// vertices.
+struct CurveThinner {
+  /// The vertices to come, in all.
+  let count: Int
+  /// The path length between kept vertices; 0 to keep every vertex.
+  let step: Double
+  /// The vertices kept so far.
+  private(set) var kept: [(Double, Double)] = []
+  private var index = 0
+  private var run = 0.0
+  private var previous = (0.0, 0.0)
+
+  init(count: Int, length: Double, limit: Int = 2_000) {
+    self.count = count
+    step = count > limit && limit >= 2 ? length / Double(max(limit - 2, 1)) : 0
+    kept.reserveCapacity(min(count, max(limit, 2)))
   }
-  let step = total / Double(max(limit - 2, 1))
-  var out = [points[0]]
-  var run = 0.0
-  for i in 1..<(points.count - 1) {
-    run += hypot(points[i].0 - points[i - 1].0, points[i].1 - points[i - 1].1)
+
+  /// The Euclidean distance of two vertices (both in the unit square).
+  @inline(__always)
+  static func distance(_ a: (Double, Double), _ b: (Double, Double)) -> Double {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1)
+    return (dx * dx + dy * dy).squareRoot()
+  }
+
+  /// Offers the next vertex.
+  @inline(__always)
+  mutating func add(_ p: (Double, Double)) {
+    defer {
+      previous = p
+      index += 1
+    }
+    if step == 0 || index == 0 || index == count - 1 {
+      kept.append(p)
+      return
+    }
+    run += Self.distance(previous, p)
     if run >= step {
-      out.append(points[i])
+      kept.append(p)
       run = 0
     }
   }
-  out.append(points[points.count - 1])
-  return out
 }

@@ -177,31 +177,71 @@ public struct ReportPage: Sendable {
 
   // MARK: Binary scores
 
-  /// Cumulative counts from the top score down: after the `k`-th distinct
-  /// score, `tp[k]`/`fp[k]` are the positives/negatives scored at least it.
+  /// What the page shows of binary scores, from two passes over the
+  /// distinct scores from the top (no array per score: 10 M distinct
+  /// scores cost two passes, not six arrays of 10 M).
   struct Sweep {
-    var scores: [Double] = []
-    var tp: [Double] = []
-    var fp: [Double] = []
+    /// Positive and negative weight in all (the running sums' last values).
     var positives = 0.0
     var negatives = 0.0
+    /// Positives and negatives scored above each asked threshold.
+    var above: [Double: (tp: Double, fp: Double)] = [:]
+    /// The F1-optimal cut: positive from `score` down (the highest such
+    /// score on ties).
+    var best: (score: Double, tp: Double, fp: Double)?
+    /// The ROC curve's vertices, thinned, from (0, 0) up.
+    var roc: [(Double, Double)] = []
+    /// The precision-recall curve's vertices, thinned from (0, 1) down,
+    /// then ordered from the lowest threshold to (0, 1) as
+    /// ``PrecisionRecallCurve`` orders them.
+    var pr: [(Double, Double)] = []
 
-    init(_ h: ScoreHistogram) {
-      let c = h.cumulativeFromTop()
-      (scores, tp, fp) = (c.scores, c.tp, c.fp)
-      positives = tp.last ?? 0
-      negatives = fp.last ?? 0
-    }
-
-    /// Positives and negatives scored above `t`.
-    func above(_ t: Double) -> (tp: Double, fp: Double) {
-      // scores descend; the last index with score > t.
-      var (lo, hi) = (0, scores.count)
-      while lo < hi {
-        let mid = (lo + hi) / 2
-        if scores[mid] > t { lo = mid + 1 } else { hi = mid }
+    init(_ h: ScoreHistogram, thresholds: [Double]) {
+      // The curves' rates use the totals as ExactAUC's curves do.
+      let totals = h.totals
+      let (p, n) = (totals.positives.value, totals.negatives.value)
+      func rocPoint(_ tp: Double, _ fp: Double) -> (Double, Double) {
+        (n == 0 ? .nan : fp / n, p == 0 ? .nan : tp / p)
       }
-      return lo == 0 ? (0, 0) : (tp[lo - 1], fp[lo - 1])
+      func prPoint(_ tp: Double, _ fp: Double) -> (Double, Double) {
+        let predicted = tp + fp
+        return (p == 0 ? 1 : tp / p, predicted == 0 ? 0 : tp / predicted)
+      }
+      // Pass 1: the running sums' last values and the curves' lengths.
+      var (rocLength, prLength) = (0.0, 0.0)
+      var (lastROC, lastPR) = ((0.0, 0.0), (0.0, 1.0))
+      var (tpEnd, fpEnd) = (0.0, 0.0)
+      h.forEachFromTop { _, tp, fp in
+        let (r, q) = (rocPoint(tp, fp), prPoint(tp, fp))
+        rocLength += CurveThinner.distance(lastROC, r)
+        prLength += CurveThinner.distance(lastPR, q)
+        (lastROC, lastPR, tpEnd, fpEnd) = (r, q, tp, fp)
+      }
+      (positives, negatives) = (tpEnd, fpEnd)
+      // Pass 2: thresholds, the best F1, the thinned curves.
+      let vertices = h.count + 1
+      var rocThinner = CurveThinner(count: vertices, length: rocLength)
+      var prThinner = CurveThinner(count: vertices, length: prLength)
+      rocThinner.add((0, 0))
+      prThinner.add((0, 1))
+      var pending = thresholds.sorted(by: >)[...]
+      var (tpBefore, fpBefore) = (0.0, 0.0)
+      var bestF1 = -1.0
+      let positiveTotal = positives
+      h.forEachFromTop { score, tp, fp in
+        while let t = pending.first, score <= t {
+          above[t] = (tpBefore, fpBefore)
+          pending.removeFirst()
+        }
+        let f1 = 2 * tp / (2 * tp + fp + (positiveTotal - tp))
+        if f1 > bestF1 { (bestF1, best) = (f1, (score, tp, fp)) }
+        rocThinner.add(rocPoint(tp, fp))
+        prThinner.add(prPoint(tp, fp))
+        (tpBefore, fpBefore) = (tp, fp)
+      }
+      for t in pending { above[t] = (tpBefore, fpBefore) }
+      roc = rocThinner.kept
+      pr = prThinner.kept.reversed()
     }
   }
 
@@ -210,33 +250,31 @@ public struct ReportPage: Sendable {
     guard h.count > 0 else {
       return [.el("section", [], [.el("h2", text: "Binary scores: \(name)"), .el("p", text: "No rows.")])]
     }
-    let sweep = Sweep(h)
+    let sweep = Sweep(h, thresholds: Self.fixedThresholds + [threshold])
     var figures: [Node] = []
     // ROC.
-    let roc = m.rocCurve()
     let rocArea = h.rocAUC
     var c = Chart(
       name: "roc", title: "ROC curve", x: "false positive rate", y: "true positive rate", xRange: 0...1, yRange: 0...1)
     c.equalAspect = true
     c.line([(0, 0), (1, 1)], cls: "chance", dashed: true, label: "chance (area 0.5)")
     c.line(
-      thinned(Array(zip(roc.falsePositiveRates, roc.truePositiveRates))), cls: "s0",
+      sweep.roc, cls: "s0",
       label: "\(name): area \(Self.format(rocArea))")
-    let (tpAt, fpAt) = sweep.above(threshold)
+    let (tpAt, fpAt) = sweep.above[threshold] ?? (0, 0)
     let tprAt = sweep.positives > 0 ? tpAt / sweep.positives : 0
     let fprAt = sweep.negatives > 0 ? fpAt / sweep.negatives : 0
     c.point(x: fprAt, y: tprAt, cls: "s1", title: "threshold \(Self.short(threshold))")
     c.legend.append(("threshold \(Self.short(threshold))", "s1"))
     figures.append(figure(c, caption: "Exact ROC curve over \(h.count) distinct scores."))
     // Precision-recall.
-    let pr = m.precisionRecallCurve()
     var p = Chart(
       name: "pr", title: "Precision-recall curve", x: "recall", y: "precision", xRange: 0...1, yRange: 0...1)
     p.equalAspect = true
     let base = sweep.positives + sweep.negatives > 0 ? sweep.positives / (sweep.positives + sweep.negatives) : 0
     p.line([(0, base), (1, base)], cls: "chance", dashed: true, label: "chance (precision \(Self.format(base)))")
     p.line(
-      thinned(Array(zip(pr.recalls, pr.precisions))), cls: "s0",
+      sweep.pr, cls: "s0",
       label: "average precision \(Self.format(h.averagePrecision))")
     let precisionAt = tpAt + fpAt > 0 ? tpAt / (tpAt + fpAt) : 1
     p.point(x: tprAt, y: precisionAt, cls: "s1", title: "threshold \(Self.short(threshold))")
@@ -328,12 +366,10 @@ public struct ReportPage: Sendable {
     var scoreSum = [Double](repeating: 0, count: bins + 1)
     var positive = [Double](repeating: 0, count: bins + 1)
     var outside = 0.0
-    for i in 0..<h.count {
-      let s = h.scores[i]
-      let (p, n) = (h.positives[i].value, h.negatives[i].value)
+    h.forEachScore { s, p, n in
       guard s >= 0, s <= 1 else {
         outside += p + n
-        continue
+        return
       }
       let b = s == 1 ? bins : min(bins - 1, Int(s * Double(bins)))
       weight[b] += p + n
@@ -365,15 +401,15 @@ public struct ReportPage: Sendable {
   /// Score histograms of the positives and the negatives, each as a
   /// fraction of its class (50 bins over the scores' range).
   func scoreHistograms(_ h: ScoreHistogram) -> Node {
-    let lo = min(0, h.scores.first ?? 0)
-    let hi = max(1, h.scores.last ?? 1)
+    let lo = min(0, h.scoreRange?.lowest ?? 0)
+    let hi = max(1, h.scoreRange?.highest ?? 1)
     let bins = 50
     var pos = [Double](repeating: 0, count: bins)
     var neg = [Double](repeating: 0, count: bins)
-    for i in 0..<h.count {
-      let b = min(bins - 1, max(0, Int((h.scores[i] - lo) / (hi - lo) * Double(bins))))
-      pos[b] += h.positives[i].value
-      neg[b] += h.negatives[i].value
+    h.forEachScore { s, p, n in
+      let b = min(bins - 1, max(0, Int((s - lo) / (hi - lo) * Double(bins))))
+      pos[b] += p
+      neg[b] += n
     }
     let (pt, nt) = (pos.reduce(0, +), neg.reduce(0, +))
     let pf = pos.map { pt > 0 ? $0 / pt : 0 }
@@ -392,6 +428,9 @@ public struct ReportPage: Sendable {
     c.legendCorner = .upperRight
     return figure(c, caption: "Each class's scores, as fractions of that class, in 50 bins.")
   }
+
+  /// The threshold table's fixed rows (the chosen threshold is added).
+  static let fixedThresholds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 
   /// Precision, recall, F1 and specificity at fixed thresholds and at the
   /// F1-optimal one.
@@ -418,24 +457,16 @@ public struct ReportPage: Sendable {
         "tr", [],
         ["threshold", "precision", "recall", "F1", "specificity", "predicted positive", ""].map { .el("th", text: $0) })
     ]
-    var fixed = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    var fixed = Self.fixedThresholds
     if !fixed.contains(threshold) { fixed.append(threshold) }
     for t in fixed.sorted() {
-      let (tp, fp) = sweep.above(t)
+      let (tp, fp) = sweep.above[t] ?? (0, 0)
       rows.append(row("> \(Self.short(t))", t, tp: tp, fp: fp, note: t == threshold ? "chosen" : ""))
     }
-    // The F1-optimal cut: positive from the k-th distinct score down.
-    var best = -1.0
-    var bestK = 0
-    for k in sweep.scores.indices {
-      let (tp, fp) = (sweep.tp[k], sweep.fp[k])
-      let f1 = 2 * tp / (2 * tp + fp + (sweep.positives - tp))
-      if f1 > best { (best, bestK) = (f1, k) }
-    }
-    if best >= 0 {
-      let s = sweep.scores[bestK]
-      let label = "≥ \(String(format: "%.6g", s))"
-      rows.append(row(label, s, tp: sweep.tp[bestK], fp: sweep.fp[bestK], note: "best F1"))
+    // The F1-optimal cut: positive from that distinct score down.
+    if let best = sweep.best {
+      let label = "≥ \(String(format: "%.6g", best.score))"
+      rows.append(row(label, best.score, tp: best.tp, fp: best.fp, note: "best F1"))
     }
     return .el(
       "div", [("class", "wide")],

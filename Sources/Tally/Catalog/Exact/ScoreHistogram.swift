@@ -354,3 +354,70 @@ extension ScoreHistogram {
     return ap.value
   }
 }
+
+//===--- Visits -----------------------------------------------------------===//
+
+extension ScoreHistogram {
+  /// Calls `body` with each distinct score, ascending, and the values of
+  /// its positive and negative sums: what ``scores``, ``positives`` and
+  /// ``negatives`` hold, without building them.
+  ///
+  /// - Complexity: O(*D*), the distinct scores, and no allocation.
+  func forEachScore(_ body: (_ score: Double, _ positives: Double, _ negatives: Double) -> Void) {
+    switch storage {
+    case .counts(let c):
+      c.keys.withUnsafeBufferPointer { k in
+        c.positives.withUnsafeBufferPointer { p in
+          c.negatives.withUnsafeBufferPointer { n in
+            for i in k.indices { body(k[i].score, Double(p[i]), Double(n[i])) }
+          }
+        }
+      }
+    case .sums(let s):
+      for i in s.scores.indices { body(s.scores[i], s.positive(i).value, s.negative(i).value) }
+    }
+  }
+
+  /// Calls `body` with each distinct score from the highest down and the
+  /// positives and negatives scored at least it: the values of
+  /// `cumulativeFromTop()`, without its three arrays.
+  ///
+  /// - Complexity: O(*D*), the distinct scores, and no allocation.
+  func forEachFromTop(_ body: (_ score: Double, _ tp: Double, _ fp: Double) -> Void) {
+    if case .counts(let c) = storage, countTotals != nil {
+      // Integer running counts below 2⁵³: exactly the compensated ones.
+      var tp: UInt64 = 0
+      var fp: UInt64 = 0
+      c.keys.withUnsafeBufferPointer { k in
+        c.positives.withUnsafeBufferPointer { p in
+          c.negatives.withUnsafeBufferPointer { n in
+            for i in k.indices.reversed() {
+              tp &+= UInt64(p[i])
+              fp &+= UInt64(n[i])
+              body(k[i].score, Double(tp), Double(fp))
+            }
+          }
+        }
+      }
+      return
+    }
+    let s = sums
+    var tp = CompensatedSum()
+    var fp = CompensatedSum()
+    for i in s.scores.indices.reversed() {
+      tp.merge(s.positive(i))
+      fp.merge(s.negative(i))
+      body(s.scores[i], tp.value, fp.value)
+    }
+  }
+}
+
+extension ScoreHistogram {
+  /// The lowest and the highest score held, or `nil` when empty.
+  var scoreRange: (lowest: Double, highest: Double)? {
+    switch storage {
+    case .counts(let c): c.keys.first.map { ($0.score, c.keys[c.keys.count - 1].score) }
+    case .sums(let s): s.scores.first.map { ($0, s.scores[s.scores.count - 1]) }
+    }
+  }
+}
