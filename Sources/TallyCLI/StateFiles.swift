@@ -1,27 +1,13 @@
 import Foundation
-import Tally
+@_spi(Internals) import Tally
 
-/// The file format of `--save-state` and `tally merge`.
-struct EvaluationState: Codable {
+/// The file format of `--save-state` and `tally merge`: one JSON object,
+/// `{"format": "tally.evaluation-state", "metrics": [{"name": ..., "state":
+/// <the metric's saved state>}, ...], "row_offset": N, "samples": N,
+/// "version": 1}` (`row_offset` only when not 0; absent in files of earlier
+/// versions of Tally, where it is 0).
+enum EvaluationState {
   static let formatTag = "tally.evaluation-state"
-  var format = EvaluationState.formatTag
-  var version = 1
-  /// The rows read.
-  var samples: Int
-  /// The global index of the first row (`--row-offset`); absent in files
-  /// of earlier versions of Tally, where it is 0.
-  var rowOffset: Int64?
-  var metrics: [Entry]
-
-  struct Entry: Codable {
-    var name: String
-    var state: JSONValue
-  }
-
-  enum CodingKeys: String, CodingKey {
-    case format, version, samples, metrics
-    case rowOffset = "row_offset"
-  }
 }
 
 /// A loaded state file.
@@ -34,60 +20,107 @@ struct LoadedState {
 
 /// Reads and writes Tally state files.
 enum StateFiles {
+  /// The fields of a state file beside its metrics.
+  private struct Header: Decodable {
+    var format: String
+    var version: Int
+    var samples: Int
+    var rowOffset: Int64?
+
+    enum CodingKeys: String, CodingKey {
+      case format, version, samples
+      case rowOffset = "row_offset"
+    }
+  }
+
+  /// Reads a state file. Each metric's state is handed to its class as the
+  /// bytes it has in the file (found by ``JSONSpans``, not decoded as a
+  /// JSON tree and encoded again), so a state of millions of distinct
+  /// scores loads at the speed of its own decoder.
   static func load(_ path: String) throws -> LoadedState {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw CommandError("cannot read state file '\(path)'")
     }
-    let file: EvaluationState
+    let notStateFile = CommandError("'\(path)' is not a tally state file (written by `tally evaluate --save-state`)")
+    let spans = JSONSpans(data)
+    let header: Header
+    var entries: [(name: String, state: Range<Int>)] = []
     do {
-      file = try JSONDecoder().decode(EvaluationState.self, from: data)
+      let top = try spans.members()
+      guard Set(top.map(\.key)).count == top.count, let metrics = top.first(where: { $0.key == "metrics" })
+      else { throw notStateFile }
+      // The other fields, decoded (and so type-checked) as one object.
+      var rest = Data("{".utf8)
+      for (k, m) in top.filter({ $0.key != "metrics" }).enumerated() {
+        if k > 0 { rest.append(UInt8(ascii: ",")) }
+        rest.append(try JSONEncoder().encode(m.key))
+        rest.append(UInt8(ascii: ":"))
+        rest.append(spans.data(m.value))
+      }
+      rest.append(UInt8(ascii: "}"))
+      header = try JSONDecoder().decode(Header.self, from: rest)
+      for element in try spans.elements(of: metrics.value) {
+        let members = try spans.members(of: element)
+        guard Set(members.map(\.key)).count == members.count,
+          let name = members.first(where: { $0.key == "name" }),
+          let state = members.first(where: { $0.key == "state" })
+        else { throw notStateFile }
+        entries.append((try JSONDecoder().decode(String.self, from: spans.data(name.value)), state.value))
+      }
     } catch {
-      throw CommandError("'\(path)' is not a tally state file (written by `tally evaluate --save-state`)")
+      throw notStateFile
     }
-    guard file.format == EvaluationState.formatTag else {
-      throw CommandError("'\(path)' is not a tally state file: format \"\(file.format)\"")
+    guard header.format == EvaluationState.formatTag else {
+      throw CommandError("'\(path)' is not a tally state file: format \"\(header.format)\"")
     }
-    guard file.version == 1 else {
-      throw CommandError("'\(path)' has state format version \(file.version); this tally reads version 1")
+    guard header.version == 1 else {
+      throw CommandError("'\(path)' has state format version \(header.version); this tally reads version 1")
     }
-    guard file.samples >= 0, (file.rowOffset ?? 0) >= 0 else {
+    guard header.samples >= 0, (header.rowOffset ?? 0) >= 0 else {
       throw CommandError("'\(path)': negative row counts")
     }
-    guard !(file.rowOffset ?? 0).addingReportingOverflow(Int64(file.samples)).overflow else {
+    guard !(header.rowOffset ?? 0).addingReportingOverflow(Int64(header.samples)).overflow else {
       throw CommandError(
-        "'\(path)': row offset \(file.rowOffset ?? 0) plus \(file.samples) samples is beyond the largest row index")
+        "'\(path)': row offset \(header.rowOffset ?? 0) plus \(header.samples) samples is beyond the largest row index")
     }
-    guard !file.metrics.isEmpty else { throw CommandError("'\(path)' holds no metrics") }
-    if let twice = Dictionary(grouping: file.metrics.map(\.name), by: { $0 }).first(where: { $0.value.count > 1 }) {
+    guard !entries.isEmpty else { throw CommandError("'\(path)' holds no metrics") }
+    if let twice = Dictionary(grouping: entries.map(\.name), by: { $0 }).first(where: { $0.value.count > 1 }) {
       throw CommandError("'\(path)' holds two metrics named \"\(twice.key)\"")
     }
     var out: [(String, any KerasSerializable)] = []
-    for e in file.metrics {
-      let bytes = try JSONEncoder().encode(e.state)
-      guard case .object(let o) = e.state, let metric = o["metric"] else {
+    for e in entries {
+      guard let members = try? spans.members(of: e.state), let metric = members.first(where: { $0.key == "metric" })
+      else {
         throw CommandError("'\(path)': metric \(e.name) has no class")
       }
       do {
-        let config = try JSONDecoder().decode(KerasConfig.self, from: JSONEncoder().encode(metric))
+        let config = try JSONDecoder().decode(KerasConfig.self, from: spans.data(metric.value))
         let type = try MetricRegistry.serializableType(for: config)
-        out.append((e.name, try type.init(savedState: bytes)))
+        out.append((e.name, try type.init(savedState: spans.data(e.state))))
       } catch {
         throw CommandError("'\(path)': metric \(e.name): \(error)")
       }
     }
-    return LoadedState(path: path, samples: file.samples, rowOffset: file.rowOffset ?? 0, metrics: out)
+    return LoadedState(path: path, samples: header.samples, rowOffset: header.rowOffset ?? 0, metrics: out)
   }
 
+  /// Writes a state file: each metric's ``Metric/savedState()`` bytes as
+  /// they are, inside the file's object (keys in sorted order, as before).
   static func write(_ path: String, samples: Int, rowOffset: Int64, metrics: [(String, any Metric)]) throws {
-    var entries: [EvaluationState.Entry] = []
-    for (name, m) in metrics {
-      let json = try JSONDecoder().decode(JSONValue.self, from: m.savedState())
-      entries.append(.init(name: name, state: json))
-    }
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    let data = try encoder.encode(
-      EvaluationState(samples: samples, rowOffset: rowOffset == 0 ? nil : rowOffset, metrics: entries))
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    var data = Data(#"{"format":"\#(EvaluationState.formatTag)","metrics":["#.utf8)
+    for (k, (name, m)) in metrics.enumerated() {
+      if k > 0 { data.append(UInt8(ascii: ",")) }
+      data.append(contentsOf: #"{"name":"#.utf8)
+      data.append(try encoder.encode(name))
+      data.append(contentsOf: #","state":"#.utf8)
+      data.append(m.savedState())
+      data.append(UInt8(ascii: "}"))
+    }
+    data.append(contentsOf: "],".utf8)
+    if rowOffset != 0 { data.append(contentsOf: #""row_offset":\#(rowOffset),"#.utf8) }
+    data.append(contentsOf: #""samples":\#(samples),"version":1}"#.utf8)
     if path == "-" {
       // Standard output: an engine's worker reads the state from the pipe.
       FileHandle.standardOutput.write(data + Data("\n".utf8))

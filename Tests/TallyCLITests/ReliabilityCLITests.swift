@@ -165,6 +165,53 @@ import Testing
     expectRefused(try CLI.run(["merge", good, other]), "the first file holds")
   }
 
+  /// State files are read from their bytes (each metric's state handed
+  /// over as it is in the file): files written by other JSON writers
+  /// (escaped slashes, pretty-printed, keys in another order) load to the
+  /// same result, and a truncated file, trailing bytes, a key given twice
+  /// or metrics that are not a list of objects are refused in one line.
+  @Test func stateFilesAreReadFromTheirBytes() throws {
+    let dir = CLI.directory()
+    let args = try Self.inputs(dir)
+    let good = dir.appendingPathComponent("good.json").path
+    let exact = #"{"class_name": "ExactAUC", "config": {}}"#
+    #expect(
+      try CLI.run(["evaluate", "--metric", "auc", "--metric", exact] + args + ["--save-state", good]).status == 0)
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+    let text = String(decoding: bytes, as: UTF8.self)
+    #expect(text.contains(#""data":""#), "the exact state is a binary block")
+    let reference = try CLI.run(["merge", good, good, "--format", "json"])
+    #expect(reference.status == 0, "\(reference.stderr)")
+    func write(_ name: String, _ data: Data) throws -> String {
+      let path = dir.appendingPathComponent(name).path
+      try data.write(to: URL(fileURLWithPath: path))
+      return path
+    }
+    let object = try JSONSerialization.jsonObject(with: bytes)
+    for (name, options) in [
+      ("escaped.state", JSONSerialization.WritingOptions()),
+      ("pretty.state", [.prettyPrinted]),
+    ] {
+      let data = try JSONSerialization.data(withJSONObject: object, options: options)
+      #expect(String(decoding: data, as: UTF8.self).contains(#"\/"#), "\(name): base64 slashes escaped")
+      let other = try write(name, data)
+      let merged = try CLI.run(["merge", good, other, "--format", "json"])
+      #expect(merged.status == 0, "\(name): \(merged.stderr)")
+      #expect(merged.stdout == reference.stdout, "\(name)")
+    }
+    let refusals: [(String, Data)] = [
+      ("truncated.state", bytes.prefix(bytes.count / 2)),
+      ("trailing.state", bytes + Data(" x".utf8)),
+      ("twice.state", Data(#"{"samples":1,"#.utf8) + bytes.dropFirst()),
+      ("list.state", Data(text.replacingOccurrences(of: #""metrics":["#, with: #""metrics":[1,"#).utf8)),
+      ("unclosed.state", Data(#"{"format":"tally.evaluation-state","metrics":[{"name":"a","state":"\"}]}"#.utf8)),
+      ("empty.state", Data()),
+    ]
+    for (name, data) in refusals {
+      expectRefused(try CLI.run(["merge", good, try write(name, data)]), "is not a tally state file")
+    }
+  }
+
   /// Column lists that are empty, column options with a `.npy` input, and
   /// a `.npy` file under a CSV name or through a pipe: each said plainly.
   @Test func inputMistakesAreNamed() throws {

@@ -4,9 +4,10 @@
 // state (`{"format": "tally.metric-state", ...}`, read with the class its
 // `metric` names, as `init(savedState:)`), or a `tally evaluate
 // --save-state` file (`{"format": "tally.evaluation-state", "metrics":
-// [...]}`), whose entries are read the way the CLI reads them (the CLI's
-// own loader lives in the executable target and cannot be imported; this
-// repeats its library calls). Loading must return or throw a
+// [...]}`), whose entries are found as the CLI finds them (`JSONSpans`,
+// whose bounds are fuzzed on every input) and read with the library calls
+// the CLI makes (its loader lives in the executable target and cannot be
+// imported). Loading must return or throw a
 // `MetricError`; a loaded metric is driven through results, reload, merges
 // and updates (see `exercise`), none of which may trap.
 //
@@ -14,40 +15,37 @@
 
 import Foundation
 import FuzzSupport
-import Tally
+@_spi(Internals) import Tally
 
-/// The part of a state file that names its metric.
+/// The part of a metric state file that names its metric.
 struct Envelope: Decodable {
-  var format: String?
   var metric: KerasConfig?
-  var metrics: [Entry]?
-
-  struct Entry: Decodable {
-    var name: String
-    var state: JSONValue
-  }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let bytes = Data(bytes: data, count: size)
-  let envelope: Envelope
+  // tally.evaluation-state: the entries found as the CLI finds them
+  // (JSONSpans, on every input), each entry's state handed over as its
+  // bytes in the file.
+  let spans = JSONSpans(bytes)
+  let top: [(key: String, value: Range<Int>)]
   do {
-    envelope = try JSONDecoder().decode(Envelope.self, from: bytes)
+    top = try spans.members()
   } catch {
-    note("not a state file: \(error)")
+    note("not an object: \(error)")
     return 0
   }
-  if let entries = envelope.metrics {
-    // tally.evaluation-state: each entry's state is a metric state file.
+  if let metrics = top.first(where: { $0.key == "metrics" }) {
+    guard let entries = try? spans.elements(of: metrics.value) else { return 0 }
     for entry in entries.prefix(16) {
-      guard case .object(let o) = entry.state, let metric = o["metric"],
-        let state = try? JSONEncoder().encode(entry.state),
-        let config = try? JSONDecoder().decode(KerasConfig.self, from: JSONEncoder().encode(metric))
+      guard let members = try? spans.members(of: entry), let state = members.first(where: { $0.key == "state" }),
+        let inner = try? spans.members(of: state.value), let metric = inner.first(where: { $0.key == "metric" }),
+        let config = try? JSONDecoder().decode(KerasConfig.self, from: spans.data(metric.value))
       else { continue }
-      load(state, config)
+      load(spans.data(state.value), config)
     }
-  } else if let config = envelope.metric {
+  } else if let config = (try? JSONDecoder().decode(Envelope.self, from: bytes))?.metric {
     load(bytes, config)
   }
   return 0

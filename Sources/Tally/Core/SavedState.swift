@@ -78,13 +78,62 @@ public struct SavedState<State: Accumulator>: Codable, Sendable {
   ///   a Tally state file, from a newer format version, or its state does not
   ///   have the shape of `State`.
   public init(data: Data, expecting className: String? = nil) throws(MetricError) {
-    // Check the envelope first, so that a foreign file gets a clear message.
-    let envelope: SavedStateEnvelope
+    // One decode (one scan of the bytes, which matters for a 64 MB exact
+    // state) that checks the envelope first, so that a foreign file gets a
+    // clear message, then reads the rest.
+    let decoder = Self.decoder
+    if let className { decoder.userInfo[CheckedDecode.expectedClass] = className }
     do {
-      envelope = try Self.decoder.decode(SavedStateEnvelope.self, from: data)
+      self = try decoder.decode(CheckedDecode.self, from: data).saved
+    } catch let stage as DecodeStage {
+      switch stage {
+      case .envelope(let error):
+        throw .invalidState("not a Tally state file (not a JSON object): \(Self.summary(of: error))")
+      case .check(let error): throw error
+      case .body(let error): throw .invalidState("corrupt state file: \(Self.summary(of: error))")
+      }
     } catch {
       throw .invalidState("not a Tally state file (not a JSON object): \(Self.summary(of: error))")
     }
+  }
+
+  /// Where a one-scan decode failed.
+  private enum DecodeStage: Error {
+    case envelope(any Error)
+    case check(MetricError)
+    case body(any Error)
+  }
+
+  /// The envelope, checked, then the whole file, from one decoder.
+  private struct CheckedDecode: Decodable {
+    /// The class the file must hold, if one is expected.
+    static var expectedClass: CodingUserInfoKey { CodingUserInfoKey(rawValue: "tally.expectedClass")! }
+
+    var saved: SavedState
+
+    init(from decoder: any Decoder) throws {
+      let envelope: SavedStateEnvelope
+      do {
+        envelope = try SavedStateEnvelope(from: decoder)
+      } catch {
+        throw DecodeStage.envelope(error)
+      }
+      do {
+        try SavedState.check(envelope, expecting: decoder.userInfo[Self.expectedClass] as? String)
+      } catch {
+        throw DecodeStage.check(error)
+      }
+      do {
+        saved = try SavedState(from: decoder)
+      } catch {
+        throw DecodeStage.body(error)
+      }
+    }
+  }
+
+  /// The envelope's format tag and version are ones this build reads, and
+  /// its class the expected one.
+  private static func check(_ envelope: SavedStateEnvelope, expecting className: String?) throws(MetricError) {
     guard envelope.format == Self.formatTag else {
       throw .invalidState(
         "not a Tally state file: expected format \"\(Self.formatTag)\"; received \(envelope.format.map { "\"\($0)\"" } ?? "no format tag")"
@@ -97,11 +146,6 @@ public struct SavedState<State: Accumulator>: Codable, Sendable {
     }
     if let className, let found = envelope.metric?.className, found != className {
       throw .invalidState("the file holds the state of a \(found); expected \(className)")
-    }
-    do {
-      self = try Self.decoder.decode(Self.self, from: data)
-    } catch {
-      throw .invalidState("corrupt state file: \(Self.summary(of: error))")
     }
   }
 
