@@ -281,9 +281,12 @@ extension TallyCommand {
       }
     }
 
-    func open(_ path: String, _ columns: String?, default d: Int) throws -> any RowSource {
+    func open(_ path: String, _ columns: String?, default d: Int, shared: SharedCSVFiles? = nil) throws
+      -> any RowSource
+    {
       try openSource(
-        path, columns: columns, defaultColumns: [d], separator: separator.first!, header: header, map: map)
+        path, columns: columns, defaultColumns: [d], separator: separator.first!, header: header, map: map,
+        shared: shared)
     }
 
     func evaluate() throws {
@@ -333,9 +336,11 @@ extension TallyCommand {
         let first = streamWeight ? 3 : 2
         keys = (0..<streamSliceKeys).map { .stream(batches, index: first + $0) }
       } else {
-        t = try open(yTrue, yTrueColumns, default: 0)
-        p = try open(yPred, yPredColumns, default: sameFile ? 1 : 0)
-        w = try sampleWeight.map { try open($0, sampleWeightColumns, default: allSame ? 2 : 0) }
+        // Inputs from one CSV file read it once.
+        let shared = SharedCSVFiles()
+        t = try open(yTrue, yTrueColumns, default: 0, shared: shared)
+        p = try open(yPred, yPredColumns, default: sameFile ? 1 : 0, shared: shared)
+        w = try sampleWeight.map { try open($0, sampleWeightColumns, default: allSame ? 2 : 0, shared: shared) }
         keys = try SliceSource.open(
           files: sliceBy, columns: sliceByColumn, yTrue: yTrue, separator: separator.first!, header: header, map: map)
       }

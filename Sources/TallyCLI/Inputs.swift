@@ -53,23 +53,52 @@ struct NPYSource: RowSource {
 
 /// Selected columns of a CSV file: one column gives a rank-1 array, several
 /// a `(rows, columns)` array (one-hot labels, class scores).
+///
+/// Inputs that name columns of one regular file (labels and predictions
+/// side by side) read it once, through one ``SharedCSV``.
 struct CSVSource: RowSource {
-  var reader: CSVReader
+  let file: SharedCSV
+  let consumer: Int
   let columns: [Int]
-  var path: String { reader.path }
+  let path: String
   var knownRows: Int? { nil }
   var rank: Int { columns.count == 1 ? 1 : 2 }
+  /// The file's reader (a copy, at the row the inputs have read to).
+  var reader: CSVReader { file.reader }
 
-  /// Opens `path` and resolves `spec`: comma-separated column indices
-  /// (0-based) or header names, or `nil` for the `defaultColumn`.
-  init(path: String, columns spec: String?, defaultColumns: [Int], separator: Character, header: Bool?)
-    throws(FileInputError)
-  {
-    reader = try CSVReader(path: path, separator: separator, hasHeader: header)
-    guard let spec else {
-      columns = defaultColumns
-      return
+  /// Opens `path` (or joins the inputs already reading it, in `shared`)
+  /// and resolves `spec`: comma-separated column indices (0-based) or
+  /// header names, or `nil` for the `defaultColumn`.
+  init(
+    path: String, columns spec: String?, defaultColumns: [Int], separator: Character, header: Bool?,
+    shared: SharedCSVFiles? = nil
+  ) throws(FileInputError) {
+    let existing = shared?.files[path]
+    let reader: CSVReader
+    if let existing {
+      reader = existing.reader
+    } else {
+      reader = try CSVReader(path: path, separator: separator, hasHeader: header)
     }
+    self.path = path
+    let columns = try CSVSource.resolve(spec, path: path, reader: reader, defaultColumns: defaultColumns)
+    self.columns = columns
+    // A column out of range is refused when this input reads, as by a
+    // reader of its own.
+    let inRange = columns.allSatisfy { (0..<reader.columnCount).contains($0) }
+    if let existing, inRange {
+      file = existing
+    } else {
+      file = SharedCSV(reader: reader, path: path, separator: separator, header: header)
+      if let shared, inRange, reader.fileSize != nil { shared.files[path] = file }
+    }
+    consumer = file.join(columns)
+  }
+
+  static func resolve(_ spec: String?, path: String, reader: CSVReader, defaultColumns: [Int])
+    throws(FileInputError) -> [Int]
+  {
+    guard let spec else { return defaultColumns }
     let parts = spec.split(separator: ",", omittingEmptySubsequences: false).map {
       $0.trimmingCharacters(in: .whitespaces)
     }
@@ -92,17 +121,138 @@ struct CSVSource: RowSource {
             + (reader.header.map { "; the header has \($0.joined(separator: ", "))" } ?? " (the file has no header)"))
       }
     }
-    columns = resolved
+    return resolved
   }
 
   mutating func next(_ n: Int) throws(FileInputError) -> Tensor? {
-    guard let rows = try reader.nextRows(n, columns: columns), !rows.isEmpty else { return nil }
-    let flat = rows.flatMap { $0 }
+    guard let values = try file.next(n, consumer: consumer), let rows = values.first?.count, rows > 0 else {
+      return nil
+    }
+    let flat: [Double]
+    if values.count == 1 {
+      flat = values[0]
+    } else {
+      var interleaved = [Double](repeating: 0, count: rows * values.count)
+      for (c, column) in values.enumerated() {
+        for r in 0..<rows { interleaved[r * values.count + c] = column[r] }
+      }
+      flat = interleaved
+    }
     do {
-      return try Tensor(flat, shape: columns.count == 1 ? [rows.count] : [rows.count, columns.count])
+      return try Tensor(flat, shape: columns.count == 1 ? [rows] : [rows, columns.count])
     } catch {
       throw .csv(path: path, reason: "\(error)")
     }
+  }
+}
+
+/// The CSV files of one run that several inputs read, by path.
+final class SharedCSVFiles {
+  var files: [String: SharedCSV] = [:]
+}
+
+/// One CSV file read once for the inputs that take columns from it: rows
+/// are read for all their columns together and handed to each input in
+/// turn (inputs that read in step hold one chunk between them).
+///
+/// Errors are those of a reader per input: when the shared reading fails,
+/// every input goes on with a reader of its own, opened again and moved
+/// to the row it had reached, so that each meets the error its own columns
+/// give, when they give it.
+final class SharedCSV {
+  var reader: CSVReader
+  let path: String
+  let separator: Character
+  let header: Bool?
+  /// Each input's columns.
+  var consumers: [[Int]] = []
+  /// The next row of each input.
+  var cursors: [Int] = []
+  /// Every input's columns, once each.
+  var union: [Int] = []
+  /// Rows `windowStart..<windowStart + windowRows`, one array per column
+  /// of `union`.
+  var window: [[Double]] = []
+  var windowStart = 0
+  var windowRows = 0
+  var ended = false
+  /// After a shared read failed: each input's own reader.
+  var own: [CSVReader?]?
+
+  init(reader: CSVReader, path: String, separator: Character, header: Bool?) {
+    self.reader = reader
+    self.path = path
+    self.separator = separator
+    self.header = header
+  }
+
+  /// Adds an input reading `columns`; returns its number.
+  func join(_ columns: [Int]) -> Int {
+    consumers.append(columns)
+    cursors.append(windowStart)
+    for c in columns where !union.contains(c) { union.append(c) }
+    window = union.map { _ in [] }
+    return consumers.count - 1
+  }
+
+  /// The next `n` rows (fewer at the end) of `consumer`'s columns, one
+  /// array per column; `nil` at the end.
+  func next(_ n: Int, consumer: Int) throws(FileInputError) -> [[Double]]? {
+    if own != nil { return try nextOwn(n, consumer: consumer) }
+    let start = cursors[consumer]
+    let windowEnd = windowStart + windowRows
+    if start + n > windowEnd && !ended {
+      // Drop the rows every input has taken, then read the missing ones.
+      let done = cursors.min() ?? start
+      if done >= windowEnd {
+        window = union.map { _ in [] }
+      } else if done > windowStart {
+        window = window.map { Array($0[(done - windowStart)...]) }
+      }
+      windowRows -= min(done, windowEnd) - windowStart
+      windowStart = min(done, windowEnd)
+      let missing = start + n - (windowStart + windowRows)
+      do throws(FileInputError) {
+        if let more = try reader.nextColumns(missing, columns: union) {
+          let got = more.first?.count ?? 0
+          if windowRows == 0 {
+            window = more
+          } else {
+            for k in window.indices { window[k] += more[k] }
+          }
+          windowRows += got
+          if got < missing { ended = true }
+        } else {
+          ended = true
+        }
+      } catch {
+        guard consumers.count > 1 else { throw error }
+        own = consumers.map { _ in nil }
+        return try nextOwn(n, consumer: consumer)
+      }
+    }
+    let end = min(start + n, windowStart + windowRows)
+    guard end > start else { return nil }
+    cursors[consumer] = end
+    return consumers[consumer].map { c in
+      let column = window[union.firstIndex(of: c) ?? 0]
+      return start == windowStart && end == windowStart + windowRows
+        ? column : Array(column[(start - windowStart)..<(end - windowStart)])
+    }
+  }
+
+  /// `next` through the input's own reader, opened at its row.
+  func nextOwn(_ n: Int, consumer: Int) throws(FileInputError) -> [[Double]]? {
+    var r: CSVReader
+    if let existing = own?[consumer] ?? nil {
+      r = existing
+    } else {
+      r = try CSVReader(path: path, separator: separator, hasHeader: header)
+      var skip = cursors[consumer]
+      while skip > 0, let rows = try r.nextRows(min(skip, 1 << 16), columns: []) { skip -= rows.count }
+    }
+    defer { own?[consumer] = r }
+    return try r.nextColumns(n, columns: consumers[consumer])
   }
 }
 
@@ -123,7 +273,8 @@ func startsWithNPYMagic(_ path: String) -> Bool {
 /// Column options name CSV columns; with a `.npy` file they are refused,
 /// not ignored.
 func openSource(
-  _ path: String, columns: String?, defaultColumns: [Int], separator: Character, header: Bool?, map: Bool = true
+  _ path: String, columns: String?, defaultColumns: [Int], separator: Character, header: Bool?, map: Bool = true,
+  shared: SharedCSVFiles? = nil
 ) throws(FileInputError) -> any RowSource {
   if path.lowercased().hasSuffix(".npy") || startsWithNPYMagic(path) {
     if let columns {
@@ -134,7 +285,8 @@ func openSource(
     return try NPYSource(path: path, map: map)
   }
   return try CSVSource(
-    path: path, columns: columns, defaultColumns: defaultColumns, separator: separator, header: header)
+    path: path, columns: columns, defaultColumns: defaultColumns, separator: separator, header: header,
+    shared: shared)
 }
 
 /// An error the command reports in one line and exits non-zero for.

@@ -907,6 +907,16 @@ enum SampleMeanMetric_SampleMeanDefinition {
   expectDoc(accuracy.result(), "0.6666666666666666")   // 0.6666666666666666
 }
 
+// Sources/Tally/IO/CSVReader.swift, CSVReader_nextColumns
+@Test func CSVReader_CSVReader_nextColumns() throws {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent("scores.csv").path
+  try "label,score\n1,0.9\n0,0.2\n1,0.4\n".write(toFile: path, atomically: true, encoding: .utf8)
+  var csv = try CSVReader(path: path)
+  let columns = try csv.nextColumns(65_536, columns: [1, 0]) ?? []
+  expectDoc(columns[0], "[0.9, 0.2, 0.4]")   // [0.9, 0.2, 0.4]
+  expectDoc(columns[1], "[1.0, 0.0, 1.0]")   // [1.0, 0.0, 1.0]
+}
+
 // Sources/Tally/IO/NPYReader.swift, NPYReader
 @Test func NPYReader_NPYReader() throws {
   let path = FileManager.default.temporaryDirectory.appendingPathComponent("values.npy").path
@@ -1670,6 +1680,14 @@ if let yTrue = csv.columnIndex(named: "label"), let yPred = csv.columnIndex(name
   }
 }
 accuracy.result()   // 0.6666666666666666
+"""#),
+  ("Sources/Tally/IO/CSVReader.swift", #"""
+let path = FileManager.default.temporaryDirectory.appendingPathComponent("scores.csv").path
+try "label,score\n1,0.9\n0,0.2\n1,0.4\n".write(toFile: path, atomically: true, encoding: .utf8)
+var csv = try CSVReader(path: path)
+let columns = try csv.nextColumns(65_536, columns: [1, 0]) ?? []
+columns[0]   // [0.9, 0.2, 0.4]
+columns[1]   // [1.0, 0.0, 1.0]
 """#),
   ("Sources/Tally/IO/NPYReader.swift", #"""
 let path = FileManager.default.temporaryDirectory.appendingPathComponent("values.npy").path

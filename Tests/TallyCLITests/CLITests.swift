@@ -182,6 +182,29 @@ struct JSONResults: Decodable {
     #expect(json.results["auc"]!! == auc.result().scalar!)
   }
 
+  /// Inputs from one CSV file read it once, yet report the errors that a
+  /// reader per input reports: the labels' own bad cell (line 6), though
+  /// the scores have one earlier (line 3); and a row that breaks every
+  /// input first.
+  @Test func sharedCSVKeepsEachInputsErrors() throws {
+    let dir = CLI.directory()
+    let cases: [(String, String)] = [
+      ("label,score\n1,0.5\n0,oops\n1,0.25\n0,0.75\nnope,0.5\n", "line 6, column 1: expected a number, found \"nope\""),
+      ("label,score\n1,0.5\n0,0.5,7\n1,x\n", "line 3: the row has 3 cells; expected 2"),
+      ("label,score\n1,0.5\n0,\"0.5\n", "line 3, column 2: a quoted cell is never closed"),
+    ]
+    for (k, (text, message)) in cases.enumerated() {
+      let file = dir.appendingPathComponent("e\(k).csv").path
+      try text.write(toFile: file, atomically: true, encoding: .utf8)
+      let out = try CLI.run([
+        "evaluate", "--metric", "mse", "--y-true", file, "--y-true-columns", "label", "--y-pred", file,
+        "--y-pred-columns", "score",
+      ])
+      #expect(out.status != 0)
+      #expect(out.stderr.contains(message), "\(out.stderr)")
+    }
+  }
+
   static let badInputs: [(String, [String], String)] = [
     (
       "missing file",

@@ -198,6 +198,96 @@ fileprivate func csvError(_ body: () throws -> Void) -> FileInputError? {
     }
   }
 
+  /// A million decimals, random and adversarial, read exactly as
+  /// `Double(String)` reads them: random digits and exponents (up to 25
+  /// digits, so that the fallback runs too), doubles of every magnitude in
+  /// their shortest form and with one more digit, exact midpoints between
+  /// doubles (ties to even) and their neighbours in the 19th digit, and
+  /// the ends of the range (subnormals, the largest double, overflow).
+  @Test func millionDecimalsParseAsDoubleStringDoes() {
+    var g = SplitMix64(seed: 0xE15E1)
+    var texts: [[UInt8]] = []
+    texts.reserveCapacity(1_000_000)
+    func digit(_ g: inout SplitMix64) -> UInt8 { UInt8(ascii: "0") + UInt8(g.next() % 10) }
+    // Random digit strings.
+    for _ in 0..<300_000 {
+      var t: [UInt8] = g.next() & 1 == 0 ? [UInt8(ascii: "-")] : []
+      let n = Int(g.next() % 25) + 1
+      let point = Int(g.next() % UInt64(n + 2)) - 1
+      for k in 0..<n {
+        if k == point { t.append(UInt8(ascii: ".")) }
+        t.append(digit(&g))
+      }
+      if g.next() & 1 == 0 { t += Array("e\(Int(g.next() % 671) - 350)".utf8) }
+      texts.append(t)
+    }
+    // Doubles of every magnitude, printed in their shortest form, and with
+    // one more digit (between two doubles, often close to a midpoint).
+    for _ in 0..<300_000 {
+      let d = Double(bitPattern: g.next() % 0x7FF0_0000_0000_0000)
+      let shortest = Array(d.description.utf8)
+      texts.append(shortest)
+      let e = shortest.firstIndex(of: UInt8(ascii: "e")) ?? shortest.count
+      let point: [UInt8] = shortest.contains(UInt8(ascii: ".")) ? [] : [UInt8(ascii: ".")]
+      texts.append(shortest[..<e] + point + [digit(&g)] + shortest[e...])
+    }
+    // Exact midpoints between neighbouring doubles, (2m+1)·2^(k-1) as
+    // integers and (2m+1)·5^j · 10^-j, and one unit above and below.
+    for _ in 0..<100_000 {
+      let m = (1 << 52) + g.next() % (1 << 52)
+      let k = g.next() % 10
+      texts.append(Array(String((2 * m + 1) << k).utf8))
+      let j = Int(g.next() % 4) + 1
+      var five: UInt64 = 1
+      for _ in 0..<j { five *= 5 }
+      texts.append(Array("\((2 * m + 1) * five)e-\(j)".utf8))
+      let (near, overflow) = ((2 * m + 1) * five).multipliedReportingOverflow(by: 3)
+      if !overflow, near < 10_000_000_000_000_000_000 {
+        texts.append(Array("\(near - 1)e-\(j)".utf8))
+        texts.append(Array("\(near + 1)e-\(j)".utf8))
+      }
+    }
+    texts += [
+      "1.7976931348623157e308", "1.7976931348623158e308", "1.7976931348623159e308", "1e308", "1e309",
+      "2.2250738585072011e-308", "2.2250738585072012e-308", "2.2250738585072014e-308", "4.9406564584124654e-324",
+      "2.4703282292062327e-324", "2.4703282292062328e-324", "1e-324", "1e-342", "1e-343", "9007199254740993",
+      "9007199254740992.5", "18446744073709551615", "9999999999999999999", "0.1", "-0", "0e-400", "1e22", "1e23",
+    ].map { Array($0.utf8) }
+    #expect(texts.count >= 1_000_000)
+    // Checked on every core.
+    let parts = 8
+    let all = texts
+    let results = UnsafeMutableBufferPointer<(mismatches: [String], fast: Int, short: Int)>.allocate(capacity: parts)
+    results.initialize(repeating: ([], 0, 0))
+    defer {
+      results.deinitialize()
+      results.deallocate()
+    }
+    nonisolated(unsafe) let shared = results
+    DispatchQueue.concurrentPerform(iterations: parts) { p in
+      var result: (mismatches: [String], fast: Int, short: Int) = ([], 0, 0)
+      for text in all[(all.count * p / parts)..<(all.count * (p + 1) / parts)] {
+        let got = CSVReader.number(from: text[...])
+        let string = String(decoding: text, as: UTF8.self)
+        if got?.bitPattern != Double(string)?.bitPattern, result.mismatches.count < 10 {
+          result.mismatches.append(string)
+        }
+        if text.count <= 19 {
+          result.short += 1
+          if CSVReader.fastDecimal(text[...]) != nil { result.fast += 1 }
+        }
+      }
+      shared[p] = result
+    }
+    let mismatches = results.flatMap(\.mismatches)
+    #expect(mismatches.isEmpty, "\(mismatches)")
+    // The fast algorithms, not the fallback, read nearly every decimal of
+    // at most 19 characters.
+    let fast = results.map(\.fast).reduce(0, +)
+    let short = results.map(\.short).reduce(0, +)
+    #expect(Double(fast) > 0.99 * Double(short), "\(fast) of \(short)")
+  }
+
   @Test func badCellsReportLineAndColumn() throws {
     let path = csvFile("a,b,c\n1,2,3\n4,x,6\n")
     defer { removeCSV(path) }

@@ -53,7 +53,13 @@ enum ProcessInfoCores {
 func parallelMap<R: Sendable>(_ n: Int, _ body: @Sendable (Range<Int>) -> R) -> [R] {
   let ranges = chunks(n, parts: activeCores)
   assert(isPartition(ranges, of: n), "parallelMap: \(ranges) do not partition 0..<\(n)")
-  if ranges.count == 1 { return [body(ranges[0])] }
+  return parallelMap(ranges: ranges, body)
+}
+
+/// Runs `body` on each of `ranges`, one task per range, in parallel, and
+/// returns the results in range order.
+func parallelMap<R: Sendable>(ranges: [Range<Int>], _ body: @Sendable (Range<Int>) -> R) -> [R] {
+  if ranges.count <= 1 { return ranges.map(body) }
   let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: ranges.count)
   results.initialize(repeating: nil)
   defer {

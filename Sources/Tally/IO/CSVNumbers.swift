@@ -46,71 +46,153 @@ extension CSVReader {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
   ]
 
-  /// A plain decimal (`-12.5`, `3e-4`) with at most 15 significant digits
-  /// and a power of ten within ±22, converted exactly (Clinger's fast path:
-  /// the digits and the power of ten are exact doubles, so one
-  /// multiplication or division rounds correctly); `nil` for anything
-  /// else, which the full parser handles.
+  /// A plain decimal (`-12.5`, `3e-4`, `.5`, `5.`) filling all of `t`,
+  /// exactly rounded; `nil` for anything else, and for the rare decimals
+  /// the fast algorithms leave to `Double(String)` (more than 19
+  /// significant digits, an exponent of 10,000 or more).
   static func fastDecimal(_ t: ArraySlice<UInt8>) -> Double? {
-    var i = t.startIndex
-    let end = t.endIndex
+    t.withUnsafeBufferPointer { b -> Double? in
+      guard let base = b.baseAddress else { return nil }
+      var stop = 0
+      guard let value = decimalPrefix(base, 0, b.count, stop: &stop), stop == b.count else { return nil }
+      return value
+    }
+  }
+
+  /// The plain decimal that starts at `p[start]` (a sign, digits with at
+  /// most one point, at least one digit, an optional exponent), exactly
+  /// rounded, with `stop` set to the index after it; `nil` when there is no
+  /// such decimal or the fast algorithms leave it to `Double(String)`.
+  ///
+  /// The digits go into a 64-bit integer `w` (at most 19 significant
+  /// digits) and a power of ten `q`; `w · 10^q` is then converted by
+  /// Clinger's fast path when both are exact doubles, else by the
+  /// Eisel–Lemire algorithm (``eiselLemire(_:_:)``).
+  @inline(__always)
+  static func decimalPrefix(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, stop: inout Int) -> Double? {
+    var i = start
     var negative = false
-    if i < end, t[i] == UInt8(ascii: "-") || t[i] == UInt8(ascii: "+") {
-      negative = t[i] == UInt8(ascii: "-")
+    if i < end, p[i] == UInt8(ascii: "-") || p[i] == UInt8(ascii: "+") {
+      negative = p[i] == UInt8(ascii: "-")
       i += 1
     }
+    // The digits, with the point, into `mantissa` (wrapping past 19
+    // significant digits, which are then left to `Double(String)`).
     var mantissa: UInt64 = 0
-    var significant = 0
-    var sawDigit = false
-    var scale = 0
-    var afterPoint = false
+    let digitsStart = i
     while i < end {
-      let c = t[i]
-      if c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
-        sawDigit = true
-        if mantissa != 0 || c != UInt8(ascii: "0") {
-          significant += 1
-          guard significant <= 15 else { return nil }
-          mantissa = mantissa * 10 + UInt64(c - UInt8(ascii: "0"))
-        }
-        if afterPoint { scale -= 1 }
-      } else if c == UInt8(ascii: "."), !afterPoint {
-        afterPoint = true
-      } else {
-        break
-      }
-      i += 1
+      let d = p[i] &- UInt8(ascii: "0")
+      if d > 9 { break }
+      mantissa = mantissa &* 10 &+ UInt64(d)
+      i &+= 1
     }
-    guard sawDigit else { return nil }
-    if i < end {
-      guard t[i] == UInt8(ascii: "e") || t[i] == UInt8(ascii: "E") else { return nil }
+    var digits = i &- digitsStart
+    var scale = 0
+    if i < end, p[i] == UInt8(ascii: ".") {
+      i &+= 1
+      let fractionStart = i
+      while i < end {
+        let d = p[i] &- UInt8(ascii: "0")
+        if d > 9 { break }
+        mantissa = mantissa &* 10 &+ UInt64(d)
+        i &+= 1
+      }
+      scale = fractionStart &- i
+      digits &-= scale
+    }
+    guard digits > 0 else { return nil }
+    if digits > 19 {
+      // Leading zeros are not significant.
+      var k = digitsStart
+      while k < i, p[k] == UInt8(ascii: "0") || p[k] == UInt8(ascii: ".") {
+        if p[k] == UInt8(ascii: "0") { digits &-= 1 }
+        k &+= 1
+      }
+      guard digits <= 19 else { return nil }
+    }
+    if i < end, p[i] | 0x20 == UInt8(ascii: "e") {
       i += 1
       var exponentNegative = false
-      if i < end, t[i] == UInt8(ascii: "-") || t[i] == UInt8(ascii: "+") {
-        exponentNegative = t[i] == UInt8(ascii: "-")
+      if i < end, p[i] == UInt8(ascii: "-") || p[i] == UInt8(ascii: "+") {
+        exponentNegative = p[i] == UInt8(ascii: "-")
         i += 1
       }
       var exponent = 0
       var exponentDigits = 0
-      while i < end, t[i] >= UInt8(ascii: "0"), t[i] <= UInt8(ascii: "9") {
-        exponent = exponent * 10 + Int(t[i] - UInt8(ascii: "0"))
-        exponentDigits += 1
+      while i < end {
+        let d = p[i] &- UInt8(ascii: "0")
+        if d > 9 { break }
+        exponent = exponent &* 10 &+ Int(d)
         guard exponent < 10_000 else { return nil }
-        i += 1
+        exponentDigits &+= 1
+        i &+= 1
       }
-      guard exponentDigits > 0, i == end else { return nil }
+      guard exponentDigits > 0 else { return nil }
       scale += exponentNegative ? -exponent : exponent
     }
-    let magnitude: Double
-    if mantissa == 0 {
-      magnitude = 0
-    } else if scale >= 0, scale <= 22 {
-      magnitude = Double(mantissa) * powersOfTen[scale]
-    } else if scale < 0, scale >= -22 {
-      magnitude = Double(mantissa) / powersOfTen[-scale]
-    } else {
-      return nil
+    stop = i
+    if mantissa == 0 { return negative ? -0.0 : 0 }
+    if mantissa <= 1 << 53, scale >= -22, scale <= 22 {
+      // Clinger: the digits and the power of ten are exact doubles, so one
+      // multiplication or division rounds correctly.
+      let m = Double(mantissa)
+      let v = scale >= 0 ? m * powersOfTen[scale] : m / powersOfTen[-scale]
+      return negative ? -v : v
     }
-    return negative ? -magnitude : magnitude
+    guard let bits = eiselLemire(mantissa, scale) else { return nil }
+    return Double(bitPattern: negative ? bits | 1 << 63 : bits)
+  }
+
+  /// The bits of the double nearest `w · 10^q` (ties to even), `w > 0`
+  /// holding the exact decimal digits, by the Eisel–Lemire algorithm (as in
+  /// Lemire's fast_float): `w` normalized times a 128-bit approximation of
+  /// `5^q` (``powersOfFive``) gives the 54 leading bits of the result and
+  /// whether they can be rounded without doubt. `nil` in the rare case the
+  /// product is too close to call (its low word all ones, outside the
+  /// exponents where the table is exact); then `Double(String)` decides.
+  static func eiselLemire(_ w: UInt64, _ q: Int) -> UInt64? {
+    let infinity: UInt64 = 0x7FF << 52
+    if q < smallestPowerOfTen { return 0 }
+    if q > largestPowerOfTen { return infinity }
+    let lz = w.leadingZeroBitCount
+    let normalized = w << UInt64(lz)
+    let index = 2 * (q - smallestPowerOfTen)
+    var (hi, lo) = normalized.multipliedFullWidth(by: powersOfFive[index])
+    let precisionMask: UInt64 = UInt64.max >> 55
+    if hi & precisionMask == precisionMask {
+      // The first product may be off in its rounding bits: add the next 64
+      // bits of the power.
+      let second = normalized.multipliedFullWidth(by: powersOfFive[index + 1]).high
+      let (sum, carry) = lo.addingReportingOverflow(second)
+      lo = sum
+      if carry { hi &+= 1 }
+    }
+    if lo == UInt64.max, q < -27 || q > 55 { return nil }
+    let upperBit = Int(hi >> 63)
+    let shift = upperBit + 64 - 52 - 3
+    var mantissa = hi >> UInt64(shift)
+    // ⌊q · log2(10)⌋ + 63, then the bias.
+    var power2 = (((152_170 + 65_536) * q) >> 16) + 63 + upperBit - lz + 1023
+    if power2 <= 0 {  // subnormal
+      if -power2 + 1 >= 64 { return 0 }
+      mantissa >>= UInt64(-power2 + 1)
+      mantissa += mantissa & 1
+      mantissa >>= 1
+      power2 = mantissa < 1 << 52 ? 0 : 1
+      return UInt64(power2) << 52 | mantissa
+    }
+    // A tie (possible only where 5^q fits in 64 bits) rounds to even.
+    if lo <= 1, q >= -4, q <= 23, mantissa & 3 == 1, mantissa << UInt64(shift) == hi {
+      mantissa &= ~1
+    }
+    mantissa += mantissa & 1
+    mantissa >>= 1
+    if mantissa >= 2 << 52 {
+      mantissa = 1 << 52
+      power2 += 1
+    }
+    mantissa &= ~(1 << 52)
+    if power2 >= 0x7FF { return infinity }
+    return UInt64(power2) << 52 | mantissa
   }
 }

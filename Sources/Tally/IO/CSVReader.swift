@@ -114,6 +114,11 @@ public struct CSVReader: Sendable {
   var slotBytes: [[UInt8]] = []
   var slotLines: [Int] = []
 
+  // The fast path's statistics: the mean length of a row.
+  var bytesInRows = 0
+  var rowsScanned = 0
+  var averageRowBytes = 0.0
+
   /// The first row, when it is data rather than a header.
   var pending: PendingRow?
   /// The error that stopped reading; thrown again by every later call.
@@ -204,7 +209,8 @@ public struct CSVReader: Sendable {
   ///
   /// Fewer than `count` rows are returned only at the end of the file.
   /// Passing no columns still reads and validates rows, returning empty
-  /// arrays.
+  /// arrays. ``nextColumns(_:columns:)`` reads the same rows column by
+  /// column, without an array per row.
   ///
   /// - Throws: ``FileInputError/badCSVCell(path:line:column:text:)`` for a
   ///   selected cell that is not a number;
@@ -217,6 +223,41 @@ public struct CSVReader: Sendable {
   public mutating func nextRows(_ count: Int, columns: [Int]) throws(FileInputError)
     -> [[Double]]?
   {
+    guard let (rows, values) = try nextSlots(count, columns: columns) else { return nil }
+    let slotOf = slotOfColumn
+    return (0..<rows).map { r in columns.map { values[slotOf[$0]][r] } }
+  }
+
+  /// Reads up to `count` rows and returns the values of `columns`, one
+  /// array per column (in the order given; a column may appear twice);
+  /// `nil` once the file has no more rows.
+  ///
+  /// The rows are those of ``nextRows(_:columns:)``, and so are the errors;
+  /// this form is the fast one: plain rows (no quotes) are scanned in bulk,
+  /// their numbers parsed in place, and a long run of them split across
+  /// cores at line boundaries. Fewer than `count` rows are returned only at
+  /// the end of the file. With no columns, rows are read and validated and
+  /// the result is `[]` until the end of the file.
+  ///
+  /// ```swift
+  /// let path = FileManager.default.temporaryDirectory.appendingPathComponent("scores.csv").path
+  /// try "label,score\n1,0.9\n0,0.2\n1,0.4\n".write(toFile: path, atomically: true, encoding: .utf8)
+  /// var csv = try CSVReader(path: path)
+  /// let columns = try csv.nextColumns(65_536, columns: [1, 0]) ?? []
+  /// columns[0]   // [0.9, 0.2, 0.4]
+  /// columns[1]   // [1.0, 0.0, 1.0]
+  /// ```
+  ///
+  /// - Throws: as ``nextRows(_:columns:)``.
+  public mutating func nextColumns(_ count: Int, columns: [Int]) throws(FileInputError) -> [[Double]]? {
+    guard let (_, values) = try nextSlots(count, columns: columns) else { return nil }
+    let slotOf = slotOfColumn
+    return columns.map { values[slotOf[$0]] }
+  }
+
+  /// Reads up to `count` rows: their number and one array of values per
+  /// slot (``slotColumns``); `nil` at the end of the file.
+  mutating func nextSlots(_ count: Int, columns: [Int]) throws(FileInputError) -> (Int, [[Double]])? {
     if let failure { throw failure }
     guard count >= 1 else {
       throw .csv(path: path, reason: "the number of rows to read must be at least 1; received \(count)")
@@ -231,7 +272,12 @@ public struct CSVReader: Sendable {
     // Copies of a reader share the buffer until one of them reads.
     if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
     do throws(FileInputError) {
-      return try readRows(count, columns: columns)
+      if columns != selectedColumns || slotOfColumn.count != columnCount {
+        select(columns)
+      }
+      var values = [[Double]](repeating: [], count: slotColumns.count)
+      let rows = try readSlots(count, into: &values)
+      return rows == 0 ? nil : (rows, values)
     } catch {
       failure = error
       throw error
@@ -270,38 +316,6 @@ public struct CSVReader: Sendable {
       failure = error
       throw error
     }
-  }
-
-  mutating func readRows(_ count: Int, columns: [Int]) throws(FileInputError) -> [[Double]]? {
-    if columns != selectedColumns || slotOfColumn.count != columnCount {
-      select(columns)
-    }
-    var rows: [[Double]] = []
-    rows.reserveCapacity(min(count, 1 << 16))
-    var values = [Double](repeating: 0, count: slotColumns.count)
-    // Locals, so that closures below do not capture (and copy) `self`.
-    let slotOf = slotOfColumn
-
-    if let first = pending {
-      pending = nil
-      for (slot, column) in slotColumns.enumerated() {
-        values[slot] = try CSVReader.number(
-          first.cells[column][...], path: path, line: first.line, column: column)
-      }
-      rows.append(columns.map { values[slotOf[$0]] })
-    }
-    while rows.count < count {
-      guard let record = try scanRecord() else { break }
-      guard record.cells == columnCount else {
-        throw .raggedCSVRow(path: path, line: record.line, found: record.cells, expected: columnCount)
-      }
-      for slot in slotColumns.indices {
-        values[slot] = try CSVReader.number(
-          slotBytes[slot][...], path: path, line: slotLines[slot], column: slotColumns[slot])
-      }
-      rows.append(columns.map { values[slotOf[$0]] })
-    }
-    return rows.isEmpty ? nil : rows
   }
 
   mutating func select(_ columns: [Int]) {
