@@ -227,21 +227,16 @@ extension ScoreHistogram {
   /// score, from the highest score down: predictions `≥ score` are
   /// positive.
   func cumulativeFromTop() -> (scores: [Double], tp: [Double], fp: [Double]) {
-    let s = sums
-    var tp = CompensatedSum()
-    var fp = CompensatedSum()
     var outTP: [Double] = []
     var outFP: [Double] = []
     var outScores: [Double] = []
     outTP.reserveCapacity(count)
     outFP.reserveCapacity(count)
     outScores.reserveCapacity(count)
-    for i in s.scores.indices.reversed() {
-      tp.merge(s.positive(i))
-      fp.merge(s.negative(i))
-      outScores.append(s.scores[i])
-      outTP.append(tp.value)
-      outFP.append(fp.value)
+    forEachFromTop { score, tp, fp in
+      outScores.append(score)
+      outTP.append(tp)
+      outFP.append(fp)
     }
     return (outScores, outTP, outFP)
   }
@@ -317,39 +312,17 @@ extension ScoreHistogram {
   ///
   /// - Complexity: O(*D*), the distinct scores.
   public var averagePrecision: Double {
+    // (Counts below 2⁵³ step as integers, exactly the compensated sums.)
+    let positiveTotal = totals.positives.value
+    guard positiveTotal != 0 else { return 0 }
     var ap = CompensatedSum()
     var previousRecall = 0.0
-    /// One step down: the cumulative counts at the next score.
-    func step(tp: Double, fp: Double, of positiveTotal: Double) {
+    forEachFromTop { _, tp, fp in
       let recall = tp / positiveTotal
       let predicted = tp + fp
       let precision = predicted == 0 ? 0 : tp / predicted
       ap.add((recall - previousRecall) * precision)
       previousRecall = recall
-    }
-    if case .counts(let c) = storage, let (pc, _) = countTotals {
-      // Counts below 2⁵³: integer cumulative counts are the compensated
-      // ones exactly.
-      let positiveTotal = Double(pc)
-      guard positiveTotal != 0 else { return 0 }
-      var tp: UInt64 = 0
-      var fp: UInt64 = 0
-      for i in c.keys.indices.reversed() {
-        tp &+= UInt64(c.positives[i])
-        fp &+= UInt64(c.negatives[i])
-        step(tp: Double(tp), fp: Double(fp), of: positiveTotal)
-      }
-      return ap.value
-    }
-    let positiveTotal = totals.positives.value
-    guard positiveTotal != 0 else { return 0 }
-    let s = sums
-    var tp = CompensatedSum()
-    var fp = CompensatedSum()
-    for i in s.scores.indices.reversed() {
-      tp.merge(s.positive(i))
-      fp.merge(s.negative(i))
-      step(tp: tp.value, fp: fp.value, of: positiveTotal)
     }
     return ap.value
   }
@@ -379,8 +352,10 @@ extension ScoreHistogram {
   }
 
   /// Calls `body` with each distinct score from the highest down and the
-  /// positives and negatives scored at least it: the values of
-  /// `cumulativeFromTop()`, without its three arrays.
+  /// positives and negatives scored at least it (running compensated sums;
+  /// integer running counts when the histogram holds counts below 2⁵³, which
+  /// are the same values): what ``averagePrecision``, `cumulativeFromTop()`
+  /// and the report's curves step through.
   ///
   /// - Complexity: O(*D*), the distinct scores, and no allocation.
   func forEachFromTop(_ body: (_ score: Double, _ tp: Double, _ fp: Double) -> Void) {
