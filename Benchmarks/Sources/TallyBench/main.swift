@@ -92,7 +92,15 @@ let (dataDir, only) = parseArguments()
 
 /// Whether the filter (a workload's name or a prefix of it: `W2`,
 /// `W2_auc_roc_10000`) selects workload `w` or a group it belongs to.
-func wants(_ w: String) -> Bool { only.map { w.hasPrefix($0) || $0.hasPrefix(w) } ?? true }
+/// A number is not cut: `W1` does not select `W10`, nor `W10` `W1`.
+func wants(_ w: String) -> Bool {
+  func starts(_ s: String, with p: String) -> Bool {
+    guard s.hasPrefix(p) else { return false }
+    let next = s.dropFirst(p.count).first
+    return !(p.last?.isNumber == true && next?.isNumber == true)
+  }
+  return only.map { starts(w, with: $0) || starts($0, with: w) } ?? true
+}
 
 /// The elements of `DIR/name.npy` (read with Tally's `NPYReader`), which
 /// must hold `T` and have `shape`.
