@@ -394,7 +394,7 @@ def main():
         t = results.get("tally", {}).get(w)
         ratio = f"{t / best[0]:.2f}×" if best and t else "—"
         fl = floor.get(w)
-        floor_cells = f"{fl:,.0f} | {t / fl:.0%}" if fl and t else "— | —"
+        floor_cells = f"{fmt(fl)} | {t / fl:.0%}" if fl and t else "— | —"
         tn = results.get("tally-native", {}).get(w)
         native_cell = (f" {tn / fl:.0%} |" if fl and tn else " — |") if native else ""
         print(f"| {w} | " + " | ".join(cells) + f" | {fmt(best[0]) + ' (' + best[1] + ')' if best else '—'} | "
