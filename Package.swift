@@ -15,8 +15,11 @@ let package = Package(
     // MARK: - Public API
     .target(
       name: "Tally",
-      dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+      dependencies: ["CTallyKernels", .product(name: "RealModule", package: "swift-numerics")]
     ),
+    // Loops for wider vector units (AVX2), chosen at run time on the CPU in
+    // use; the same bits as the Swift loops they stand for.
+    .target(name: "CTallyKernels"),
     // The runnable training example: a tiny pure-Swift network, just enough
     // to run Keras's compile()/fit() example with Tally's metrics.
     .target(

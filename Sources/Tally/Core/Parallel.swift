@@ -151,6 +151,14 @@ struct SharedBuffer<T>: @unchecked Sendable {
     return SharedBuffer(base: UnsafeBufferPointer(start: start, count: range.count))
   }
 
+  /// The address of element `i` (which must lie in the buffer), for a C
+  /// kernel that reads from it.
+  @inline(__always)
+  func address(_ i: Int) -> UnsafePointer<T> {
+    assert(i >= 0 && i < base.count, "index \(i) outside 0..<\(base.count)")
+    return base.baseAddress.unsafelyUnwrapped + i
+  }
+
   /// Elements `i..<i + V.scalarCount` as the lanes of one vector (an
   /// unaligned load); they must lie in the buffer.
   @inline(__always)

@@ -6,6 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+import CTallyKernels
+import Foundation
+
 /// A flat, unweighted batch of same-shape float inputs whose per-sample
 /// values are single elements: `(N,)` against `(N,)` for element-wise
 /// metrics, or `(N, 1)` against `(N, 1)`.
@@ -62,6 +65,28 @@ func flatSum<T: BinaryFloatingPoint & SendableMetatype>(
   return total
 }
 
+/// Whether the loops of CTallyKernels run where the CPU has their vector
+/// units (`TALLY_WIDE_KERNELS=0` turns them off, to compare).
+let useWideKernels: Bool = {
+  if let v = getenv("TALLY_WIDE_KERNELS"), String(cString: v) == "0" { return false }
+  return tally_has_avx2() != 0
+}()
+
+/// ``tally_error_sum_avx2`` on eight double-double lanes held as vectors;
+/// `false` when it did nothing.
+func errorSumAVX2(
+  _ t: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ n: Int, _ kind: Int32, _ hi: inout SIMD8<Double>,
+  _ lo: inout SIMD8<Double>
+) -> Bool {
+  withUnsafeMutableBytes(of: &hi) { h in
+    withUnsafeMutableBytes(of: &lo) { l in
+      tally_error_sum_avx2(
+        t, p, n, kind, h.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Double.self),
+        l.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Double.self)) != 0
+    }
+  }
+}
+
 /// The element-wise error of a float32 pair, vectorised.
 enum FlatError: Sendable {
   case squared, absolute
@@ -75,6 +100,14 @@ func flatErrorSum(_ t: SharedBuffer<Float>, _ p: SharedBuffer<Float>, _ kind: Fl
     var hi = SIMD8<Double>(repeating: 0)
     var lo = SIMD8<Double>(repeating: 0)
     var i = r.lowerBound
+    // The blocks of eight in AVX2 when the CPU has it: the same operations
+    // lane for lane, so the same bits (TallyKernels.h).
+    let blocks = r.count / 8 * 8
+    if blocks > 0, useWideKernels,
+      errorSumAVX2(t.address(i), p.address(i), blocks, kind == .squared ? 0 : 1, &hi, &lo)
+    {
+      i += blocks
+    }
     while i + 8 <= r.upperBound {
       let tv = SIMD8<Double>(t.load(SIMD8<Float>.self, at: i))
       let pv = SIMD8<Double>(p.load(SIMD8<Float>.self, at: i))
