@@ -2,7 +2,7 @@
 //
 // AVX2 loops chosen at run time (see TallyKernels.h). No fused
 // multiply-adds: every product and sum is rounded as the Swift loop
-// rounds it.
+// rounds it; counts are integers, the same in any order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,6 +64,79 @@ int tally_error_sum_avx2(const float *t, const float *p, intptr_t n, int kind, d
   return 1;
 }
 
+// Integer counts: 32-bit lanes for at most 2^20 blocks at a time (no lane
+// can wrap), then added into 64-bit totals.
+enum { LANE_BLOCKS = 1 << 20 };
+
+static inline __attribute__((target("avx2"))) int64_t lane_sum(__m256i v) {
+  int32_t lanes[8];
+  _mm256_storeu_si256((__m256i *)lanes, v);
+  int64_t s = 0;
+  for (int k = 0; k < 8; k++) s += lanes[k];
+  return s;
+}
+
+__attribute__((target("avx2"))) static int64_t binary_matches_avx2(
+    const float *p, const float *t, intptr_t n, float threshold) {
+  const __m256 thr = _mm256_set1_ps(threshold);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t total = 0;
+  for (intptr_t start = 0; start < n; start += (intptr_t)LANE_BLOCKS * 8) {
+    intptr_t end = n - start > (intptr_t)LANE_BLOCKS * 8 ? start + (intptr_t)LANE_BLOCKS * 8 : n;
+    __m256i c = _mm256_setzero_si256();
+    for (intptr_t i = start; i < end; i += 8) {
+      __m256 s = _mm256_loadu_ps(p + i), y = _mm256_loadu_ps(t + i);
+      // 1 where the score is above (ordered: NaN is not), else 0.
+      __m256 predicted = _mm256_and_ps(_mm256_cmp_ps(s, thr, _CMP_GT_OQ), one);
+      // A hit where the label equals it (ordered: a NaN label never does);
+      // the all-ones mask is −1 as an integer.
+      c = _mm256_sub_epi32(c, _mm256_castps_si256(_mm256_cmp_ps(y, predicted, _CMP_EQ_OQ)));
+    }
+    total += lane_sum(c);
+  }
+  return total;
+}
+
+int tally_binary_matches_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t *hits) {
+  if (!tally_has_avx2()) return 0;
+  *hits += binary_matches_avx2(p, t, n, threshold);
+  return 1;
+}
+
+__attribute__((target("avx2"))) static void threshold_counts_avx2(
+    const float *p, const float *t, intptr_t n, float threshold, int64_t counts[5]) {
+  const __m256 thr = _mm256_set1_ps(threshold);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 zero = _mm256_setzero_ps();
+  for (intptr_t start = 0; start < n; start += (intptr_t)LANE_BLOCKS * 8) {
+    intptr_t end = n - start > (intptr_t)LANE_BLOCKS * 8 ? start + (intptr_t)LANE_BLOCKS * 8 : n;
+    __m256i posAbove = _mm256_setzero_si256(), above = posAbove, pos = posAbove, neg = posAbove, nan = posAbove;
+    for (intptr_t i = start; i < end; i += 8) {
+      __m256 s = _mm256_loadu_ps(p + i), y = _mm256_loadu_ps(t + i);
+      __m256i isAbove = _mm256_castps_si256(_mm256_cmp_ps(s, thr, _CMP_GT_OQ));
+      __m256i isPos = _mm256_castps_si256(_mm256_cmp_ps(y, one, _CMP_EQ_OQ));
+      __m256i isNeg = _mm256_castps_si256(_mm256_cmp_ps(y, zero, _CMP_EQ_OQ));
+      __m256i isNaN = _mm256_castps_si256(_mm256_cmp_ps(s, s, _CMP_NEQ_UQ));
+      above = _mm256_sub_epi32(above, isAbove);
+      posAbove = _mm256_sub_epi32(posAbove, _mm256_and_si256(isAbove, isPos));
+      pos = _mm256_sub_epi32(pos, isPos);
+      neg = _mm256_sub_epi32(neg, isNeg);
+      nan = _mm256_sub_epi32(nan, isNaN);
+    }
+    counts[0] += lane_sum(posAbove);
+    counts[1] += lane_sum(above);
+    counts[2] += lane_sum(pos);
+    counts[3] += lane_sum(neg);
+    counts[4] += lane_sum(nan);
+  }
+}
+
+int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t counts[5]) {
+  if (!tally_has_avx2()) return 0;
+  threshold_counts_avx2(p, t, n, threshold, counts);
+  return 1;
+}
+
 #else
 
 int tally_has_avx2(void) { return 0; }
@@ -75,6 +148,24 @@ int tally_error_sum_avx2(const float *t, const float *p, intptr_t n, int kind, d
   (void)kind;
   (void)hi;
   (void)lo;
+  return 0;
+}
+
+int tally_binary_matches_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t *hits) {
+  (void)p;
+  (void)t;
+  (void)n;
+  (void)threshold;
+  (void)hits;
+  return 0;
+}
+
+int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t counts[5]) {
+  (void)p;
+  (void)t;
+  (void)n;
+  (void)threshold;
+  (void)counts;
   return 0;
 }
 

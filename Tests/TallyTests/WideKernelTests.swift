@@ -68,4 +68,56 @@ import Testing
       #expect(Self.sameBits(lo, wideLo), "lo \(lo) against \(wideLo)")
     }
   }
+
+  /// Labels and scores with everything the counts must tell apart: labels
+  /// 0, −0, 1, 2 and NaN; scores at, just above and just below the
+  /// threshold, NaN and ±infinity. More than 2²⁰ blocks of eight, so the
+  /// 32-bit lanes are widened in the middle.
+  static func countData() -> ([Float], [Float]) {
+    var g = SplitMix64(seed: 17)
+    let labels: [Float] = [0, 1, 1, 0, -0.0, 2, .nan, 1, 0, 0]
+    let half: Float = 0.5
+    let scores: [Float] = [half, half.nextUp, half.nextDown, .nan, .infinity, -.infinity, 0, 1, -0.0]
+    let n = (1 << 20) * 8 + 8 * 1_000
+    var t = [Float](repeating: 0, count: n)
+    var p = [Float](repeating: 0, count: n)
+    for i in 0..<n {
+      t[i] = Int.random(in: 0..<20, using: &g) == 0 ? labels.randomElement(using: &g)! : Float(i % 3 == 0 ? 1 : 0)
+      p[i] =
+        Int.random(in: 0..<20, using: &g) == 0 ? scores.randomElement(using: &g)! : Float.random(in: 0...1, using: &g)
+    }
+    return (t, p)
+  }
+
+  @Test func avx2CountsAreTheSwiftCounts() throws {
+    let (t, p) = Self.countData()
+    let thr: Float = 0.5
+    var hits: Int64 = 0
+    var counts = [Int64](repeating: 0, count: 5)
+    let ran = t.withUnsafeBufferPointer { tb in
+      p.withUnsafeBufferPointer { pb in
+        (
+          tally_binary_matches_avx2(pb.baseAddress!, tb.baseAddress!, t.count, thr, &hits),
+          tally_threshold_counts_avx2(pb.baseAddress!, tb.baseAddress!, t.count, thr, &counts)
+        )
+      }
+    }
+    #expect(ran.0 == tally_has_avx2() && ran.1 == tally_has_avx2())
+    guard ran.0 != 0 else { return }
+    var expected = (hits: Int64(0), posAbove: Int64(0), above: Int64(0), pos: Int64(0), neg: Int64(0), nan: Int64(0))
+    for i in t.indices {
+      let above = p[i] > thr
+      if t[i] == (above ? 1 : 0) { expected.hits += 1 }
+      if above && t[i] == 1 { expected.posAbove += 1 }
+      if above { expected.above += 1 }
+      if t[i] == 1 { expected.pos += 1 }
+      if t[i] == 0 { expected.neg += 1 }
+      if p[i].isNaN { expected.nan += 1 }
+    }
+    #expect(expected.nan > 0 && expected.pos + expected.neg < Int64(t.count), "the data hold the odd cases")
+    #expect(hits == expected.hits)
+    #expect(
+      counts == [expected.posAbove, expected.above, expected.pos, expected.neg, expected.nan],
+      "\(counts) against \(expected)")
+  }
 }

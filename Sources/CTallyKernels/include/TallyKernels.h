@@ -25,4 +25,17 @@ int tally_has_avx2(void);
 /// leaves `hi`, `lo` alone) when the CPU has no AVX2.
 int tally_error_sum_avx2(const float *t, const float *p, intptr_t n, int kind, double hi[8], double lo[8]);
 
+/// The number of i in the blocks of eight (`n` a multiple of 8) where
+/// `t[i] == (p[i] > threshold ? 1 : 0)`, added to `*hits`
+/// (AccuracyKernels.swift's `binaryMatchesFloat`). Returns 0 (and leaves
+/// `*hits` alone) when the CPU has no AVX2.
+int tally_binary_matches_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t *hits);
+
+/// Over the blocks of eight (`n` a multiple of 8), added to `counts`: [0]
+/// labels 1 scored above `threshold`, [1] scores above it, [2] labels equal
+/// to 1, [3] labels equal to 0, [4] NaN scores (ConfusionKernels.swift's
+/// `singleThresholdCounts`). Returns 0 (and leaves `counts` alone) when the
+/// CPU has no AVX2.
+int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t counts[5]);
+
 #endif

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import CTallyKernels
+
 //===--- Binary accuracy --------------------------------------------------===//
 
 /// Matches of `y_true == (y_pred > threshold)` over flat buffers.
@@ -33,6 +35,13 @@ func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, thre
     // Four 4-lane accumulators: SIMD4 is one register on baseline x86-64
     // (SSE2) and arm64, where wider masks are packed and unpacked.
     var i = r.lowerBound
+    // The blocks of eight in AVX2 when the CPU has it (an integer count:
+    // the same in any order).
+    var wide: Int64 = 0
+    let blocks = r.count / 8 * 8
+    if blocks > 0, useWideKernels, tally_binary_matches_avx2(p.address(i), t.address(i), blocks, thr, &wide) != 0 {
+      i += blocks
+    }
     var c0 = SIMD4<Int32>(repeating: 0)
     var c1 = c0
     var c2 = c0
@@ -50,7 +59,7 @@ func binaryMatchesFloat(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, thre
       c3 &+= hits(i &+ 12)
       i &+= 16
     }
-    var total = Int(((c0 &+ c1) &+ (c2 &+ c3)).wrappedSum())
+    var total = Int(wide) &+ Int(((c0 &+ c1) &+ (c2 &+ c3)).wrappedSum())
     while i < r.upperBound {
       let predicted: Float = p[i] > thr ? 1 : 0
       total &+= t[i] == predicted ? 1 : 0

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import CTallyKernels
+
 //===--- Bucket histograms ------------------------------------------------===//
 
 /// Per-bucket counts of one slice: `pos[b + 1]`, `neg[b + 1]` for bucket
@@ -242,6 +244,22 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
     var c0 = Counts()
     var c1 = Counts()
     let threshold = SIMD4<Float>(repeating: thr)
+    var i = r.lowerBound
+    // The blocks of eight in AVX2 when the CPU has it (integer counts: the
+    // same in any order): posAbove, above, pos, neg, NaN scores.
+    var wide = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
+    let blocks = r.count / 8 * 8
+    if blocks > 0, useWideKernels,
+      withUnsafeMutableBytes(
+        of: &wide,
+        { w in
+          tally_threshold_counts_avx2(
+            p.address(i), t.address(i), blocks, thr, w.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Int64.self)
+          )
+        }) != 0
+    {
+      i += blocks
+    }
     /// Adds the counts of the four elements from `k` to `c`.
     @inline(__always) func step(_ k: Int, _ c: inout Counts) {
       let v = thresholdStep(p, t, at: k, threshold)
@@ -252,7 +270,6 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
       c.neg &+= SIMD4(onesWhere: isNeg)
       c.nan &+= SIMD4(onesWhere: v.scores .!= v.scores)
     }
-    var i = r.lowerBound
     while i + 8 <= r.upperBound {
       step(i, &c0)
       step(i &+ 4, &c1)
@@ -269,11 +286,11 @@ func singleThresholdCounts(_ p: SharedBuffer<Float>, _ t: SharedBuffer<Float>, t
       i += 1
     }
     let vectorised = (r.upperBound - r.lowerBound) / 8 * 8
-    let pos = Int((c0.pos &+ c1.pos).wrappedSum())
-    let neg = Int((c0.neg &+ c1.neg).wrappedSum())
-    let posAbove = Int((c0.posAbove &+ c1.posAbove).wrappedSum())
-    let above = Int((c0.above &+ c1.above).wrappedSum())
-    if pos + neg != vectorised || (c0.nan &+ c1.nan) != SIMD4(repeating: 0) { bad = true }
+    let pos = Int(wide.2) + Int((c0.pos &+ c1.pos).wrappedSum())
+    let neg = Int(wide.3) + Int((c0.neg &+ c1.neg).wrappedSum())
+    let posAbove = Int(wide.0) + Int((c0.posAbove &+ c1.posAbove).wrappedSum())
+    let above = Int(wide.1) + Int((c0.above &+ c1.above).wrappedSum())
+    if pos + neg != vectorised || wide.4 != 0 || (c0.nan &+ c1.nan) != SIMD4(repeating: 0) { bad = true }
     scalar[0] += posAbove
     scalar[1] += above - posAbove
     scalar[2] += pos
