@@ -1,7 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Tally
+@_spi(Internals) import Tally
 
 /// Where `tally evaluate` reads rows from.
 enum InputKind: String, ExpressibleByArgument, CaseIterable {
@@ -377,26 +377,18 @@ extension TallyCommand {
         let box = ResultBox(results)
         let start = workers
         let flags = reshape
+        // With several chunks at once, each worker keeps its kernels on its
+        // own core (they would split a chunk into parts run one after the
+        // other, with buffers of their own).
+        let oneCore = jobs.count > 1
         DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
           var ms = start[k]
           do {
             let job = jobs[k]
-            let slices = try job.keys.map { try SliceBatch($0) }
-            // The metrics that read the arrays as they are, together (their
-            // slices and bootstraps share one pass); then each that reads
-            // rank-1 arrays as (rows, 1).
-            let together = ms.indices.filter { !flags[$0] }
-            var group = together.map { ms[$0] }
-            try updateTogether(
-              &group, yTrue: job.yTrue, yPred: job.yPred, sampleWeight: job.weight, slices: slices, rows: job.rows)
-            for (k, i) in together.enumerated() { ms[i] = group[k] }
-            for i in ms.indices where flags[i] {
-              let (yt, yp) = (
-                try job.yTrue.reshaped([job.yTrue.count, 1]), try job.yPred.reshaped([job.yPred.count, 1])
-              )
-              var one = [ms[i]]
-              try updateTogether(&one, yTrue: yt, yPred: yp, sampleWeight: job.weight, slices: slices, rows: job.rows)
-              ms[i] = one[0]
+            if oneCore {
+              try onOneCore { () throws(any Error) in try update(&ms, job, flags) }
+            } else {
+              try update(&ms, job, flags)
             }
             box.buffer[k] = .success(ms)
           } catch {
@@ -408,6 +400,28 @@ extension TallyCommand {
           case .success(let ms): workers[k] = ms
           case .failure(let e): throw e
           }
+        }
+      }
+
+      /// Updates a worker's metrics with a chunk (`flags[i]`: metric `i`
+      /// reads rank-1 arrays as `(rows, 1)`).
+      @Sendable func update(_ ms: inout [any Metric], _ job: Chunk, _ flags: [Bool]) throws {
+        let slices = try job.keys.map { try SliceBatch($0) }
+        // The metrics that read the arrays as they are, together (their
+        // slices and bootstraps share one pass); then each that reads
+        // rank-1 arrays as (rows, 1).
+        let together = ms.indices.filter { !flags[$0] }
+        var group = together.map { ms[$0] }
+        try updateTogether(
+          &group, yTrue: job.yTrue, yPred: job.yPred, sampleWeight: job.weight, slices: slices, rows: job.rows)
+        for (k, i) in together.enumerated() { ms[i] = group[k] }
+        for i in ms.indices where flags[i] {
+          let (yt, yp) = (
+            try job.yTrue.reshaped([job.yTrue.count, 1]), try job.yPred.reshaped([job.yPred.count, 1])
+          )
+          var one = [ms[i]]
+          try updateTogether(&one, yTrue: yt, yPred: yp, sampleWeight: job.weight, slices: slices, rows: job.rows)
+          ms[i] = one[0]
         }
       }
 
@@ -475,6 +489,13 @@ extension TallyCommand {
       var merged: [any Metric] = workers[0]
       for k in 1..<workers.count {
         for i in merged.indices { merged[i] = try mergeAny(merged[i], workers[k][i]) }
+      }
+      // Slices' held-back counts into their states once, before the reads.
+      for i in merged.indices {
+        if var s = merged[i] as? any SlicedMetric {
+          try s.settle()
+          merged[i] = s
+        }
       }
       progress.finish(rows)
       return Pass(

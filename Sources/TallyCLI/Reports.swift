@@ -55,7 +55,7 @@ struct EvaluationReport {
       }
     }
     bootstrapped = overall.contains { $0.interval != nil }
-    slices = sliced ? byKey.keys.sorted().map { byKey[$0]! } : nil
+    slices = sliced ? SliceKey.sorted(byKey.keys).map { byKey[$0]! } : nil
   }
 
   // MARK: JSON
@@ -134,6 +134,14 @@ struct EvaluationReport {
     }
   }
 
+  /// `s` without its trailing spaces.
+  static func trimmingTrailingSpaces(_ s: String) -> String {
+    let u = s.utf8
+    var end = u.endIndex
+    while end > u.startIndex, u[u.index(before: end)] == UInt8(ascii: " ") { end = u.index(before: end) }
+    return String(s[..<end])
+  }
+
   static func pad(_ s: String, _ width: Int) -> String {
     s + String(repeating: " ", count: max(0, width - s.count))
   }
@@ -158,7 +166,7 @@ struct EvaluationReport {
     }
     let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
     var lines = rows.map { r in r.enumerated().map { Self.pad($0.element, widths[$0.offset]) }.joined(separator: "  ") }
-    lines = lines.map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }
+    lines = lines.map(Self.trimmingTrailingSpaces)
     if let confidence { lines.append(String(format: "(each cell: value [%g %% interval])", confidence * 100)) }
     lines.append("(\(samples) samples, \(slices.count) slices)")
     return lines.joined(separator: "\n")

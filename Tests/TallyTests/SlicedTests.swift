@@ -1,7 +1,7 @@
 // Evaluation: slices (Sliced, SliceBatch, SliceKey).
 
 import Foundation
-import Tally
+@_spi(Internals) import Tally
 import Testing
 
 @Suite struct SlicedTests {
@@ -164,6 +164,77 @@ import Testing
     // Another base configuration does not merge.
     var other = Sliced(try AUC(numThresholds: 10))
     #expect(throws: MetricError.self) { try other.merge(whole) }
+  }
+
+  /// Counts that fast updates hold back (float32, unweighted, metrics that
+  /// count cells) read exactly as counts added batch by batch: results,
+  /// states, saved bytes; merged with held-back counts on both sides, on
+  /// one side, or none; and on one core or all.
+  @Test func heldBackCountsReadAsSettledOnes() throws {
+    var g = SplitMix64(seed: 11)
+    let n = 300_000
+    let (y, p) = binormalScores(n, positiveRate: 0.3, shift: 1, using: &g)
+    let keys = (0..<n).map { _ in Int64.random(in: -3...40, using: &g) }
+    let batches = [0..<1, 1..<150_000, 150_000..<150_001, 150_001..<n]
+    func run<M: PredictionMetric & KerasSerializable>(
+      _ base: M, _ range: [Range<Int>], settling: Bool
+    ) throws -> Sliced<M> {
+      var m = Sliced(base)
+      for r in range {
+        try m.update(
+          yTrue: Tensor(y[r].map { Float($0) }), yPred: Tensor(p[r].map { Float($0) }),
+          slices: try SliceBatch([SliceColumn(Tensor(Array(keys[r])))]))
+        if settling { try m.settle() }
+      }
+      return m
+    }
+    func check<M: PredictionMetric & KerasSerializable>(_ base: M) throws {
+      let held = try run(base, batches, settling: false)
+      let settled = try run(base, batches, settling: true)
+      #expect(held.state == settled.state, "\(M.className)")
+      #expect(try held.savedState() == settled.savedState())
+      #expect(held.result() == settled.result())
+      #expect(held.sliceResults().map(\.value) == settled.sliceResults().map(\.value))
+      #expect(held.sliceResults().map(\.samples) == settled.sliceResults().map(\.samples))
+      #expect(held.overallResult.samples == Int64(n))
+      let oneCore = try onOneCore { () throws(any Error) in try run(base, batches, settling: false) }
+      #expect(oneCore.state == held.state)
+      // Halves merged: both holding counts back, one, none.
+      for (a, b) in [(false, false), (true, false), (false, true), (true, true)] {
+        var first = try run(base, Array(batches[..<2]), settling: a)
+        let second = try run(base, Array(batches[2...]), settling: b)
+        try first.merge(second)
+        // (The second half's rows were numbered from 0: only `nextRow` differs.)
+        #expect(first.state.overall == held.state.overall, "\(M.className) settled \(a), \(b)")
+        #expect(first.state.slices == held.state.slices, "\(M.className) settled \(a), \(b)")
+      }
+      // Restored from the state, then updated again.
+      var restored = Sliced(base)
+      try restored.restore(try run(base, Array(batches[..<2]), settling: false).state)
+      var more = try run(base, Array(batches[2...]), settling: false)
+      try more.merge(restored)
+      #expect(more.state.overall == held.state.overall)
+      #expect(more.state.slices == held.state.slices)
+    }
+    try check(BinaryAccuracy())
+    try check(try AUC())
+    try check(try Recall(thresholds: [0.1, 0.5, 0.9]))
+  }
+
+  /// Keys from an int64 tensor (read in place) group as the same keys
+  /// from an array; integer keys sort by value.
+  @Test func int64TensorKeysAndTheirOrder() throws {
+    var g = SplitMix64(seed: 12)
+    let keys = (0..<5_000).map { _ in Int64.random(in: -1_000...1_000, using: &g) * 1_000_000_007 }
+    let fromTensor = try SliceBatch([SliceColumn(Tensor(keys))])
+    let fromArray = try SliceBatch([SliceColumn(keys)])
+    #expect(fromTensor.keys == fromArray.keys)
+    #expect(fromTensor.keys.first == SliceKey([.int(keys[0])]))
+    let dense = (0..<5_000).map { _ in Int64.random(in: 5...9, using: &g) }
+    #expect(try SliceBatch([SliceColumn(Tensor(dense))]).keys.count == Set(dense).count)
+    #expect(SliceKey.sorted(fromTensor.keys) == fromTensor.keys.sorted())
+    let mixed = [SliceKey([.string("b")]), SliceKey([.int(3)]), SliceKey([.int(-2)]), SliceKey([.int(1), .int(0)])]
+    #expect(SliceKey.sorted(mixed) == mixed.sorted())
   }
 
   /// Slices of a bootstrap: each slice's replicates equal a bootstrap of

@@ -224,7 +224,7 @@ func withCellCounting<M: PredictionMetric, R>(
   _ body: (
     _ cells: (Tensor, Tensor) throws(MetricError) -> CellBatch?,
     _ add: (ArraySlice<Int>, M.State, Bool) throws(MetricError) -> M.State,
-    _ source: (Tensor, Tensor, (CellSource) -> [Int]?) -> (count: Int, totals: [Int]?)?
+    _ source: (Tensor, Tensor, (CellSource) -> [UInt32]?) -> (count: Int, totals: [UInt32]?)?
   ) throws(MetricError) -> R
 ) throws(MetricError) -> R? {
   guard let counting = metric as? any CellCounting else { return nil }

@@ -183,8 +183,9 @@ private func drawnTotals(
 
 /// The counts of `source`'s cells by group, counted as they are written
 /// (1,024 rows at a time, on each core, so no array of cells is made):
-/// `totals[g·count + c]`, or `nil` when a row is invalid.
-func groupedCounts(_ source: CellSource, groups: [Int32]?, groupCount: Int) -> [Int]? {
+/// `totals[g·count + c]`, or `nil` when a row is invalid. 32-bit: a batch
+/// has fewer than 2³¹ rows.
+func groupedCounts(_ source: CellSource, groups: [Int32]?, groupCount: Int) -> [UInt32]? {
   let c = source.count
   let size = groupCount * c
   let parts = parallelMap(source.rows) { range -> [UInt32]? in
@@ -211,13 +212,12 @@ func groupedCounts(_ source: CellSource, groups: [Int32]?, groupCount: Int) -> [
     }
     return bad ? nil : hist
   }
-  // A part has fewer than 2³² rows (a batch holds fewer than 2³¹).
-  guard parts.allSatisfy({ $0 != nil }) else { return nil }
-  var totals = [Int](repeating: 0, count: size)
+  // The parts' sum: fewer than 2³¹ rows (a batch).
+  guard parts.allSatisfy({ $0 != nil }), var totals = parts.first! else { return nil }
   totals.withUnsafeMutableBufferPointer { t in
-    for part in parts {
+    for part in parts.dropFirst() {
       part!.withUnsafeBufferPointer { h in
-        for j in t.indices { t[j] &+= Int(h[j]) }
+        for j in t.indices { t[j] &+= h[j] }
       }
     }
   }

@@ -16,8 +16,9 @@ struct TalliedCells {
   /// ``totals`` holds their counts already.
   var batch: CellBatch?
   /// The cells' counts by slice (without a bootstrap, counted as the cells
-  /// were made).
+  /// were made), in ``totals`` or, 32-bit, in ``counts``.
   var totals: [Int]?
+  var counts: [UInt32]? = nil
   /// The bootstrap whose weights the totals add up, if any.
   var bootstrap: PoissonBootstrap?
   /// Whether the totals are by slice (the batch's slice keys).
@@ -88,11 +89,12 @@ public func updateTogether(
   // Cells counted already; then one pass for each way of counting: by
   // slice or not, and bootstrap.
   for member in pending {
-    guard let totals = member.cells.totals, var t = next[member.index] as? any CellTallied else { continue }
-    try t.absorb(totals, of: member.cells, yTrue: yTrue, yPred: yPred, slices: slices, rows: rows)
+    guard member.cells.totals != nil || member.cells.counts != nil, var t = next[member.index] as? any CellTallied
+    else { continue }
+    try t.absorb(member.cells.totals ?? [], of: member.cells, yTrue: yTrue, yPred: yPred, slices: slices, rows: rows)
     next[member.index] = t
   }
-  pending.removeAll { $0.cells.totals != nil }
+  pending.removeAll { $0.cells.totals != nil || $0.cells.counts != nil }
   while let first = pending.first {
     let same = pending.filter { $0.cells.bootstrap == first.cells.bootstrap && $0.cells.grouped == first.cells.grouped }
     pending.removeAll { $0.cells.bootstrap == first.cells.bootstrap && $0.cells.grouped == first.cells.grouped }

@@ -73,6 +73,19 @@ public struct SliceKey: Hashable, Comparable, Sendable, Codable, CustomStringCon
     a.values.lexicographicallyPrecedes(b.values)
   }
 
+  /// `keys` in order (by their integers when every key is one integer, as
+  /// from a `.npy` column: the same order, without comparing arrays).
+  public static func sorted(_ keys: some Collection<SliceKey>) -> [SliceKey] {
+    var integers: [(Int64, SliceKey)] = []
+    integers.reserveCapacity(keys.count)
+    for k in keys {
+      guard k.values.count == 1, case .int(let i) = k.values[0] else { return keys.sorted() }
+      integers.append((i, k))
+    }
+    integers.sort { $0.0 < $1.0 }
+    return integers.map(\.1)
+  }
+
   public init(from decoder: any Decoder) throws {
     values = try decoder.singleValueContainer().decode([SliceValue].self)
   }
@@ -87,6 +100,8 @@ public struct SliceKey: Hashable, Comparable, Sendable, Codable, CustomStringCon
 public struct SliceColumn: Sendable {
   enum Values: Sendable {
     case integers([Int64])
+    /// An int64 tensor's elements, read in place (a mapped `.npy`).
+    case int64s(TensorBuffer<Int64>)
     case strings([String])
     case mixed([SliceValue])
   }
@@ -96,6 +111,7 @@ public struct SliceColumn: Sendable {
   public var count: Int {
     switch values {
     case .integers(let v): v.count
+    case .int64s(let v): v.count
     case .strings(let v): v.count
     case .mixed(let v): v.count
     }
@@ -114,7 +130,11 @@ public struct SliceColumn: Sendable {
     guard !keys.dtype.isFloatingPoint else {
       throw .invalidValue("slice keys must be integers or strings; received \(keys.dtype.numpyName) values")
     }
-    values = .integers(keys.scalars(as: Int64.self) ?? keys.doubles().map { Int64($0) })
+    if case .int64(let b) = keys.storage {
+      values = .int64s(b)
+    } else {
+      values = .integers(keys.scalars(as: Int64.self) ?? keys.doubles().map { Int64($0) })
+    }
   }
 
   /// Integer keys.
@@ -138,59 +158,76 @@ public struct SliceColumn: Sendable {
   func value(_ row: Int) -> SliceValue {
     switch values {
     case .integers(let v): .int(v[row])
+    case .int64s(let v): .int(v.withUnsafeBufferPointer { $0[row] })
     case .strings(let v): .string(v[row])
     case .mixed(let v): v[row]
     }
   }
 
   /// Each row's ordinal among the column's distinct values (in order of
-  /// first appearance), and the number of distinct values.
-  func ordinals() -> (ordinals: [Int32], distinct: Int) {
+  /// first appearance), and the first row of each distinct value.
+  func ordinals() -> (ordinals: [Int32], firstRows: [Int]) {
     switch values {
-    case .integers(let v):
-      guard var lo = v.first else { return ([], 0) }
-      var hi = lo
-      for x in v {
-        lo = Swift.min(lo, x)
-        hi = Swift.max(hi, x)
-      }
-      // A dense table when the range is small; a dictionary otherwise.
-      let (span, overflow) = hi.subtractingReportingOverflow(lo)
-      if !overflow, span < 1 << 20, span < 4 * Int64(v.count) + 1024 {
-        var table = [Int32](repeating: -1, count: Int(span) + 1)
-        var out = [Int32](repeating: 0, count: v.count)
-        var next: Int32 = 0
-        table.withUnsafeMutableBufferPointer { t in
-          out.withUnsafeMutableBufferPointer { o in
-            for (i, x) in v.enumerated() {
-              let slot = Int(x &- lo)
-              if t[slot] < 0 {
-                t[slot] = next
-                next += 1
-              }
-              o[i] = t[slot]
-            }
-          }
-        }
-        return (out, Int(next))
-      }
-      return Self.ordinals(of: v)
-    case .strings(let v):
-      return Self.ordinals(of: v)
-    case .mixed(let v):
-      return Self.ordinals(of: v)
+    case .integers(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
+    case .int64s(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
+    case .strings(let v): Self.ordinals(of: v)
+    case .mixed(let v): Self.ordinals(of: v)
     }
   }
 
-  static func ordinals<T: Hashable>(of v: [T]) -> ([Int32], Int) {
+  /// Through a dense table when the keys' range is small; a dictionary
+  /// otherwise.
+  static func ordinals(ofIntegers v: UnsafeBufferPointer<Int64>) -> ([Int32], [Int]) {
+    guard let first = v.first else { return ([], []) }
+    // Four independent minima and maxima.
+    var (lo, hi) = (first, first)
+    var (lo1, hi1, lo2, hi2, lo3, hi3) = (first, first, first, first, first, first)
+    var i = 0
+    while i &+ 4 <= v.count {
+      (lo, hi) = (Swift.min(lo, v[i]), Swift.max(hi, v[i]))
+      (lo1, hi1) = (Swift.min(lo1, v[i &+ 1]), Swift.max(hi1, v[i &+ 1]))
+      (lo2, hi2) = (Swift.min(lo2, v[i &+ 2]), Swift.max(hi2, v[i &+ 2]))
+      (lo3, hi3) = (Swift.min(lo3, v[i &+ 3]), Swift.max(hi3, v[i &+ 3]))
+      i &+= 4
+    }
+    while i < v.count {
+      (lo, hi) = (Swift.min(lo, v[i]), Swift.max(hi, v[i]))
+      i &+= 1
+    }
+    (lo, hi) = (Swift.min(Swift.min(lo, lo1), Swift.min(lo2, lo3)), Swift.max(Swift.max(hi, hi1), Swift.max(hi2, hi3)))
+    let (span, overflow) = hi.subtractingReportingOverflow(lo)
+    guard !overflow, span < 1 << 20, span < 4 * Int64(v.count) + 1024 else { return ordinals(of: Array(v)) }
+    var table = [Int32](repeating: -1, count: Int(span) + 1)
+    var firstRows: [Int] = []
+    let out = [Int32](unsafeUninitializedCapacity: v.count) { o, initialized in
+      table.withUnsafeMutableBufferPointer { t in
+        for i in 0..<v.count {
+          let slot = Int(v[i] &- lo)
+          var g = t[slot]
+          if g < 0 {
+            g = Int32(firstRows.count)
+            t[slot] = g
+            firstRows.append(i)
+          }
+          o[i] = g
+        }
+      }
+      initialized = v.count
+    }
+    return (out, firstRows)
+  }
+
+  static func ordinals<T: Hashable>(of v: [T]) -> ([Int32], [Int]) {
     var seen: [T: Int32] = [:]
-    let out = v.map { x -> Int32 in
+    var firstRows: [Int] = []
+    let out = v.enumerated().map { (i, x) -> Int32 in
       if let o = seen[x] { return o }
       let o = Int32(seen.count)
       seen[x] = o
+      firstRows.append(i)
       return o
     }
-    return (out, seen.count)
+    return (out, firstRows)
   }
 }
 
@@ -227,11 +264,12 @@ public struct SliceBatch: Sendable {
       throw .shapeMismatch("a sliced batch holds at most \(Int32.max - 1) rows; received \(n)")
     }
     var ordinalColumns: [[Int32]] = []
-    var distincts: [Int] = []
+    var firstRows: [Int] = []
     for column in columns {
-      let (o, distinct) = column.ordinals()
+      let (o, first) = column.ordinals()
+      let distinct = first.count
+      firstRows = first
       ordinalColumns.append(o)
-      distincts.append(distinct)
       let (p, overflow) = product.multipliedReportingOverflow(by: Int64(max(distinct, 1)))
       if overflow { overflowed = true }
       if !overflowed && columns.count > 1 {
@@ -240,17 +278,14 @@ public struct SliceBatch: Sendable {
       }
     }
     let group: [Int32]
-    let count: Int
     if overflowed {
-      (group, count) = SliceColumn.ordinals(of: (0..<n).map { i in ordinalColumns.map { $0[i] } })
+      (group, firstRows) = SliceColumn.ordinals(of: (0..<n).map { i in ordinalColumns.map { $0[i] } })
     } else if columns.count == 1 {
-      (group, count) = (ordinalColumns[0], distincts[0])
+      group = ordinalColumns[0]
     } else {
-      (group, count) = SliceColumn.ordinals(of: codes)
+      (group, firstRows) = SliceColumn.ordinals(of: codes)
     }
-    var firstRow = [Int](repeating: -1, count: count)
-    for i in 0..<n where firstRow[Int(group[i])] < 0 { firstRow[Int(group[i])] = i }
-    keys = firstRow.map { i in SliceKey(columns.map { $0.value(i) }) }
+    keys = firstRows.map { i in SliceKey(columns.map { $0.value(i) }) }
     self.group = group
   }
 

@@ -135,8 +135,8 @@ extension SliceResult where Base == any Metric {
 public struct Sliced<Base: PredictionMetric>: Metric {
   /// The base metric's name.
   public var name: String {
-    get { overall.name }
-    set { overall.name = newValue }
+    get { overallBase.name }
+    set { overallBase.name = newValue }
   }
   /// Slices whose weight is below this are reported without a value.
   public let minimumWeight: Double
@@ -144,9 +144,15 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   /// that would exceed it throws); not part of the configuration.
   public var maximumSlices: Int
   /// The base metric on all rows.
-  public private(set) var overall: Base
+  public var overall: Base { settled().overallBase }
+  /// The overall metric and slices without ``pending``.
+  var overallBase: Base
   var overallTally = SliceTally()
+  /// Every slice key seen (a key of ``pending`` starts with an empty state).
   var slices: [SliceKey: (metric: Base, tally: SliceTally)] = [:]
+  /// Cell totals by slice counted since the states last took them (the
+  /// unweighted fast path); every reader sees the states with them added.
+  var pending: PendingSliceCells?
   /// One past the largest global row index seen.
   public private(set) var nextRow: Int64 = 0
   let template: Base
@@ -167,7 +173,7 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   public init(_ base: Base, minimumWeight: Double = 0, maximumSlices: Int = Sliced.defaultMaximumSlices) {
     var b = base
     b.reset()
-    (template, overall) = (b, b)
+    (template, overallBase) = (b, b)
     self.minimumWeight = minimumWeight
     self.maximumSlices = maximumSlices
   }
@@ -182,9 +188,15 @@ public struct Sliced<Base: PredictionMetric>: Metric {
 
   /// The overall entry, the slices sorted by key, and the next row.
   public var state: SlicedState<Base.State> {
+    let s = settled()
+    return s.settledState
+  }
+
+  private var settledState: SlicedState<Base.State> {
     SlicedState(
-      overall: SliceEntry(key: nil, samples: overallTally.samples, weight: overallTally.weight, state: overall.state),
-      slices: slices.keys.sorted().map { k in
+      overall: SliceEntry(
+        key: nil, samples: overallTally.samples, weight: overallTally.weight, state: overallBase.state),
+      slices: SliceKey.sorted(slices.keys).map { k in
         let s = slices[k]!
         return SliceEntry(key: k, samples: s.tally.samples, weight: s.tally.weight, state: s.metric.state)
       },
@@ -211,7 +223,8 @@ public struct Sliced<Base: PredictionMetric>: Metric {
       throw .invalidState("\(name): row counts must be ≥ 0")
     }
     var next = self
-    try next.overall.restore(s.overall.state)
+    next.pending = nil
+    try next.overallBase.restore(s.overall.state)
     next.overallTally = SliceTally(samples: s.overall.samples, weight: s.overall.weight)
     next.slices = [:]
     let width = s.slices.first?.key?.values.count
@@ -238,10 +251,29 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   public mutating func merge(_ other: Sliced<Base>) throws(MetricError) {
     try Self.checkMergeable(config, other.config)
     var next = self
-    try next.overall.merge(other.overall)
-    next.overallTally = try overallTally.adding(other.overallTally)
+    var other = other
+    // Counts held back on both sides add up as they are, and the states
+    // take them once.
+    if let p = next.pending, let q = other.pending, p.cells == q.cells, p.rows + q.rows <= Self.pendingRowLimit {
+      next.pending = nil
+      var both = p
+      both.add(q)
+      for key in q.keys where next.slices[key] == nil { next.slices[key] = (template, SliceTally()) }
+      next.pending = both
+      other.pending = nil
+    }
+    try next.settle()
+    try other.settle()
+    // (Empty states, such as those of keys whose counts moved above, are
+    // the identity of merging.)
+    let empty = template.state
+    if other.overallTally.samples != 0 || other.overallBase.state != empty {
+      try next.overallBase.merge(other.overallBase)
+      next.overallTally = try next.overallTally.adding(other.overallTally)
+    }
     for (k, s) in other.slices {
       if let mine = next.slices[k] {
+        if s.tally.samples == 0 && s.metric.state == empty { continue }
         var m = mine.metric
         try m.merge(s.metric)
         next.slices[k] = (m, try mine.tally.adding(s.tally))
@@ -263,15 +295,17 @@ public struct Sliced<Base: PredictionMetric>: Metric {
 
   /// The overall result and its rows.
   public var overallResult: SliceResult<Base> {
-    SliceResult(
-      key: nil, samples: overallTally.samples, weight: overallTally.weight.value,
-      belowMinimumWeight: false, metric: overall)
+    let s = settled()
+    return SliceResult(
+      key: nil, samples: s.overallTally.samples, weight: s.overallTally.weight.value,
+      belowMinimumWeight: false, metric: s.overallBase)
   }
 
   /// Each slice's result, sorted by key.
   public func sliceResults() -> [SliceResult<Base>] {
-    slices.keys.sorted().map { k in
-      let s = slices[k]!
+    let settled = settled()
+    return SliceKey.sorted(settled.slices.keys).map { k in
+      let s = settled.slices[k]!
       return SliceResult(
         key: k, samples: s.tally.samples, weight: s.tally.weight.value,
         belowMinimumWeight: s.tally.weight.value < minimumWeight, metric: s.metric)
@@ -306,14 +340,15 @@ public struct Sliced<Base: PredictionMetric>: Metric {
     yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices batch: SliceBatch, rows: RowIndices
   ) throws(MetricError) {
     if let cells = try talliedCells(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, slices: batch, rows: rows) {
-      try absorb(cells.totals!, of: cells, yTrue: yTrue, yPred: yPred, slices: batch, rows: rows)
+      try absorb(cells.totals ?? [], of: cells, yTrue: yTrue, yPred: yPred, slices: batch, rows: rows)
       return
     }
     let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
     let rows = try checked(batch, rows: rows, batchRows: batchRows(yPred))
     let n = rows.count
     var next = self
-    try next.overall.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, rows: rows)
+    try next.settle()
+    try next.overallBase.update(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, rows: rows)
     let rowWeights = try Self.rowWeights(sampleWeight, rows: n, metric: name)
     next.overallTally = try next.overallTally.adding(rows: n, weights: rowWeights, positions: nil)
     // Each slice's rows gathered, and its metric updated with them.
@@ -408,7 +443,7 @@ extension Sliced: CellTallied {
       if let (count, totals) = source(yTrue, yPred, { groupedCounts($0, groups: slices.group, groupCount: groups) }),
         let totals
       {
-        return TalliedCells(count: count, batch: nil, totals: totals, bootstrap: nil, grouped: true)
+        return TalliedCells(count: count, batch: nil, totals: nil, counts: totals, bootstrap: nil, grouped: true)
       }
       guard let batch = try cells(yTrue, yPred) else { return nil }
       let totals = cellTotals([batch], groups: slices.group, groupCount: groups, bootstrap: nil, rows: rows)
@@ -417,14 +452,62 @@ extension Sliced: CellTallied {
     return counted ?? nil
   }
 
-  /// Each slice from its rows of the totals, and the overall metric from
-  /// their sum (the same counts as an update with all rows).
+  /// Adds the batch's totals to ``pending`` (its new keys join the slices
+  /// with empty states); the states take them when they are read, merged,
+  /// saved or updated otherwise, so the per-slice work is once per run
+  /// instead of once per batch. Past the bounds below, the batch goes into
+  /// the states at once, as an update would.
   mutating func absorb(
     _ totals: [Int], of cells: TalliedCells, yTrue: Tensor, yPred: Tensor, slices batch: SliceBatch?,
     rows: RowIndices
   ) throws(MetricError) {
     guard let batch else { return }
     let c = cells.count
+    var next = self
+    if let p = next.pending, p.cells != c || p.rows + batch.rows > Self.pendingRowLimit {
+      try next.settle()
+    }
+    guard next.overallTally.samples <= Self.settledRowLimit else {
+      // Counts this large could overflow: the checked update, batch by batch.
+      try next.settle()
+      try next.absorbNow(cells.counts?.map { Int($0) } ?? totals, cells: c, batch: batch)
+      next.nextRow = max(nextRow, rows.end)
+      self = next
+      return
+    }
+    var p = next.pending ?? PendingSliceCells(cells: c)
+    next.pending = nil
+    for (g, key) in batch.keys.enumerated() {
+      let slot = p.slot(for: key)
+      if next.slices[key] == nil { next.slices[key] = (template, SliceTally()) }
+      // (32-bit: the pending rows are fewer than 2³².)
+      p.totals.withUnsafeMutableBufferPointer { t in
+        if let counts = cells.counts {
+          counts.withUnsafeBufferPointer { b in
+            for j in 0..<c { t[slot &* c &+ j] &+= b[g &* c &+ j] }
+          }
+        } else {
+          totals.withUnsafeBufferPointer { b in
+            for j in 0..<c { t[slot &* c &+ j] &+= UInt32(truncatingIfNeeded: b[g &* c &+ j]) }
+          }
+        }
+      }
+    }
+    p.rows += batch.rows
+    next.pending = p
+    next.nextRow = max(nextRow, rows.end)
+    self = next
+  }
+
+  /// Rows ``pending`` holds at most before the states take them; with
+  /// ``settledRowLimit``, the settled counts cannot overflow.
+  static var pendingRowLimit: Int { Int(UInt32.max) }
+  /// Beyond this many settled rows, batches go into the states at once.
+  static var settledRowLimit: Int64 { 1 << 60 }
+
+  /// Each slice from its rows of the totals, and the overall metric from
+  /// their sum (the same counts as an update with all rows).
+  private mutating func absorbNow(_ totals: [Int], cells c: Int, batch: SliceBatch) throws(MetricError) {
     var next = self
     _ = try withCellCounting(template) { (_, add, _) throws(MetricError) in
       var all = [Int](repeating: 0, count: c)
@@ -438,11 +521,105 @@ extension Sliced: CellTallied {
           rows: mine.reduce(0, +), weights: nil, positions: nil)
         next.slices[key] = (m, tally)
       }
-      try next.overall.restore(try add(all[...], next.overall.state, false))
+      try next.overallBase.restore(try add(all[...], next.overallBase.state, false))
       next.overallTally = try next.overallTally.adding(rows: batch.rows, weights: nil, positions: nil)
     }
-    next.nextRow = max(nextRow, rows.end)
     self = next
+  }
+
+  /// Adds the counts that fast updates hold back to the slices' states
+  /// (each slice's to its state, their sum to the overall one: the same
+  /// counts as updates with all its rows).
+  ///
+  /// An unweighted update of a metric that counts cells keeps its counts
+  /// by slice aside, so the per-slice work is once per run instead of once
+  /// per batch; every read (results, state, merge) sees them added. Call
+  /// this to pay that once before many reads.
+  ///
+  /// - Throws: ``MetricError/invalidValue(_:)`` should a count overflow
+  ///   (it cannot: beyond 2⁶⁰ rows, updates add their counts at once).
+  public mutating func settle() throws(MetricError) {
+    guard let p = pending else { return }
+    var next = self
+    next.pending = nil
+    let c = p.cells
+    _ = try withCellCounting(template) { (_, add, _) throws(MetricError) in
+      var all = [Int](repeating: 0, count: c)
+      var mine = [Int](repeating: 0, count: c)
+      for (slot, key) in p.keys.enumerated() {
+        for j in 0..<c {
+          mine[j] = Int(p.totals[slot &* c &+ j])
+          all[j] += mine[j]
+        }
+        // (In place: absorb gave every pending key an entry.)
+        guard let i = next.slices.index(forKey: key) else { continue }
+        let state = try add(mine[...], next.slices.values[i].metric.state, false)
+        try next.slices.values[i].metric.restore(state)
+        // Unweighted: the slice's rows are its cells' total.
+        next.slices.values[i].tally = try next.slices.values[i].tally.adding(
+          rows: mine.reduce(0, +), weights: nil, positions: nil)
+      }
+      try next.overallBase.restore(try add(all[...], next.overallBase.state, false))
+      next.overallTally = try next.overallTally.adding(rows: p.rows, weights: nil, positions: nil)
+    }
+    self = next
+  }
+
+  /// This metric with ``pending`` added to the states. That cannot fail:
+  /// the totals are counts of fewer than ``pendingRowLimit`` rows on states
+  /// of at most ``settledRowLimit``, made by the template's own cells (the
+  /// failures `settle()` guards against are overflow and a mismatch of
+  /// shapes); were it to, the metric is returned as it is.
+  func settled() -> Self {
+    guard pending != nil else { return self }
+    var s = self
+    do {
+      try s.settle()
+      return s
+    } catch {
+      assertionFailure("settling pending slice totals failed: \(error)")
+      return self
+    }
+  }
+}
+
+/// Cell totals by slice, not yet in the slices' states.
+struct PendingSliceCells: Sendable {
+  /// Cells per slice.
+  var cells: Int
+  /// Each slot's key, and each key's slot.
+  var keys: [SliceKey] = []
+  var slot: [SliceKey: Int] = [:]
+  /// `keys.count × cells` totals, slot by slot (of fewer than 2³² rows).
+  var totals: [UInt32] = []
+  /// The rows counted.
+  var rows = 0
+
+  init(cells: Int) { self.cells = cells }
+
+  /// The slot of `key`, made (with zero totals) if new.
+  mutating func slot(for key: SliceKey) -> Int {
+    if let s = slot[key] { return s }
+    let s = keys.count
+    slot[key] = s
+    keys.append(key)
+    totals.append(contentsOf: repeatElement(0, count: cells))
+    return s
+  }
+
+  /// Adds `other`'s totals, key by key (the same cells; fewer than 2³²
+  /// rows together).
+  mutating func add(_ other: PendingSliceCells) {
+    let c = cells
+    for (q, key) in other.keys.enumerated() {
+      let s = slot(for: key)
+      totals.withUnsafeMutableBufferPointer { t in
+        other.totals.withUnsafeBufferPointer { o in
+          for j in 0..<c { t[s &* c &+ j] &+= o[q &* c &+ j] }
+        }
+      }
+    }
+    rows += other.rows
   }
 }
 
@@ -478,6 +655,9 @@ public protocol SlicedMetric: Metric {
   ) throws(MetricError)
   /// The base metric on all rows.
   var overallMetric: any Metric { get }
+  /// Adds the counts that fast updates hold back to the states (see
+  /// ``Sliced/settle()``).
+  mutating func settle() throws(MetricError)
   /// Each slice, sorted by key, with its base metric.
   var erasedSliceResults: [SliceResult<any Metric>] { get }
 }
