@@ -233,6 +233,12 @@ import Testing
     let dense = (0..<5_000).map { _ in Int64.random(in: 5...9, using: &g) }
     #expect(try SliceBatch([SliceColumn(Tensor(dense))]).keys.count == Set(dense).count)
     #expect(SliceKey.sorted(fromTensor.keys) == fromTensor.keys.sorted())
+    // int32 keys in place; Int keys exactly, to the ends of the range.
+    let small = keys.map { Int32(truncatingIfNeeded: $0 / 1_000_000_007) }
+    #expect(
+      try SliceBatch([SliceColumn(Tensor(small))]).keys == SliceBatch([SliceColumn(small.map { Int64($0) })]).keys)
+    let wide = [Int.max, Int.min, 1 << 60, (1 << 60) + 1]
+    #expect(try SliceBatch([SliceColumn(Tensor(wide))]).keys.map(\.description) == wide.map { "\($0)" })
     let mixed = [SliceKey([.string("b")]), SliceKey([.int(3)]), SliceKey([.int(-2)]), SliceKey([.int(1), .int(0)])]
     #expect(SliceKey.sorted(mixed) == mixed.sorted())
   }

@@ -100,8 +100,9 @@ public struct SliceKey: Hashable, Comparable, Sendable, Codable, CustomStringCon
 public struct SliceColumn: Sendable {
   enum Values: Sendable {
     case integers([Int64])
-    /// An int64 tensor's elements, read in place (a mapped `.npy`).
+    /// An int64 or int32 tensor's elements, read in place (a mapped `.npy`).
     case int64s(TensorBuffer<Int64>)
+    case int32s(TensorBuffer<Int32>)
     case strings([String])
     case mixed([SliceValue])
   }
@@ -112,6 +113,7 @@ public struct SliceColumn: Sendable {
     switch values {
     case .integers(let v): v.count
     case .int64s(let v): v.count
+    case .int32s(let v): v.count
     case .strings(let v): v.count
     case .mixed(let v): v.count
     }
@@ -132,6 +134,11 @@ public struct SliceColumn: Sendable {
     }
     if case .int64(let b) = keys.storage {
       values = .int64s(b)
+    } else if case .int32(let b) = keys.storage {
+      values = .int32s(b)
+    } else if case .int(let b) = keys.storage {
+      // (Exactly: through Double, integers beyond 2⁵³ would round.)
+      values = .integers(b.withUnsafeBufferPointer { $0.map { Int64($0) } })
     } else {
       values = .integers(keys.scalars(as: Int64.self) ?? keys.doubles().map { Int64($0) })
     }
@@ -159,6 +166,7 @@ public struct SliceColumn: Sendable {
     switch values {
     case .integers(let v): .int(v[row])
     case .int64s(let v): .int(v.withUnsafeBufferPointer { $0[row] })
+    case .int32s(let v): .int(Int64(v.withUnsafeBufferPointer { $0[row] }))
     case .strings(let v): .string(v[row])
     case .mixed(let v): v[row]
     }
@@ -170,6 +178,7 @@ public struct SliceColumn: Sendable {
     switch values {
     case .integers(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
     case .int64s(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
+    case .int32s(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
     case .strings(let v): Self.ordinals(of: v)
     case .mixed(let v): Self.ordinals(of: v)
     }
@@ -177,7 +186,9 @@ public struct SliceColumn: Sendable {
 
   /// Through a dense table when the keys' range is small; a dictionary
   /// otherwise.
-  static func ordinals(ofIntegers v: UnsafeBufferPointer<Int64>) -> ([Int32], [Int]) {
+  static func ordinals<T: FixedWidthInteger & SignedInteger>(ofIntegers v: UnsafeBufferPointer<T>) -> (
+    [Int32], [Int]
+  ) {
     guard let first = v.first else { return ([], []) }
     // Four independent minima and maxima.
     var (lo, hi) = (first, first)
@@ -195,7 +206,7 @@ public struct SliceColumn: Sendable {
       i &+= 1
     }
     (lo, hi) = (Swift.min(Swift.min(lo, lo1), Swift.min(lo2, lo3)), Swift.max(Swift.max(hi, hi1), Swift.max(hi2, hi3)))
-    let (span, overflow) = hi.subtractingReportingOverflow(lo)
+    let (span, overflow) = Int64(hi).subtractingReportingOverflow(Int64(lo))
     guard !overflow, span < 1 << 20, span < 4 * Int64(v.count) + 1024 else { return ordinals(of: Array(v)) }
     var table = [Int32](repeating: -1, count: Int(span) + 1)
     var firstRows: [Int] = []

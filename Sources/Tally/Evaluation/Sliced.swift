@@ -130,8 +130,10 @@ extension SliceResult where Base == any Metric {
 ///
 /// - Complexity: one state per slice. An unweighted update of a metric that
 ///   counts cells (binary accuracy, the confusion-matrix family on one score
-///   per row) is one pass over the rows for all slices; any other update
-///   gathers each slice's rows and updates its state.
+///   per row) is one pass over the rows for all slices, whose counts are
+///   held back by slice and added to the states once, when read, merged or
+///   saved (``settle()``); any other update gathers each slice's rows and
+///   updates its state.
 public struct Sliced<Base: PredictionMetric>: Metric {
   /// The base metric's name.
   public var name: String {
