@@ -170,10 +170,3 @@ int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, floa
 }
 
 #endif
-
-// The calling thread's request to keep kernels on it (see TallyKernels.h).
-static _Thread_local int one_core_depth = 0;
-
-int tally_one_core_depth(void) { return one_core_depth; }
-
-void tally_set_one_core_depth(int depth) { one_core_depth = depth; }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-@_spi(Internals) import Tally
+import Tally
 
 /// Where `tally evaluate` reads rows from.
 enum InputKind: String, ExpressibleByArgument, CaseIterable {
@@ -377,19 +377,11 @@ extension TallyCommand {
         let box = ResultBox(results)
         let start = workers
         let flags = reshape
-        // With several chunks at once, each worker keeps its kernels on its
-        // own core (they would split a chunk into parts run one after the
-        // other, with buffers of their own).
-        let oneCore = jobs.count > 1
         DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
           var ms = start[k]
           do {
             let job = jobs[k]
-            if oneCore {
-              try onOneCore { () throws(any Error) in try update(&ms, job, flags) }
-            } else {
-              try update(&ms, job, flags)
-            }
+            try update(&ms, job, flags)
             box.buffer[k] = .success(ms)
           } catch {
             box.buffer[k] = .failure(error)

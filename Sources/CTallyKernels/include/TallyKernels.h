@@ -38,13 +38,4 @@ int tally_binary_matches_avx2(const float *p, const float *t, intptr_t n, float 
 /// CPU has no AVX2.
 int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t counts[5]);
 
-/// How many enclosing `onOneCore` calls the calling thread is in (a
-/// thread-local count; 0 on a new thread). Kernels called with a positive
-/// depth run on the calling thread only: its caller already keeps every
-/// core busy, and splitting would only add per-part buffers.
-int tally_one_core_depth(void);
-
-/// Sets the calling thread's depth.
-void tally_set_one_core_depth(int depth);
-
 #endif

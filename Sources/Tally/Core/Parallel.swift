@@ -12,7 +12,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-import CTallyKernels
 import Dispatch
 
 #if canImport(Glibc)
@@ -34,23 +33,8 @@ func chunks(_ n: Int, parts: Int) -> [Range<Int>] {
   return (0..<p).map { k in (n * k / p)..<(n * (k + 1) / p) }
 }
 
-/// The number of cores to use: those online, or 1 inside ``onOneCore(_:)``.
-var activeCores: Int { tally_one_core_depth() > 0 ? 1 : onlineCores }
-
-/// The online cores (at most 64).
-let onlineCores = max(1, min(ProcessInfoCores.count, 64))
-
-/// Runs `body` with the library's kernels on the calling thread only, for
-/// a caller that keeps every core busy itself (`tally evaluate`'s workers,
-/// an engine's partitions): a kernel then counts a batch in one part
-/// instead of splitting it into parts that would run one after the other
-/// anyway, each with buffers of its own.
-@_spi(Internals) public func onOneCore<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
-  let depth = tally_one_core_depth()
-  tally_set_one_core_depth(depth + 1)
-  defer { tally_set_one_core_depth(depth) }
-  return try body()
-}
+/// The number of cores to use.
+let activeCores = max(1, min(ProcessInfoCores.count, 64))
 
 /// The operating system's count of online cores.
 enum ProcessInfoCores {

@@ -213,7 +213,7 @@ func groupedCounts(_ source: CellSource, groups: [Int32]?, groupCount: Int) -> [
     return bad ? nil : hist
   }
   // The parts' sum: fewer than 2³¹ rows (a batch).
-  guard parts.allSatisfy({ $0 != nil }), var totals = parts.first! else { return nil }
+  guard parts.allSatisfy({ $0 != nil }), let first = parts.first, var totals = first else { return nil }
   totals.withUnsafeMutableBufferPointer { t in
     for part in parts.dropFirst() {
       part!.withUnsafeBufferPointer { h in

@@ -469,14 +469,6 @@ extension Sliced: CellTallied {
     if let p = next.pending, p.cells != c || p.rows + batch.rows > Self.pendingRowLimit {
       try next.settle()
     }
-    guard next.overallTally.samples <= Self.settledRowLimit else {
-      // Counts this large could overflow: the checked update, batch by batch.
-      try next.settle()
-      try next.absorbNow(cells.counts?.map { Int($0) } ?? totals, cells: c, batch: batch)
-      next.nextRow = max(nextRow, rows.end)
-      self = next
-      return
-    }
     var p = next.pending ?? PendingSliceCells(cells: c)
     next.pending = nil
     for (g, key) in batch.keys.enumerated() {
@@ -497,6 +489,8 @@ extension Sliced: CellTallied {
     }
     p.rows += batch.rows
     next.pending = p
+    // Counts this large could overflow: added at once, checked.
+    if next.overallTally.samples > Self.settledRowLimit { try next.settle() }
     next.nextRow = max(nextRow, rows.end)
     self = next
   }
@@ -504,30 +498,9 @@ extension Sliced: CellTallied {
   /// Rows ``pending`` holds at most before the states take them; with
   /// ``settledRowLimit``, the settled counts cannot overflow.
   static var pendingRowLimit: Int { Int(UInt32.max) }
-  /// Beyond this many settled rows, batches go into the states at once.
+  /// Beyond this many settled rows, each batch's counts go into the states
+  /// at once (the addition checks for overflow; the update then throws).
   static var settledRowLimit: Int64 { 1 << 60 }
-
-  /// Each slice from its rows of the totals, and the overall metric from
-  /// their sum (the same counts as an update with all rows).
-  private mutating func absorbNow(_ totals: [Int], cells c: Int, batch: SliceBatch) throws(MetricError) {
-    var next = self
-    _ = try withCellCounting(template) { (_, add, _) throws(MetricError) in
-      var all = [Int](repeating: 0, count: c)
-      for (g, key) in batch.keys.enumerated() {
-        var m = next.slices[key]?.metric ?? template
-        let mine = totals[(g * c)..<((g + 1) * c)]
-        for j in 0..<c { all[j] += mine[mine.startIndex + j] }
-        try m.restore(try add(mine, m.state, false))
-        // Unweighted: the slice's rows are its cells' total.
-        let tally = try (next.slices[key]?.tally ?? SliceTally()).adding(
-          rows: mine.reduce(0, +), weights: nil, positions: nil)
-        next.slices[key] = (m, tally)
-      }
-      try next.overallBase.restore(try add(all[...], next.overallBase.state, false))
-      next.overallTally = try next.overallTally.adding(rows: batch.rows, weights: nil, positions: nil)
-    }
-    self = next
-  }
 
   /// Adds the counts that fast updates hold back to the slices' states
   /// (each slice's to its state, their sum to the overall one: the same
