@@ -1,11 +1,32 @@
+import Dispatch
 import Foundation
 import Tally
 
 /// One metric's value, and its interval when bootstrapped.
-struct MetricReport {
+struct MetricReport: Sendable {
   var name: String
-  var value: MetricValue?
-  var interval: BootstrapInterval?
+  var value: MetricValue? = nil
+  var interval: BootstrapInterval? = nil
+}
+
+/// `body(0..<n)` in order, computed in one part per core.
+func concurrentMap<T: Sendable>(_ n: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+  let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
+  guard cores > 1 else { return try (0..<n).map(body) }
+  let parts = LockedParts<[T]>(count: cores)
+  DispatchQueue.concurrentPerform(iterations: cores) { k in
+    parts.set(k, Result { try (n * k / cores..<n * (k + 1) / cores).map(body) })
+  }
+  return try parts.all().flatMap { try $0.get() }
+}
+
+/// Results written by concurrent tasks, one slot each.
+final class LockedParts<T: Sendable>: @unchecked Sendable {
+  private var slots: [Result<T, Error>?]
+  private let lock = NSLock()
+  init(count: Int) { slots = Array(repeating: nil, count: count) }
+  func set(_ k: Int, _ r: Result<T, Error>) { lock.withLock { slots[k] = r } }
+  func all() -> [Result<T, Error>] { lock.withLock { slots.map { $0! } } }
 }
 
 /// One slice's row of the report.
@@ -27,7 +48,7 @@ struct EvaluationReport {
   /// The report of named metrics (plain, bootstrapped, sliced or both).
   init(names: [String], metrics: [any Metric], samples: Int, confidence: Double) throws {
     self.samples = samples
-    func report(_ name: String, _ m: any Metric) throws -> MetricReport {
+    @Sendable func report(_ name: String, _ m: any Metric) throws -> MetricReport {
       let interval = try (m as? any IntervalEstimating)?.interval(confidence: confidence)
       return MetricReport(name: name, value: m.result(), interval: interval)
     }
@@ -39,14 +60,18 @@ struct EvaluationReport {
       if let s = m as? any SlicedMetric {
         sliced = true
         overall.append(try report(name, s.overallMetric))
-        for r in s.erasedSliceResults {
+        let results = s.erasedSliceResults
+        // The slices' values across cores (a thousand AUCs take a while).
+        let reports = try concurrentMap(results.count) { i in
+          let r = results[i]
+          return r.belowMinimumWeight ? MetricReport(name: name) : try report(name, r.metric)
+        }
+        for (r, mr) in zip(results, reports) {
           guard let key = r.key else { continue }
           var entry =
             byKey[key]
             ?? SliceReport(
               key: key, samples: r.samples, weight: r.weight, belowMinimumWeight: r.belowMinimumWeight, metrics: [])
-          var mr = try report(name, r.metric)
-          if r.belowMinimumWeight { (mr.value, mr.interval) = (nil, nil) }
           entry.metrics.append(mr)
           byKey[key] = entry
         }

@@ -62,6 +62,42 @@ import Testing
     for (a, b) in zip(together, alone) { #expect(try encoded(a) == encoded(b), "\(a.name)") }
   }
 
+  /// Many slices of many cells (counted in 16 bits) with one slice of most
+  /// rows (its counters moved to the totals many times, from the middle of
+  /// a block): each slice's state is its base metric's state on its rows
+  /// alone, for two metrics counted in one pass.
+  @Test func manySlicesOfManyCells() throws {
+    let n = 400_000
+    var g = SplitMix64(seed: 31)
+    let (y, p) = binormalScores(n, positiveRate: 0.4, shift: 1, using: &g)
+    // Slice 0 takes 80 % of the rows; 249 more share the rest.
+    let keys: [Int64] = (0..<n).map { (i: Int) -> Int64 in i % 5 == 0 ? Int64(i / 5 % 249) + 1 : 0 }
+    let (yt, yp) = (Tensor(y.map(Float.init)), Tensor(p.map(Float.init)))
+    var ms: [any Metric] = [Sliced(try AUC()), Sliced(BinaryAccuracy())]
+    try updateTogether(
+      &ms, yTrue: yt, yPred: yp, sampleWeight: nil, slices: try SliceBatch([SliceColumn(keys)]),
+      rows: .contiguous(first: 0, count: n))
+    var rowsOf: [Int64: [Int]] = [:]
+    for (i, k) in keys.enumerated() { rowsOf[k, default: []].append(i) }
+    let auc = try #require(ms[0] as? Sliced<AUC>)
+    let accuracy = try #require(ms[1] as? Sliced<BinaryAccuracy>)
+    #expect(auc.sliceResults().count == 250 && accuracy.sliceResults().count == 250)
+    for (a, b) in zip(auc.sliceResults(), accuracy.sliceResults()) {
+      guard case .int(let k)? = a.key?.values.first, let rows = rowsOf[k] else {
+        Issue.record("slice \(String(describing: a.key))")
+        continue
+      }
+      let (sy, sp) = (Tensor(rows.map { Float(y[$0]) }), Tensor(rows.map { Float(p[$0]) }))
+      var alone = try AUC()
+      try alone.update(yTrue: sy, yPred: sp)
+      var aloneAccuracy = BinaryAccuracy()
+      try aloneAccuracy.update(yTrue: sy, yPred: sp)
+      #expect(a.metric.state == alone.state, "slice \(k)")
+      #expect(b.metric.state == aloneAccuracy.state, "slice \(k)")
+      #expect(a.samples == Int64(rows.count) && b.samples == Int64(rows.count))
+    }
+  }
+
   /// The float32 cell paths (no weights) give what weighted updates with
   /// weights of 1 give (the general paths): bootstrap replicates and
   /// slices.

@@ -241,6 +241,47 @@ import Testing
     #expect(SliceKey.sorted(mixed) == mixed.sorted())
   }
 
+  /// Integer keys through the dense table as it grows (upward, downward,
+  /// both, to its limit) and past it (the dictionary): the keys in order of
+  /// first appearance, each slice with its rows.
+  @Test func integerKeysThroughTheGrowingTable() throws {
+    var g = SplitMix64(seed: 21)
+    let n = 3_000
+    var patterns: [[Int64]] = []
+    patterns.append((0..<n).map { (i: Int) -> Int64 in Int64(i % 997) })
+    patterns.append((0..<n).map { (i: Int) -> Int64 in -Int64(i % 1_499) * 3 })
+    patterns.append((0..<n).map { (_: Int) -> Int64 in Int64.random(in: -5_000...5_000, using: &g) })
+    // The last row is beyond the widest table (4 × rows + 1,024).
+    patterns.append((0..<n).map { (i: Int) -> Int64 in i == n - 1 ? 20_000 : Int64(i % 10) })
+    patterns.append((0..<n).map { (_: Int) -> Int64 in Int64.random(in: Int64.min...Int64.max, using: &g) })
+    let ends: [Int64] = [Int64.max, Int64.min, 0, -1]
+    patterns.append((0..<n).map { (i: Int) -> Int64 in ends[i % 4] })
+    // Tables against Int64's ends (a key one past them would alias).
+    patterns.append((0..<n).map { (i: Int) -> Int64 in Int64.max - Int64(i % 300) })
+    patterns.append((0..<n).map { (i: Int) -> Int64 in Int64.min + Int64(i % 300) })
+    patterns.append(
+      (0..<n).map { (i: Int) -> Int64 in i % 2 == 0 ? Int64.max - Int64(i % 70) : Int64.min + Int64(i % 70) })
+    for keys in patterns {
+      var order: [Int64] = []
+      var rows: [Int64: Int] = [:]
+      for k in keys {
+        if rows[k] == nil { order.append(k) }
+        rows[k, default: 0] += 1
+      }
+      for column in [SliceColumn(keys), try SliceColumn(Tensor(keys))] {
+        let batch = try SliceBatch([column])
+        #expect(batch.keys == order.map { SliceKey([.int($0)]) })
+        var m = Sliced(BinaryAccuracy())
+        try m.update(
+          yTrue: Tensor([Float](repeating: 1, count: n)), yPred: Tensor([Float](repeating: 1, count: n)), slices: batch)
+        for r in m.sliceResults() {
+          guard case .int(let k)? = r.key?.values.first else { continue }
+          #expect(r.samples == Int64(rows[k] ?? -1), "key \(k)")
+        }
+      }
+    }
+  }
+
   /// Slices of a bootstrap: each slice's replicates equal a bootstrap of
   /// the slice's rows alone, with their global indices.
   @Test func slicedBootstrap() throws {

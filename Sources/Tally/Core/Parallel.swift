@@ -81,6 +81,14 @@ func isPartition(_ ranges: [Range<Int>], of n: Int) -> Bool {
     && zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }
 }
 
+/// A value for tasks on other cores whose type the compiler cannot see to
+/// be `Sendable` (such as a closure over values only); whoever wraps it
+/// vouches that it is safe to share.
+struct UncheckedSendable<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}
+
 //===--- Shared buffers ---------------------------------------------------===//
 
 /// A mutable buffer whose disjoint elements are written by different

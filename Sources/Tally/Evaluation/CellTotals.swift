@@ -181,32 +181,87 @@ private func drawnTotals(
   return (0..<metrics).map { m in Array(totals[(first[m] * r)..<(first[m + 1] * r)]) }
 }
 
-/// The counts of `source`'s cells by group, counted as they are written
-/// (1,024 rows at a time, on each core, so no array of cells is made):
-/// `totals[g·count + c]`, or `nil` when a row is invalid. 32-bit: a batch
-/// has fewer than 2³¹ rows.
-func groupedCounts(_ source: CellSource, groups: [Int32]?, groupCount: Int) -> [UInt32]? {
-  let c = source.count
-  let size = groupCount * c
-  let parts = parallelMap(source.rows) { range -> [UInt32]? in
-    var hist = [UInt32](repeating: 0, count: size)
-    var slots = [Int32](repeating: 0, count: 1_024)
+/// The counts of several sources' cells over the same rows by group,
+/// counted as they are written (1,024 rows at a time, on each core, so no
+/// array of cells is made, and each row's group is read once for all the
+/// sources): source `k`'s count of cell `c` in group `g` is
+/// `totals[offsets[k] + g·count + c]`; `nil` when a row is invalid. 32-bit:
+/// a batch has fewer than 2³¹ rows.
+///
+/// Large histograms (many slices of many cells) are counted in 16 bits,
+/// half the cache lines: a group's 16-bit counters go into the 32-bit
+/// totals once it may have had 64,511 rows since they last did (a block
+/// then adds at most 1,024 more), and at the end.
+func groupedCounts(_ sources: [CellSource], groups: [Int32]?, groupCount: Int) -> (totals: [UInt32], offsets: [Int])? {
+  guard let rows = sources.first?.rows else { return ([], [0]) }
+  let block = 1_024
+  let m = sources.count
+  let counts = sources.map(\.count)
+  let offsets = counts.reduce(into: [0]) { $0.append($0.last! + groupCount * $1) }
+  let narrow = counts.map { groups != nil && groupCount * $0 >= 1 << 16 }
+  let narrowOffsets = sources.indices.reduce(into: [0]) {
+    $0.append($0.last! + (narrow[$1] ? groupCount * counts[$1] : 0))
+  }
+  let anyNarrow = narrow.contains(true)
+  let parts = parallelMap(rows) { range -> [UInt32]? in
+    var hist = [UInt32](repeating: 0, count: offsets[m])
+    var hist16 = [UInt16](repeating: 0, count: narrowOffsets[m])
+    var since = [UInt16](repeating: 0, count: anyNarrow ? groupCount : 0)
+    var cells = [Int32](repeating: 0, count: block * m)
     var bad = false
     hist.withUnsafeMutableBufferPointer { h in
-      slots.withUnsafeMutableBufferPointer { s in
-        let out = UnsafeSendableBox(s)
-        var start = range.lowerBound
-        while start < range.upperBound {
-          let end = min(range.upperBound, start &+ 1_024)
-          if source.fill(start..<end, out, start) { bad = true }
-          if let groups {
-            groups.withUnsafeBufferPointer { g in
-              for i in start..<end { h[Int(g[i]) &* c &+ Int(s[i &- start])] &+= 1 }
+      hist16.withUnsafeMutableBufferPointer { h16 in
+        since.withUnsafeMutableBufferPointer { rowsSince in
+          cells.withUnsafeMutableBufferPointer { cell in
+            /// Moves group `g`'s 16-bit counters to the totals.
+            func flush(_ g: Int) {
+              for k in 0..<m where narrow[k] {
+                let c = counts[k]
+                for j in (g &* c)..<(g &* c &+ c) {
+                  h[offsets[k] &+ j] &+= UInt32(h16[narrowOffsets[k] &+ j])
+                  h16[narrowOffsets[k] &+ j] = 0
+                }
+              }
+              rowsSince[g] = 0
             }
-          } else {
-            for i in start..<end { h[Int(s[i &- start])] &+= 1 }
+            let out = UnsafeSendableBox(cell)
+            var start = range.lowerBound
+            while start < range.upperBound {
+              let end = min(range.upperBound, start &+ block)
+              // Source k's cells at k·block ..< k·block + (end − start).
+              for k in 0..<m where sources[k].fill(start..<end, out, start &- k &* block) { bad = true }
+              guard let groups else {
+                for k in 0..<m {
+                  let (base, first) = (offsets[k], k &* block &- start)
+                  for i in start..<end { h[base &+ Int(cell[first &+ i])] &+= 1 }
+                }
+                start = end
+                continue
+              }
+              groups.withUnsafeBufferPointer { g in
+                for k in 0..<m {
+                  let (c, first) = (counts[k], k &* block &- start)
+                  if narrow[k] {
+                    let base = narrowOffsets[k]
+                    for i in start..<end { h16[base &+ Int(g[i]) &* c &+ Int(cell[first &+ i])] &+= 1 }
+                  } else {
+                    let base = offsets[k]
+                    for i in start..<end { h[base &+ Int(g[i]) &* c &+ Int(cell[first &+ i])] &+= 1 }
+                  }
+                }
+                if anyNarrow {
+                  // (An upper bound of the rows in the 16-bit counters.)
+                  for i in start..<end {
+                    let group = Int(g[i])
+                    rowsSince[group] &+= 1
+                    if rowsSince[group] > UInt16.max - UInt16(block) { flush(group) }
+                  }
+                }
+              }
+              start = end
+            }
+            if anyNarrow { for g in 0..<groupCount where rowsSince[g] != 0 { flush(g) } }
           }
-          start = end
         }
       }
     }
@@ -215,11 +270,11 @@ func groupedCounts(_ source: CellSource, groups: [Int32]?, groupCount: Int) -> [
   // The parts' sum: fewer than 2³¹ rows (a batch).
   guard parts.allSatisfy({ $0 != nil }), let first = parts.first, var totals = first else { return nil }
   totals.withUnsafeMutableBufferPointer { t in
-    for part in parts.dropFirst() {
-      part!.withUnsafeBufferPointer { h in
+    for case let part? in parts.dropFirst() {
+      part.withUnsafeBufferPointer { h in
         for j in t.indices { t[j] &+= h[j] }
       }
     }
   }
-  return totals
+  return (totals, offsets)
 }

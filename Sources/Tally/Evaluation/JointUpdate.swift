@@ -19,6 +19,9 @@ struct TalliedCells {
   /// were made), in ``totals`` or, 32-bit, in ``counts``.
   var totals: [Int]?
   var counts: [UInt32]? = nil
+  /// Where this metric's counts start in ``counts`` (several metrics'
+  /// counts, one after another, when counted together).
+  var countsOffset = 0
   /// The bootstrap whose weights the totals add up, if any.
   var bootstrap: PoissonBootstrap?
   /// Whether the totals are by slice (the batch's slice keys).
@@ -41,6 +44,32 @@ protocol CellTallied: Metric {
   mutating func absorb(
     _ totals: [Int], of cells: TalliedCells, yTrue: Tensor, yPred: Tensor, slices: SliceBatch?, rows: RowIndices
   ) throws(MetricError)
+}
+
+/// A slicing wrapper whose unweighted batches it counts by cell and slice
+/// (``Sliced`` of a metric that counts cells): those of several metrics
+/// are counted in one pass over the rows.
+protocol HeldBackCounting: CellTallied {
+  /// Whether this batch takes the path, after the checks of an update.
+  ///
+  /// - Throws: what the update throws for the batch's slice keys and rows.
+  func takesHeldBack(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices: SliceBatch?, rows: RowIndices)
+    throws(MetricError) -> Bool
+  /// Calls `body` with the batch's cells on demand, or returns `nil` for
+  /// inputs the cells do not take.
+  func withHeldBackSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R?
+}
+
+/// Calls `body` with the cell sources of all `members`, or returns `nil`
+/// when one has none for these inputs.
+private func withSources<R>(
+  _ members: ArraySlice<any HeldBackCounting>, yTrue: Tensor, yPred: Tensor, opened: [CellSource],
+  _ body: ([CellSource]) -> R
+) -> R? {
+  guard let first = members.first else { return body(opened) }
+  return first.withHeldBackSource(yTrue: yTrue, yPred: yPred) { source in
+    withSources(members.dropFirst(), yTrue: yTrue, yPred: yPred, opened: opened + [source], body)
+  } ?? nil
 }
 
 /// Updates each of `metrics` with one batch, as its own update would: a
@@ -69,8 +98,39 @@ public func updateTogether(
   rows: RowIndices
 ) throws(MetricError) {
   var next = metrics
+  var done = [Bool](repeating: false, count: metrics.count)
+  // Slices of metrics that count cells, unweighted: their cells counted
+  // in one pass (a batch with an invalid row goes the way below, which
+  // throws the metric's error).
+  if let slices, sampleWeight == nil {
+    var members: [(index: Int, metric: any HeldBackCounting)] = []
+    for (i, m) in metrics.enumerated() {
+      if let h = m as? any HeldBackCounting,
+        try h.takesHeldBack(yTrue: yTrue, yPred: yPred, sampleWeight: nil, slices: slices, rows: rows)
+      {
+        members.append((i, h))
+      }
+    }
+    let counted =
+      members.isEmpty
+      ? nil
+      : withSources(members.map(\.metric)[...], yTrue: yTrue, yPred: yPred, opened: []) { sources in
+        groupedCounts(sources, groups: slices.group, groupCount: slices.keys.count).map { (sources.map(\.count), $0) }
+      } ?? nil
+    if let (cellCounts, counts) = counted {
+      for (k, member) in members.enumerated() {
+        guard var t = next[member.index] as? any CellTallied else { continue }
+        let cells = TalliedCells(
+          count: cellCounts[k], batch: nil, totals: nil, counts: counts.totals, countsOffset: counts.offsets[k],
+          bootstrap: nil, grouped: true)
+        try t.absorb([], of: cells, yTrue: yTrue, yPred: yPred, slices: slices, rows: rows)
+        next[member.index] = t
+        done[member.index] = true
+      }
+    }
+  }
   var pending: [(index: Int, cells: TalliedCells)] = []
-  for (i, m) in metrics.enumerated() {
+  for (i, m) in metrics.enumerated() where !done[i] {
     if let t = m as? any CellTallied,
       let cells = try t.talliedCells(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, slices: slices, rows: rows)
     {

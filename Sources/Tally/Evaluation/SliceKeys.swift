@@ -186,46 +186,67 @@ public struct SliceColumn: Sendable {
 
   /// Through a dense table when the keys' range is small; a dictionary
   /// otherwise.
+  ///
+  /// One pass: the table covers the keys seen so far and grows (twice as
+  /// wide, at least) when a key falls outside; past the limits below the
+  /// keys go through the dictionary.
   static func ordinals<T: FixedWidthInteger & SignedInteger>(ofIntegers v: UnsafeBufferPointer<T>) -> (
     [Int32], [Int]
   ) {
     guard let first = v.first else { return ([], []) }
-    // Four independent minima and maxima.
-    var (lo, hi) = (first, first)
-    var (lo1, hi1, lo2, hi2, lo3, hi3) = (first, first, first, first, first, first)
-    var i = 0
-    while i &+ 4 <= v.count {
-      (lo, hi) = (Swift.min(lo, v[i]), Swift.max(hi, v[i]))
-      (lo1, hi1) = (Swift.min(lo1, v[i &+ 1]), Swift.max(hi1, v[i &+ 1]))
-      (lo2, hi2) = (Swift.min(lo2, v[i &+ 2]), Swift.max(hi2, v[i &+ 2]))
-      (lo3, hi3) = (Swift.min(lo3, v[i &+ 3]), Swift.max(hi3, v[i &+ 3]))
-      i &+= 4
-    }
-    while i < v.count {
-      (lo, hi) = (Swift.min(lo, v[i]), Swift.max(hi, v[i]))
-      i &+= 1
-    }
-    (lo, hi) = (Swift.min(Swift.min(lo, lo1), Swift.min(lo2, lo3)), Swift.max(Swift.max(hi, hi1), Swift.max(hi2, hi3)))
-    let (span, overflow) = Int64(hi).subtractingReportingOverflow(Int64(lo))
-    guard !overflow, span < 1 << 20, span < 4 * Int64(v.count) + 1024 else { return ordinals(of: Array(v)) }
-    var table = [Int32](repeating: -1, count: Int(span) + 1)
+    // The widest table: 2²⁰ slots, and not much wider than the rows.
+    let limit = min(Int64(1) << 20, 4 * Int64(v.count) + 1_024)
+    // The table covers lo ..< lo + table.count, inside Int64's range (so
+    // the one unsigned comparison below tells whether a key is in it).
+    var lo = Swift.min(Int64(first), Int64.max - 63)
+    var table = [Int32](repeating: -1, count: 64)
     var firstRows: [Int] = []
+    var complete = true
     let out = [Int32](unsafeUninitializedCapacity: v.count) { o, initialized in
-      table.withUnsafeMutableBufferPointer { t in
-        for i in 0..<v.count {
-          let slot = Int(v[i] &- lo)
-          var g = t[slot]
-          if g < 0 {
-            g = Int32(firstRows.count)
-            t[slot] = g
-            firstRows.append(i)
+      var i = 0
+      while i < v.count {
+        // Rows whose keys lie in the table, until one does not.
+        table.withUnsafeMutableBufferPointer { t in
+          let width = UInt64(t.count)
+          while i < v.count {
+            let slot = UInt64(bitPattern: Int64(v[i]) &- lo)
+            guard slot < width else { break }
+            var g = t[Int(slot)]
+            if g < 0 {
+              g = Int32(firstRows.count)
+              t[Int(slot)] = g
+              firstRows.append(i)
+            }
+            o[i] = g
+            i &+= 1
           }
-          o[i] = g
         }
+        guard i < v.count else { break }
+        // Widen the table to take v[i], or leave the keys to the dictionary
+        // when they span too much.
+        let x = Int64(v[i])
+        let (newLo, newHi) = (Swift.min(lo, x), Swift.max(lo &+ Int64(table.count) &- 1, x))
+        let (span, overflow) = newHi.subtractingReportingOverflow(newLo)
+        guard !overflow, span < limit else {
+          complete = false
+          break
+        }
+        let width = Swift.min(limit, Swift.max(span &+ 1, 2 &* Int64(table.count)))
+        // The spare slots go below when widened downward, above otherwise,
+        // as far as Int64's ends allow (together they allow far more).
+        let room = UInt64(width &- 1 &- span)
+        let toMin = UInt64(bitPattern: newLo) &- UInt64(bitPattern: Int64.min)
+        let toMax = UInt64(bitPattern: Int64.max) &- UInt64(bitPattern: newHi)
+        var below = x < lo ? Swift.min(room, toMin) : 0
+        if room &- below > toMax { below = room &- toMax }
+        let base = newLo &- Int64(below)
+        var wider = [Int32](repeating: -1, count: Int(width))
+        for (k, g) in table.enumerated() where g >= 0 { wider[Int(lo &- base) &+ k] = g }
+        (table, lo) = (wider, base)
       }
       initialized = v.count
     }
-    return (out, firstRows)
+    return complete ? (out, firstRows) : ordinals(of: Array(v))
   }
 
   static func ordinals<T: Hashable>(of v: [T]) -> ([Int32], [Int]) {

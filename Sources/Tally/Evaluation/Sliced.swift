@@ -383,7 +383,7 @@ public struct Sliced<Base: PredictionMetric>: Metric {
         "\(name): slice keys of \(k.values.count) columns; earlier batches had \(width)")
     }
     var fresh = 0
-    for k in batch.keys where slices[k] == nil { fresh += 1 }
+    for k in batch.keys where slices.index(forKey: k) == nil { fresh += 1 }
     // The overall state and one per slice.
     try StateMemory.check(
       [slices.count + fresh + 1], bytesPerItem: Tally.estimatedStateBytes(template),
@@ -442,7 +442,8 @@ extension Sliced: CellTallied {
       let groups = slices.keys.count
       // Counted as the cells are made; a batch with an invalid row (or of
       // other types) through the validating cells, which throw.
-      if let (count, totals) = source(yTrue, yPred, { groupedCounts($0, groups: slices.group, groupCount: groups) }),
+      if let (count, totals) = source(
+        yTrue, yPred, { groupedCounts([$0], groups: slices.group, groupCount: groups)?.totals }),
         let totals
       {
         return TalliedCells(count: count, batch: nil, totals: nil, counts: totals, bootstrap: nil, grouped: true)
@@ -471,14 +472,16 @@ extension Sliced: CellTallied {
     }
     var p = next.pending ?? PendingSliceCells(cells: c)
     next.pending = nil
+    let offset = cells.countsOffset
     for (g, key) in batch.keys.enumerated() {
+      let known = p.keys.count
       let slot = p.slot(for: key)
-      if next.slices[key] == nil { next.slices[key] = (template, SliceTally()) }
+      if slot == known && next.slices.index(forKey: key) == nil { next.slices[key] = (template, SliceTally()) }
       // (32-bit: the pending rows are fewer than 2³².)
       p.totals.withUnsafeMutableBufferPointer { t in
         if let counts = cells.counts {
           counts.withUnsafeBufferPointer { b in
-            for j in 0..<c { t[slot &* c &+ j] &+= b[g &* c &+ j] }
+            for j in 0..<c { t[slot &* c &+ j] &+= b[offset &+ g &* c &+ j] }
           }
         } else {
           totals.withUnsafeBufferPointer { b in
@@ -515,29 +518,71 @@ extension Sliced: CellTallied {
   ///   (it cannot: beyond 2⁶⁰ rows, updates add their counts at once).
   public mutating func settle() throws(MetricError) {
     guard let p = pending else { return }
-    var next = self
-    next.pending = nil
     let c = p.cells
-    _ = try withCellCounting(template) { (_, add, _) throws(MetricError) in
-      var all = [Int](repeating: 0, count: c)
-      var mine = [Int](repeating: 0, count: c)
-      for (slot, key) in p.keys.enumerated() {
-        for j in 0..<c {
-          mine[j] = Int(p.totals[slot &* c &+ j])
-          all[j] += mine[j]
+    // (absorb gave every pending key an entry.)
+    let entries = p.keys.map { slices.index(forKey: $0) }
+    let current = entries.map { $0.map { slices.values[$0].metric } }
+    let settled = try withCellCounting(template) {
+      (_, add, _) throws(MetricError) -> (slices: [Base?], overall: Base) in
+      // Slot by slot, across cores: each slice's state with its totals.
+      let parts = withoutActuallyEscaping(add) { add in
+        let adding = UncheckedSendable(add)
+        // (A slot's work is thousands of operations: split even for few.)
+        let n = p.keys.count
+        let parts = max(1, min(activeCores, n / 64))
+        let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
+        return parallelMap(ranges: ranges) { range -> Result<[Base?], MetricError> in
+          var out: [Base?] = []
+          out.reserveCapacity(range.count)
+          var mine = [Int](repeating: 0, count: c)
+          for slot in range {
+            guard var m = current[slot] else {
+              out.append(nil)
+              continue
+            }
+            for j in 0..<c { mine[j] = Int(p.totals[slot &* c &+ j]) }
+            do throws(MetricError) {
+              try m.restore(try adding.value(mine[...], m.state, false))
+            } catch {
+              return .failure(error)
+            }
+            out.append(m)
+          }
+          return .success(out)
         }
-        // (In place: absorb gave every pending key an entry.)
-        guard let i = next.slices.index(forKey: key) else { continue }
-        let state = try add(mine[...], next.slices.values[i].metric.state, false)
-        try next.slices.values[i].metric.restore(state)
-        // Unweighted: the slice's rows are its cells' total.
-        next.slices.values[i].tally = try next.slices.values[i].tally.adding(
-          rows: mine.reduce(0, +), weights: nil, positions: nil)
       }
-      try next.overallBase.restore(try add(all[...], next.overallBase.state, false))
-      next.overallTally = try next.overallTally.adding(rows: p.rows, weights: nil, positions: nil)
+      var all = [Int](repeating: 0, count: c)
+      p.totals.withUnsafeBufferPointer { t in
+        for slot in 0..<p.keys.count { for j in 0..<c { all[j] &+= Int(t[slot &* c &+ j]) } }
+      }
+      var overall = overallBase
+      try overall.restore(try add(all[...], overall.state, false))
+      var slices: [Base?] = []
+      slices.reserveCapacity(p.keys.count)
+      for part in parts { slices += try part.get() }
+      return (slices, overall)
     }
-    self = next
+    guard let settled else { return }
+    // Unweighted: a slice's rows are its cells' total.
+    var tallies: [SliceTally?] = []
+    tallies.reserveCapacity(entries.count)
+    for (slot, entry) in entries.enumerated() {
+      guard let entry else {
+        tallies.append(nil)
+        continue
+      }
+      var rows = 0
+      for j in 0..<c { rows &+= Int(p.totals[slot &* c &+ j]) }
+      tallies.append(try slices.values[entry].tally.adding(rows: rows, weights: nil, positions: nil))
+    }
+    let overallTally = try overallTally.adding(rows: p.rows, weights: nil, positions: nil)
+    // Nothing throws from here.
+    pending = nil
+    for (slot, entry) in entries.enumerated() {
+      guard let entry, let m = settled.slices[slot], let t = tallies[slot] else { continue }
+      slices.values[entry] = (m, t)
+    }
+    (overallBase, self.overallTally) = (settled.overall, overallTally)
   }
 
   /// This metric with ``pending`` added to the states. That cannot fail:
@@ -555,6 +600,24 @@ extension Sliced: CellTallied {
       assertionFailure("settling pending slice totals failed: \(error)")
       return self
     }
+  }
+}
+
+extension Sliced: HeldBackCounting {
+  func takesHeldBack(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices: SliceBatch?, rows: RowIndices)
+    throws(MetricError) -> Bool
+  {
+    guard sampleWeight == nil, let slices, template is any CellCounting else { return false }
+    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
+    _ = try checked(slices, rows: rows, batchRows: batchRows(yPred))
+    return true
+  }
+
+  func withHeldBackSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R? {
+    guard let counting = template as? any CellCounting else { return nil }
+    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
+    func open<C: CellCounting>(_ c: C) -> R? { c.withCellSource(yTrue: yTrue, yPred: yPred, body) }
+    return open(counting)
   }
 }
 

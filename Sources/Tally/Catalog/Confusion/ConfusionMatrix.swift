@@ -132,11 +132,13 @@ public struct ConfusionCounts: Accumulator {
   public init(thresholds: Int, labels: Int) {
     thresholdCount = thresholds
     labelCount = labels
-    let zero = [CompensatedSum](repeating: CompensatedSum(), count: thresholds * labels)
-    truePositives = zero
-    falsePositives = zero
-    trueNegatives = zero
-    falseNegatives = zero
+    // Four arrays of their own (one shared would be copied at each first
+    // write).
+    let n = thresholds * labels
+    truePositives = [CompensatedSum](repeating: CompensatedSum(), count: n)
+    falsePositives = [CompensatedSum](repeating: CompensatedSum(), count: n)
+    trueNegatives = [CompensatedSum](repeating: CompensatedSum(), count: n)
+    falseNegatives = [CompensatedSum](repeating: CompensatedSum(), count: n)
   }
 
   private enum CodingKeys: String, CodingKey {
@@ -158,20 +160,27 @@ public struct ConfusionCounts: Accumulator {
     guard thresholdCount >= 0, labelCount >= 0, !overflow else {
       throw .invalidState("confusion counts cannot have \(thresholdCount) thresholds × \(labelCount) labels")
     }
-    guard [truePositives, falsePositives, trueNegatives, falseNegatives].allSatisfy({ $0.count == n }) else {
+    guard truePositives.count == n, falsePositives.count == n, trueNegatives.count == n, falseNegatives.count == n
+    else {
       throw .invalidState(
         "confusion counts for \(thresholdCount) thresholds × \(labelCount) labels must have \(n) entries each")
     }
     // Finite weights sum to finite counts (negative weights, which Keras
-    // allows, can make them negative).
-    for (name, counts) in [
-      ("true_positives", truePositives), ("false_positives", falsePositives), ("true_negatives", trueNegatives),
-      ("false_negatives", falseNegatives),
-    ] {
-      if let i = counts.firstIndex(where: { !$0.value.isFinite }) {
+    // allows, can make them negative). (A loop per array: restoring a
+    // thousand slices' states checks each.)
+    func check(_ counts: [CompensatedSum], _ name: String) throws(MetricError) {
+      let bad = counts.withUnsafeBufferPointer { c -> Int? in
+        for i in c.indices where !c[i].value.isFinite { return i }
+        return nil
+      }
+      if let i = bad {
         throw .invalidState("confusion counts must be finite; received \(counts[i].value) in \(name)[\(i)]")
       }
     }
+    try check(truePositives, "true_positives")
+    try check(falsePositives, "false_positives")
+    try check(trueNegatives, "true_negatives")
+    try check(falseNegatives, "false_negatives")
   }
 
   /// Adds another state's counts.
