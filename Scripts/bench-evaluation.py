@@ -13,9 +13,12 @@ Usage (from the repository root):
   in 0..999 from `numpy.random.default_rng(12)`, written once.
 * Tally: built with `swift build -c release --product tally` (skip with `--no-build`),
   then each command timed as a whole process (wall clock, start-up and file reading
-  included): best of `--runs` after one warm-up, for
-  `tally evaluate --metric binary_accuracy --metric auc`, the same with
-  `--bootstrap 200 --seed 1`, and the same with `--slice-by w1_slices1000.npy`.
+  included, and the process's CPU time, user + system): best of `--runs` after one
+  warm-up round, for `tally evaluate --metric binary_accuracy --metric auc`, the
+  same with `--bootstrap 200 --seed 1`, and the same with `--slice-by
+  w1_slices1000.npy`. The three take turns (one of each per round), so a ratio is
+  not one command's fast minutes against another's slow ones: this VM's speed swings
+  threefold within minutes.
 * Peer: TorchMetrics, in a subprocess of `--peer-python` (a venv with torch and
   torchmetrics; skipped with a note when it has none), on the same arrays in-process
   (no file reading timed; the warm-up of the bootstrap is one batch, of the slices
@@ -31,8 +34,8 @@ Usage (from the repository root):
   (torch's default busy-waiting was 5-15x slower on the 2-vCPU VM this was written on).
 
 Prints the values of both (they must agree to float32 rounding) and a Markdown table:
-seconds, ratio to Tally's plain pass, TorchMetrics seconds and the speed-up
-(TorchMetrics seconds / Tally seconds).
+seconds, ratio to Tally's plain pass, CPU seconds and their ratio, TorchMetrics
+seconds and the speed-up (TorchMetrics seconds / Tally seconds).
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -94,17 +98,34 @@ def build_tally() -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def time_tally(tally: Path, data: Path, extra: list[str], runs: int) -> tuple[float, Json]:
-    cmd = [str(tally), "evaluate", *METRICS, "--y-true", str(data / "w1_y_true.npy"),
-           "--y-pred", str(data / "w1_y_pred.npy"), "--format", "json", "--quiet", *extra]
-    log("timing " + " ".join(cmd[1:]))
+def time_tally(tally: Path, data: Path, commands: dict[str, list[str]], runs: int) -> dict[str, Json]:
+    """Each command's best wall-clock and best CPU seconds (user + system, of the process) of `runs`,
+    after one warm-up round; the commands take turns, so each round sees the machine in one state."""
+    def cmd(extra: list[str]) -> list[str]:
+        return [str(tally), "evaluate", *METRICS, "--y-true", str(data / "w1_y_true.npy"),
+                "--y-pred", str(data / "w1_y_pred.npy"), "--format", "json", "--quiet", *extra]
 
-    def run() -> Json:
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    def run(extra: list[str]) -> tuple[float, float, Json]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        out = subprocess.run(cmd(extra), check=True, capture_output=True, text=True).stdout
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         result: Json = json.loads(out)
-        return result
+        return wall, cpu, result
 
-    return best_of(run, runs)
+    for key, extra in commands.items():
+        log("timing " + " ".join(cmd(extra)[1:]))
+    best: dict[str, Json] = {}
+    for r in range(runs + 1):
+        for key, extra in commands.items():
+            wall, cpu, result = run(extra)
+            if r == 0:
+                continue
+            b = best.setdefault(key, {"seconds": wall, "cpu_seconds": cpu, **result})
+            b["seconds"], b["cpu_seconds"] = min(b["seconds"], wall), min(b["cpu_seconds"], cpu)
+    return best
 
 
 # ---------------------------------------------------------------------------- peer
@@ -235,18 +256,21 @@ def print_table(tally: dict[str, Json], peer: Optional[Json]) -> None:
                          f"scaled linearly to {SLICE_KEYS}.")
     rows = [("plain", "plain pass"), ("bootstrap", f"--bootstrap {BOOTSTRAPS}"), ("slices", "1,000 slices")]
     print(header(peer) + "\n")
-    print("| W1, 10,000,000 rows, binary_accuracy + auc | tally s | × tally plain | TorchMetrics s | speed-up |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    cpu_base = tally["plain"]["cpu_seconds"]
+    print("| W1, 10,000,000 rows, binary_accuracy + auc | tally s | × tally plain | tally CPU s | × plain CPU "
+          "| TorchMetrics s | speed-up |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for key, label in rows:
-        t = tally[key]["seconds"]
+        t, c = tally[key]["seconds"], tally[key]["cpu_seconds"]
         if key in peer_cells:
             ps, mark = peer_cells[key]
             peer_text, speedup = f"{ps:.2f}{mark}", f"{ps / t:.0f}×"
         else:
             peer_text, speedup = "—", "—"
-        print(f"| {label} | {t:.3f} | {t / base:.2f} | {peer_text} | {speedup} |")
-    print("\nTally: whole `tally evaluate` process, wall clock (start-up and .npy reading included); "
-          "TorchMetrics: in-process update loop + compute on arrays already in memory. Best of runs after a warm-up.")
+        print(f"| {label} | {t:.3f} | {t / base:.2f} | {c:.3f} | {c / cpu_base:.2f} | {peer_text} | {speedup} |")
+    print("\nTally: whole `tally evaluate` process, wall clock (start-up and .npy reading included), and its CPU "
+          "time (user + system, both cores); the three commands take turns, best of runs after a warm-up round. "
+          "TorchMetrics: in-process update loop + compute on arrays already in memory, best of runs after a warm-up.")
     for note in notes:
         print("NOTE: " + note)
 
@@ -274,11 +298,9 @@ def main() -> None:
     ensure_data(data, args.peers)
     if not args.no_build:
         build_tally()
-    tally: dict[str, Json] = {}
-    for key, extra in [("plain", []), ("bootstrap", ["--bootstrap", str(BOOTSTRAPS), "--seed", "1"]),
-                       ("slices", ["--slice-by", str(data / "w1_slices1000.npy")])]:
-        seconds, result = time_tally(args.tally, data, extra, args.runs)
-        tally[key] = {"seconds": seconds, **result}
+    tally = time_tally(args.tally, data, {
+        "plain": [], "bootstrap": ["--bootstrap", str(BOOTSTRAPS), "--seed", "1"],
+        "slices": ["--slice-by", str(data / "w1_slices1000.npy")]}, args.runs)
     peer = run_peer(args.peer_python, data, args.runs, args.peer_bootstraps, args.peer_slice_keys)
     print_values(tally, peer)
     print_table(tally, peer)
