@@ -137,6 +137,85 @@ int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, floa
   return 1;
 }
 
+
+// Poisson bootstrap counters (CellTotals.swift's `drawnTotals`).
+
+/// wyrand's output for the state `key + (block + 1)·P₀` (PoissonBootstrap.bits).
+static inline uint64_t poisson_bits(uint64_t key, intptr_t block) {
+  uint64_t s = key + (uint64_t)(block + 1) * 0xA0761D6478BD642FULL;
+  unsigned __int128 m = (unsigned __int128)s * (s ^ 0xE7037ED1A0B428DBULL);
+  return (uint64_t)(m >> 64) ^ (uint64_t)m;
+}
+
+/// Adds counter row `row`'s negated counts to the totals and clears it.
+static void poisson_flush(int16_t *acc, uint16_t *fill, int64_t *out, intptr_t row, intptr_t vectors, intptr_t r) {
+  int16_t *a = acc + row * vectors * 8;
+  for (intptr_t lane = 0; lane < r; lane++) out[row * r + lane] += (uint16_t)(0 - (uint16_t)a[lane]);
+  for (intptr_t k = 0; k < vectors * 8; k++) a[k] = 0;
+  fill[row] = 0;
+}
+
+__attribute__((target("avx2"))) static void poisson_rows_avx2(
+    const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics, int16_t *acc, uint16_t *fill,
+    int64_t *out, intptr_t vectors, intptr_t r, const int16_t thresholds[8]) {
+  __m256i t[8];
+  for (int k = 0; k < 8; k++) t[k] = _mm256_set1_epi16(thresholds[k]);
+  const __m256i flip = _mm256_set1_epi16((int16_t)0x8000);
+  for (intptr_t i = 0; i < n; i++) {
+    const uint64_t key = keys[i];
+    const int32_t *slot = slots + i * metrics;
+    intptr_t v = 0;
+    // Two of the Swift loop's eight-lane vectors at a time: blocks 2v ..< 2v + 4.
+    for (; v + 2 <= vectors; v += 2) {
+      __m256i u = _mm256_set_epi64x((long long)poisson_bits(key, 2 * v + 3), (long long)poisson_bits(key, 2 * v + 2),
+                                    (long long)poisson_bits(key, 2 * v + 1), (long long)poisson_bits(key, 2 * v));
+      u = _mm256_xor_si256(u, flip);
+      __m256i c = _mm256_add_epi16(_mm256_cmpgt_epi16(u, t[0]), _mm256_cmpgt_epi16(u, t[1]));
+      c = _mm256_add_epi16(c, _mm256_add_epi16(_mm256_cmpgt_epi16(u, t[2]), _mm256_cmpgt_epi16(u, t[3])));
+      c = _mm256_add_epi16(c, _mm256_cmpgt_epi16(u, t[4]));
+      __m256i high = _mm256_cmpgt_epi16(u, t[5]);
+      if (!_mm256_testz_si256(high, high)) {
+        c = _mm256_add_epi16(c, _mm256_add_epi16(high, _mm256_cmpgt_epi16(u, t[6])));
+        c = _mm256_add_epi16(c, _mm256_cmpgt_epi16(u, t[7]));
+      }
+      for (intptr_t m = 0; m < metrics; m++) {
+        __m256i *a = (__m256i *)(acc + ((intptr_t)slot[m] * vectors + v) * 8);
+        _mm256_storeu_si256(a, _mm256_add_epi16(_mm256_loadu_si256(a), c));
+      }
+    }
+    if (v < vectors) {
+      __m128i u = _mm_set_epi64x((long long)poisson_bits(key, 2 * v + 1), (long long)poisson_bits(key, 2 * v));
+      u = _mm_xor_si128(u, _mm256_castsi256_si128(flip));
+      __m128i c = _mm_add_epi16(_mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[0])),
+                                _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[1])));
+      c = _mm_add_epi16(c, _mm_add_epi16(_mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[2])),
+                                         _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[3]))));
+      c = _mm_add_epi16(c, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[4])));
+      __m128i high = _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[5]));
+      if (_mm_movemask_epi8(high) != 0) {
+        c = _mm_add_epi16(c, _mm_add_epi16(high, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[6]))));
+        c = _mm_add_epi16(c, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[7])));
+      }
+      for (intptr_t m = 0; m < metrics; m++) {
+        __m128i *a = (__m128i *)(acc + ((intptr_t)slot[m] * vectors + v) * 8);
+        _mm_storeu_si128(a, _mm_add_epi16(_mm_loadu_si128(a), c));
+      }
+    }
+    for (intptr_t m = 0; m < metrics; m++) {
+      const intptr_t row = slot[m];
+      fill[row] += 1;
+      if (fill[row] == 8191) poisson_flush(acc, fill, out, row, vectors, r);
+    }
+  }
+}
+
+int tally_poisson_rows_avx2(const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics, int16_t *acc,
+                            uint16_t *fill, int64_t *out, intptr_t vectors, intptr_t r, const int16_t thresholds[8]) {
+  if (!tally_has_avx2()) return 0;
+  poisson_rows_avx2(keys, n, slots, metrics, acc, fill, out, vectors, r, thresholds);
+  return 1;
+}
+
 #else
 
 int tally_has_avx2(void) { return 0; }
@@ -166,6 +245,21 @@ int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, floa
   (void)n;
   (void)threshold;
   (void)counts;
+  return 0;
+}
+
+int tally_poisson_rows_avx2(const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics, int16_t *acc,
+                            uint16_t *fill, int64_t *out, intptr_t vectors, intptr_t r, const int16_t thresholds[8]) {
+  (void)keys;
+  (void)n;
+  (void)slots;
+  (void)metrics;
+  (void)acc;
+  (void)fill;
+  (void)out;
+  (void)vectors;
+  (void)r;
+  (void)thresholds;
   return 0;
 }
 

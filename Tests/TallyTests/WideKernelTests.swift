@@ -120,4 +120,32 @@ import Testing
       counts == [expected.posAbove, expected.above, expected.pos, expected.neg, expected.nan],
       "\(counts) against \(expected)")
   }
+
+  /// The bootstrap's counters in AVX2 give the Swift loop's totals:
+  /// replicates filling the 16-lane vectors and not (16, 200 = 25 eight-lane
+  /// vectors, 13), two metrics, slices, counter rows flushed from 16 bits
+  /// (more than 8,191 rows each), contiguous and listed global rows, a part
+  /// of the rows.
+  @Test(arguments: [16, 200, 13])
+  func avx2BootstrapCountersAreTheSwiftCounters(replicates: Int) throws {
+    let n = 40_000
+    var g = SplitMix64(seed: 77)
+    let a = CellBatch(cells: (0..<n).map { _ in Int32.random(in: 0..<2, using: &g) }, count: 2)
+    let b = CellBatch(cells: (0..<n).map { _ in Int32.random(in: 0..<5, using: &g) }, count: 5)
+    let groups = (0..<n).map { _ in Int32.random(in: 0..<2, using: &g) }
+    let bootstrap = try PoissonBootstrap(replicates: replicates, seed: 5)
+    let listed = RowIndices.listed((0..<n).map { Int64($0) * 3 + 1 })
+    for rows in [RowIndices.contiguous(first: 1_000_000_007, count: n), listed] {
+      for range in [0..<n, 123..<30_001] {
+        let swift = drawnTotals(
+          [a, b], groups: groups, groupCount: 2, bootstrap: bootstrap, rows: rows, range: range, wide: false)
+        let wide = drawnTotals(
+          [a, b], groups: groups, groupCount: 2, bootstrap: bootstrap, rows: rows, range: range, wide: true)
+        #expect(wide == swift)
+        // Each replicate's weights add up to about the rows (a Poisson(1) each).
+        let total = swift[0].reduce(0, +)
+        #expect(abs(total - range.count * replicates) < range.count * replicates / 50, "\(total)")
+      }
+    }
+  }
 }

@@ -38,4 +38,16 @@ int tally_binary_matches_avx2(const float *p, const float *t, intptr_t n, float 
 /// CPU has no AVX2.
 int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t counts[5]);
 
+/// Poisson bootstrap counters of `n` rows (CellTotals.swift's
+/// `drawnTotals`): row i, of key `keys[i]`, draws `vectors` × 8 16-bit
+/// uniforms (lanes 4b ..< 4b + 4 from `PoissonBootstrap.bits(key, b)`),
+/// turns each into its Poisson count, negated, by the eight `thresholds`,
+/// and adds them to the `vectors` × 8 lanes of counter row
+/// `slots[i·metrics + m]` of `acc` for each metric m; `fill` counts each
+/// counter row's rows, and at 8,191 the row goes into `out` (lane l of row
+/// k into `out[k·r + l]`, for l < r) and is cleared. Returns 0 (and does
+/// nothing) when the CPU has no AVX2.
+int tally_poisson_rows_avx2(const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics, int16_t *acc,
+                            uint16_t *fill, int64_t *out, intptr_t vectors, intptr_t r, const int16_t thresholds[8]);
+
 #endif

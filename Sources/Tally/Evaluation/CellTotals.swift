@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import CTallyKernels
 import Dispatch
 
 /// Weighted totals of per-row cells, per group (slice) and per replicate,
@@ -103,9 +104,9 @@ private func countedTotals(_ batches: [CellBatch], groups: [Int32]?, groupCount:
 /// Each batch's totals of the rows in `range` by group, cell and
 /// replicate: the rows' replicate weights drawn once, added to every
 /// batch's 16-bit counters of the row's cell.
-private func drawnTotals(
+func drawnTotals(
   _ batches: [CellBatch], groups: [Int32]?, groupCount: Int, bootstrap: PoissonBootstrap, rows: RowIndices,
-  range: Range<Int>
+  range: Range<Int>, wide: Bool = useWideKernels
 ) -> [[Int]] {
   let r = bootstrap.replicates
   // Eight replicates to a vector; the last vector's extra lanes are drawn
@@ -150,26 +151,48 @@ private func drawnTotals(
                 }
                 fill[row] = 0
               }
-              for i in range {
-                let key = bootstrap.rowKey(rows[i])
-                // The bits first, then the counts: built in one step, the
-                // vector of two 64-bit halves took a detour through 16-bit
-                // lane inserts.
-                for v in 0..<vectors {
-                  bits[v] = SIMD2(
-                    PoissonBootstrap.bits(key, block: 2 &* v), PoissonBootstrap.bits(key, block: 2 &* v &+ 1))
+              /// The rows of `block` as the Swift loop below does them.
+              func drawn(_ block: Range<Int>) {
+                for i in block {
+                  let key = bootstrap.rowKey(rows[i])
+                  // The bits first, then the counts: built in one step, the
+                  // vector of two 64-bit halves took a detour through
+                  // 16-bit lane inserts.
+                  for v in 0..<vectors {
+                    bits[v] = SIMD2(
+                      PoissonBootstrap.bits(key, block: 2 &* v), PoissonBootstrap.bits(key, block: 2 &* v &+ 1))
+                  }
+                  for v in 0..<vectors {
+                    d[v] = counter.negatedCounts(unsafeBitCast(bits[v], to: SIMD8<Int16>.self))
+                  }
+                  let s = (i &- range.lowerBound) &* metrics
+                  for m in 0..<metrics {
+                    let row = Int(slot[s &+ m])
+                    let base = row &* vectors
+                    for v in 0..<vectors { acc[base &+ v] &+= d[v] }
+                    fill[row] &+= 1
+                    if fill[row] == 8_191 { flush(row) }
+                  }
                 }
-                for v in 0..<vectors {
-                  d[v] = counter.negatedCounts(unsafeBitCast(bits[v], to: SIMD8<Int16>.self))
+              }
+              // The same in AVX2 (CTallyKernels), 1,024 rows at a time.
+              var keys = [UInt64](repeating: 0, count: wide ? Swift.min(1_024, range.count) : 0)
+              var start = range.lowerBound
+              if !wide { drawn(range) }
+              while wide && start < range.upperBound {
+                let end = Swift.min(range.upperBound, start &+ 1_024)
+                for i in start..<end { keys[i &- start] = bootstrap.rowKey(rows[i]) }
+                let done = keys.withUnsafeBufferPointer { k in
+                  PoissonBootstrap.thresholds.withUnsafeBufferPointer { t in
+                    tally_poisson_rows_avx2(
+                      k.baseAddress, end &- start, slot.baseAddress! + (start &- range.lowerBound) &* metrics, metrics,
+                      UnsafeMutableRawPointer(acc.baseAddress!).assumingMemoryBound(to: Int16.self),
+                      fill.baseAddress, UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Int64.self),
+                      vectors, r, t.baseAddress)
+                  }
                 }
-                let s = (i &- range.lowerBound) &* metrics
-                for m in 0..<metrics {
-                  let row = Int(slot[s &+ m])
-                  let base = row &* vectors
-                  for v in 0..<vectors { acc[base &+ v] &+= d[v] }
-                  fill[row] &+= 1
-                  if fill[row] == 8_191 { flush(row) }
-                }
+                if done == 0 { drawn(start..<end) }
+                start = end
               }
               for row in 0..<counterRows where fill[row] != 0 { flush(row) }
             }

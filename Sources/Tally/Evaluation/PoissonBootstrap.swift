@@ -123,6 +123,10 @@ public struct PoissonBootstrap: Sendable, Hashable, Codable {
   /// three): *u* ≥ *t* exactly when (*u* ⊕ 2¹⁵) > (*t* ⊕ 2¹⁵) − 1 as
   /// `Int16` (every threshold is at least 1), and a true lane of a mask is
   /// −1, so the sum of the masks is the count negated.
+  /// The thresholds of ``Counter``, one per lane value (for the AVX2
+  /// loop of CTallyKernels).
+  static let thresholds: [Int16] = cdf.map { Int16(bitPattern: $0 ^ 0x8000) - 1 }
+
   struct Counter {
     let t0, t1, t2, t3, t4, t5, t6, t7: SIMD8<Int16>
     init() {
