@@ -175,24 +175,28 @@ func drawnTotals(
                   }
                 }
               }
-              // The same in AVX2 (CTallyKernels), 1,024 rows at a time.
-              var keys = [UInt64](repeating: 0, count: wide ? Swift.min(1_024, range.count) : 0)
-              var start = range.lowerBound
-              if !wide { drawn(range) }
-              while wide && start < range.upperBound {
-                let end = Swift.min(range.upperBound, start &+ 1_024)
-                for i in start..<end { keys[i &- start] = bootstrap.rowKey(rows[i]) }
-                let done = keys.withUnsafeBufferPointer { k in
-                  PoissonBootstrap.thresholds.withUnsafeBufferPointer { t in
-                    tally_poisson_rows_avx2(
-                      k.baseAddress, end &- start, slot.baseAddress! + (start &- range.lowerBound) &* metrics, metrics,
-                      UnsafeMutableRawPointer(acc.baseAddress!).assumingMemoryBound(to: Int16.self),
-                      fill.baseAddress, UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Int64.self),
-                      vectors, r, t.baseAddress)
+              if wide {
+                // The same in AVX2 (CTallyKernels), 1,024 rows at a time.
+                var keys = [UInt64](repeating: 0, count: Swift.min(1_024, range.count))
+                var start = range.lowerBound
+                while start < range.upperBound {
+                  let end = Swift.min(range.upperBound, start &+ 1_024)
+                  for i in start..<end { keys[i &- start] = bootstrap.rowKey(rows[i]) }
+                  let done = keys.withUnsafeBufferPointer { k in
+                    PoissonBootstrap.thresholds.withUnsafeBufferPointer { t in
+                      tally_poisson_rows_avx2(
+                        k.baseAddress, end &- start, slot.baseAddress! + (start &- range.lowerBound) &* metrics,
+                        metrics, UnsafeMutableRawPointer(acc.baseAddress!).assumingMemoryBound(to: Int16.self),
+                        fill.baseAddress,
+                        UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Int64.self), vectors, r,
+                        t.baseAddress)
+                    }
                   }
+                  if done == 0 { drawn(start..<end) }
+                  start = end
                 }
-                if done == 0 { drawn(start..<end) }
-                start = end
+              } else {
+                drawn(range)
               }
               for row in 0..<counterRows where fill[row] != 0 { flush(row) }
             }
