@@ -241,6 +241,37 @@ import Testing
     #expect(SliceKey.sorted(mixed) == mixed.sorted())
   }
 
+  /// Past 2⁶⁰ settled rows an unweighted batch's counts go into the states
+  /// at once instead of being held back: a count that would overflow
+  /// throws from the update itself (held back, it would surface only when
+  /// read), and the state is unchanged.
+  @Test func countsNearTheirLimitOverflowAtTheUpdate() throws {
+    let keys = try SliceBatch([SliceColumn([Int64(7), 7, 7])])
+    let (y, p) = (Tensor([Float(1), 1, 0]), Tensor([Float(0.8), 0.3, 0.1]))
+    var small = Sliced(BinaryAccuracy())
+    try small.update(yTrue: y, yPred: p, slices: keys)
+    var s = small.state
+    let huge = Int64.max - 1
+    s.overall.samples = huge
+    s.overall.state.count = huge
+    s.slices[0].samples = huge
+    s.slices[0].state.count = huge
+    var m = Sliced(BinaryAccuracy())
+    try m.restore(s)
+    let before = m.state
+    #expect(throws: MetricError.self) { try m.update(yTrue: y, yPred: p, slices: keys) }
+    #expect(m.state == before)
+    // Below the limit the same batch is held back and read as settled.
+    s.overall.samples = 1 << 40
+    s.overall.state.count = 1 << 40
+    s.slices[0].samples = 1 << 40
+    s.slices[0].state.count = 1 << 40
+    try m.restore(s)
+    try m.update(yTrue: y, yPred: p, slices: keys)
+    #expect(m.state.overall.samples == (1 << 40) + 3)
+    #expect(m.state.slices[0].state.count == (1 << 40) + 3)
+  }
+
   /// Integer keys through the dense table as it grows (upward, downward,
   /// both, to its limit) and past it (the dictionary): the keys in order of
   /// first appearance, each slice with its rows.
