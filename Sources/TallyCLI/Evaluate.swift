@@ -382,32 +382,14 @@ extension TallyCommand {
         guard !pending.isEmpty else { return }
         let jobs = pending
         pending.removeAll(keepingCapacity: true)
-        let results = UnsafeMutableBufferPointer<Result<[any Metric], Error>?>.allocate(capacity: jobs.count)
-        results.initialize(repeating: nil)
-        defer {
-          // The results hold arrays: deinitialize them, or they leak.
-          results.deinitialize()
-          results.deallocate()
-        }
-        let box = ResultBox(results)
         let start = workers
         let flags = reshape
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
+        let updated = try concurrentMap(jobs.count) { k in
           var ms = start[k]
-          do {
-            let job = jobs[k]
-            try update(&ms, job, flags)
-            box.buffer[k] = .success(ms)
-          } catch {
-            box.buffer[k] = .failure(error)
-          }
+          try update(&ms, jobs[k], flags)
+          return ms
         }
-        for k in 0..<jobs.count {
-          switch results[k]! {
-          case .success(let ms): workers[k] = ms
-          case .failure(let e): throw e
-          }
-        }
+        for (k, ms) in updated.enumerated() { workers[k] = ms }
       }
 
       /// Updates a worker's metrics with a chunk (`flags[i]`: metric `i`
@@ -561,11 +543,6 @@ struct Chunk {
 /// Throws unless `c` is in (0, 1).
 func checkConfidence(_ c: Double) throws {
   guard c > 0, c < 1 else { throw CommandError("--confidence must lie in (0, 1); received \(c)") }
-}
-
-struct ResultBox: @unchecked Sendable {
-  let buffer: UnsafeMutableBufferPointer<Result<[any Metric], Error>?>
-  init(_ buffer: UnsafeMutableBufferPointer<Result<[any Metric], Error>?>) { self.buffer = buffer }
 }
 
 /// A progress line on standard error: rows done, a bar, rows/s and ETA.

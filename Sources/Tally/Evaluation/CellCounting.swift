@@ -216,15 +216,12 @@ extension OperatingPoint: ConfusionFamily {}
 
 /// Calls `body` with `metric` seen as a cell-counting metric of the same
 /// state type, or returns `nil` when it does not count cells. `body` gets
-/// the metric's validating cells, its state with totals added, and its
-/// cells on demand (``CellCounting/withCellSource(yTrue:yPred:_:)``, given
-/// what to count them into; `nil` for other inputs).
+/// the metric's validating cells and its state with totals added.
 func withCellCounting<M: PredictionMetric, R>(
   _ metric: M,
   _ body: (
     _ cells: (Tensor, Tensor) throws(MetricError) -> CellBatch?,
-    _ add: (ArraySlice<Int>, M.State, Bool) throws(MetricError) -> M.State,
-    _ source: (Tensor, Tensor, (CellSource) -> [UInt32]?) -> (count: Int, totals: [UInt32]?)?
+    _ add: (ArraySlice<Int>, M.State, Bool) throws(MetricError) -> M.State
   ) throws(MetricError) -> R
 ) throws(MetricError) -> R? {
   guard let counting = metric as? any CellCounting else { return nil }
@@ -234,8 +231,7 @@ func withCellCounting<M: PredictionMetric, R>(
       { (totals, state, weighted) throws(MetricError) in
         // `C` is `M` (the same value, seen through the protocol).
         try c.adding(totals, to: state as! C.State, weighted: weighted) as! M.State
-      },
-      { (t, p, count) in c.withCellSource(yTrue: t, yPred: p) { ($0.count, count($0)) } })
+      })
   }
   return try open(counting)
 }

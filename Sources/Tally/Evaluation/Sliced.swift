@@ -435,24 +435,23 @@ extension Sliced: CellTallied {
   func talliedCells(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, slices: SliceBatch?, rows: RowIndices)
     throws(MetricError) -> TalliedCells?
   {
-    guard sampleWeight == nil, let slices else { return nil }
-    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
-    _ = try checked(slices, rows: rows, batchRows: batchRows(yPred))
-    let counted = try withCellCounting(template) { (cells, _, source) throws(MetricError) -> TalliedCells? in
-      let groups = slices.keys.count
-      // Counted as the cells are made; a batch with an invalid row (or of
-      // other types) through the validating cells, which throw.
-      if let (count, totals) = source(
-        yTrue, yPred, { groupedCounts([$0], groups: slices.group, groupCount: groups)?.totals }),
-        let totals
-      {
-        return TalliedCells(count: count, batch: nil, totals: nil, counts: totals, bootstrap: nil, grouped: true)
-      }
-      guard let batch = try cells(yTrue, yPred) else { return nil }
-      let totals = cellTotals([batch], groups: slices.group, groupCount: groups, bootstrap: nil, rows: rows)
-      return TalliedCells(count: batch.count, batch: nil, totals: totals[0], bootstrap: nil, grouped: true)
+    guard let slices,
+      try takesHeldBack(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, slices: slices, rows: rows)
+    else { return nil }
+    let groups = slices.keys.count
+    // Counted as the cells are made; a batch with an invalid row (or of
+    // other types) through the validating cells, which throw.
+    if let (count, counted) = withHeldBackSource(
+      yTrue: yTrue, yPred: yPred, { ($0.count, groupedCounts([$0], groups: slices.group, groupCount: groups)) }),
+      let counted
+    {
+      return TalliedCells(count: count, batch: nil, totals: nil, counts: counted.totals, bootstrap: nil, grouped: true)
     }
-    return counted ?? nil
+    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
+    let validated = try withCellCounting(template) { (cells, _) throws(MetricError) in try cells(yTrue, yPred) }
+    guard let batch = validated ?? nil else { return nil }
+    let totals = cellTotals([batch], groups: slices.group, groupCount: groups, bootstrap: nil, rows: rows)
+    return TalliedCells(count: batch.count, batch: nil, totals: totals[0], bootstrap: nil, grouped: true)
   }
 
   /// Adds the batch's totals to ``pending`` (its new keys join the slices
@@ -523,7 +522,7 @@ extension Sliced: CellTallied {
     let entries = p.keys.map { slices.index(forKey: $0) }
     let current = entries.map { $0.map { slices.values[$0].metric } }
     let settled = try withCellCounting(template) {
-      (_, add, _) throws(MetricError) -> (slices: [Base?], overall: Base) in
+      (_, add) throws(MetricError) -> (slices: [Base?], overall: Base) in
       // Slot by slot, across cores: each slice's state with its totals.
       let parts = withoutActuallyEscaping(add) { add in
         let adding = UncheckedSendable(add)
@@ -608,8 +607,8 @@ extension Sliced: HeldBackCounting {
     throws(MetricError) -> Bool
   {
     guard sampleWeight == nil, let slices, template is any CellCounting else { return false }
-    let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
-    _ = try checked(slices, rows: rows, batchRows: batchRows(yPred))
+    let samples = rowsAsSamples(yTrue, yPred, of: template).1
+    _ = try checked(slices, rows: rows, batchRows: batchRows(samples))
     return true
   }
 
