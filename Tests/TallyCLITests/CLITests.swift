@@ -38,9 +38,20 @@ enum CLI {
       stderr: String(decoding: e, as: UTF8.self))
   }
 
-  /// A fresh temporary directory.
+  /// One directory for this test process's files, removed when the process
+  /// exits (the tests' directories used to stay in /tmp: thousands after a
+  /// few hundred runs).
+  static let root: URL = {
+    let url = FileManager.default.temporaryDirectory
+      .appendingPathComponent("tally-cli-tests-\(getpid())-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: CLI.root) }
+    return url
+  }()
+
+  /// A fresh directory under `root`.
   static func directory() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-cli-\(UUID().uuidString)")
+    let url = root.appendingPathComponent(UUID().uuidString)
     try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
   }
