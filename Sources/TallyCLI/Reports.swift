@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Tally
+@_spi(Internals) import Tally
 
 /// One metric's value, and its interval when bootstrapped.
 struct MetricReport: Sendable {
@@ -14,8 +14,9 @@ func concurrentMap<T: Sendable>(_ n: Int, _ body: @Sendable (Int) throws -> T) t
   let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
   guard cores > 1 else { return try (0..<n).map(body) }
   let parts = LockedParts<[T]>(count: cores)
+  // (Each part marked as a worker: the kernels it calls stay on its core.)
   DispatchQueue.concurrentPerform(iterations: cores) { k in
-    parts.set(k, Result { try (n * k / cores..<n * (k + 1) / cores).map(body) })
+    parts.set(k, Result { try asWorkerThread { try (n * k / cores..<n * (k + 1) / cores).map(body) } })
   }
   return try parts.all().flatMap { try $0.get() }
 }

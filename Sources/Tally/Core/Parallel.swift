@@ -33,8 +33,45 @@ func chunks(_ n: Int, parts: Int) -> [Range<Int>] {
   return (0..<p).map { k in (n * k / p)..<(n * (k + 1) / p) }
 }
 
-/// The number of cores to use.
-let activeCores = max(1, min(ProcessInfoCores.count, 64))
+/// The number of cores to use: the machine's, or 1 on a thread that is
+/// already one of several working at once (see ``WorkerThreads``).
+var activeCores: Int { WorkerThreads.isWorker ? 1 : machineCores }
+
+/// The machine's online cores, at most 64.
+let machineCores = max(1, min(ProcessInfoCores.count, 64))
+
+/// Marks the threads of a fork-join round, so that work they start stays on
+/// them: `tally evaluate` gives each core a chunk, and a kernel that split
+/// its chunk again would only make more partial results (a histogram, a set
+/// of replicate counters) to zero and add up, since the cores are busy.
+/// The parts a kernel makes can change with this; its result does not (the
+/// kernels' results do not depend on how rows are split).
+enum WorkerThreads {
+  private static let key: pthread_key_t = {
+    var k = pthread_key_t()
+    let status = pthread_key_create(&k, nil)
+    precondition(status == 0, "pthread_key_create failed: \(status)")
+    return k
+  }()
+
+  /// Whether this thread runs inside a fork-join round.
+  static var isWorker: Bool { pthread_getspecific(key) != nil }
+
+  /// `body` with this thread marked as a worker.
+  static func run<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    let previous = pthread_getspecific(key)
+    pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+    defer { pthread_setspecific(key, previous) }
+    return try body()
+  }
+}
+
+/// Runs `body` as one of several threads working at once: the library's
+/// kernels it calls do not split their work across cores again (for a
+/// caller that gives each core its own batch, as `tally evaluate` does).
+@_spi(Internals) public func asWorkerThread<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+  try WorkerThreads.run(body)
+}
 
 /// The operating system's count of online cores.
 enum ProcessInfoCores {
@@ -59,7 +96,7 @@ func parallelMap<R: Sendable>(_ n: Int, _ body: @Sendable (Range<Int>) -> R) -> 
 /// Runs `body` on each of `ranges`, one task per range, in parallel, and
 /// returns the results in range order.
 func parallelMap<R: Sendable>(ranges: [Range<Int>], _ body: @Sendable (Range<Int>) -> R) -> [R] {
-  if ranges.count <= 1 { return ranges.map(body) }
+  if ranges.count <= 1 || WorkerThreads.isWorker { return ranges.map(body) }
   let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: ranges.count)
   results.initialize(repeating: nil)
   defer {
@@ -69,7 +106,7 @@ func parallelMap<R: Sendable>(ranges: [Range<Int>], _ body: @Sendable (Range<Int
   }
   let box = UnsafeSendableBox(results)
   DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
-    box[k] = body(ranges[k])
+    box[k] = WorkerThreads.run { body(ranges[k]) }
   }
   return results.map { $0! }
 }

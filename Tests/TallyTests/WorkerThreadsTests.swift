@@ -1,0 +1,76 @@
+// The fork-join rounds' worker marker: a thread that is one of several
+// working at once (a part of parallelMap, or a caller's own worker through
+// asWorkerThread) does not split its work across cores again, and what it
+// computes is the same either way.
+
+import Foundation
+import Testing
+
+@_spi(Internals) @testable import Tally
+
+@Suite struct WorkerThreadsTests {
+  /// The rows' parts: the machine's cores outside a round, one inside, and
+  /// the marker put back as it was when the round ends (nested or not).
+  @Test func workersDoNotSplitAgain() {
+    #expect(!WorkerThreads.isWorker)
+    #expect(activeCores == machineCores)
+    let n = 1 << 20
+    let outside = parallelMap(n) { $0 }
+    #expect(outside.count == machineCores)
+    let inside = asWorkerThread { () -> ([Range<Int>], Int) in
+      let parts = parallelMap(n) { $0 }
+      let nested = asWorkerThread { activeCores }
+      #expect(WorkerThreads.isWorker)  // still marked after the nested round
+      return (parts, nested)
+    }
+    #expect(inside.0 == [0..<n])
+    #expect(inside.1 == 1)
+    #expect(!WorkerThreads.isWorker)
+    // Explicit ranges on a worker: in order, on the worker's own thread.
+    let me = pthread_self()
+    let threads = asWorkerThread {
+      parallelMap(ranges: [0..<1, 1..<2, 2..<3]) { _ in pthread_equal(pthread_self(), me) != 0 }
+    }
+    #expect(threads == [true, true, true])
+    // A part of parallelMap is a worker; on a machine of one core there is
+    // no round, and the caller's thread stays unmarked.
+    let marked = parallelMap(n) { _ in (WorkerThreads.isWorker, activeCores) }
+    for (isWorker, cores) in marked {
+      #expect(isWorker == (machineCores > 1))
+      #expect(cores == (machineCores > 1 ? 1 : machineCores))
+    }
+  }
+
+  /// Slices and bootstraps counted on a worker (one part) equal the same
+  /// counted across cores, state for state, bit for bit.
+  @Test func aWorkersCountsAreTheSplitCounts() throws {
+    var g = SplitMix64(seed: 41)
+    let n = 400_000
+    let (y, p) = binormalScores(n, positiveRate: 0.3, shift: 1.0, using: &g)
+    let keys = try SliceBatch([SliceColumn((0..<n).map { _ in Int64.random(in: 0..<300, using: &g) })])
+    let (yt, yp) = (Tensor(y.map(Float.init)), Tensor(p.map(Float.init)))
+    let b = try PoissonBootstrap(replicates: 16, seed: 5)
+    func metrics() throws -> [any Metric] {
+      [
+        Sliced(try AUC()), Sliced(BinaryAccuracy()), Bootstrapped(try AUC(numThresholds: 50), bootstrap: b),
+        Sliced(MeanSquaredError()),
+      ]
+    }
+    var split = try metrics()
+    var alone = try metrics()
+    let rows = RowIndices.contiguous(first: 0, count: n)
+    try updateTogether(&split, yTrue: yt, yPred: yp, sampleWeight: nil, slices: keys, rows: rows)
+    try asWorkerThread { () throws(MetricError) in
+      try updateTogether(&alone, yTrue: yt, yPred: yp, sampleWeight: nil, slices: keys, rows: rows)
+    }
+    let e = JSONEncoder()
+    e.outputFormatting = .sortedKeys
+    for (a, b) in zip(split, alone) {
+      func state(_ m: any Metric) throws -> Data {
+        func open<M: Metric>(_ m: M) throws -> Data { try e.encode(m.state) }
+        return try open(m)
+      }
+      #expect(try state(a) == state(b), "\(a.name)")
+    }
+  }
+}
