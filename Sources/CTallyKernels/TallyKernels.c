@@ -22,6 +22,15 @@ int tally_has_avx2(void) {
   return known;
 }
 
+int tally_has_avx512(void) {
+  static int known = -1;
+  if (known < 0) {
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 1 : 0;
+  }
+  return known;
+}
+
 __attribute__((target("avx2"))) static void error_sum_avx2(
     const float *t, const float *p, intptr_t n, int kind, double hi[8], double lo[8]) {
   // Lanes 0-3 and 4-7 of the Swift loop's SIMD8<Double>.
@@ -155,57 +164,133 @@ static void poisson_flush(int16_t *acc, uint16_t *fill, int64_t *out, intptr_t r
   fill[row] = 0;
 }
 
+/// Row `key`'s counts of lanes 8v ..< 8·vectors, negated, added to its
+/// counter rows `slot[0 ..< metrics]`: two eight-lane vectors at a time,
+/// then one.
+__attribute__((target("avx2"))) static inline void poisson_row_avx2(
+    uint64_t key, const int32_t *slot, intptr_t metrics, int16_t *acc, intptr_t v, intptr_t vectors,
+    const __m256i t[8]) {
+  const __m256i flip = _mm256_set1_epi16((int16_t)0x8000);
+  // Two of the Swift loop's eight-lane vectors at a time: blocks 2v ..< 2v + 4.
+  for (; v + 2 <= vectors; v += 2) {
+    __m256i u = _mm256_set_epi64x((long long)poisson_bits(key, 2 * v + 3), (long long)poisson_bits(key, 2 * v + 2),
+                                  (long long)poisson_bits(key, 2 * v + 1), (long long)poisson_bits(key, 2 * v));
+    u = _mm256_xor_si256(u, flip);
+    __m256i c = _mm256_add_epi16(_mm256_cmpgt_epi16(u, t[0]), _mm256_cmpgt_epi16(u, t[1]));
+    c = _mm256_add_epi16(c, _mm256_add_epi16(_mm256_cmpgt_epi16(u, t[2]), _mm256_cmpgt_epi16(u, t[3])));
+    c = _mm256_add_epi16(c, _mm256_cmpgt_epi16(u, t[4]));
+    __m256i high = _mm256_cmpgt_epi16(u, t[5]);
+    if (!_mm256_testz_si256(high, high)) {
+      c = _mm256_add_epi16(c, _mm256_add_epi16(high, _mm256_cmpgt_epi16(u, t[6])));
+      c = _mm256_add_epi16(c, _mm256_cmpgt_epi16(u, t[7]));
+    }
+    for (intptr_t m = 0; m < metrics; m++) {
+      __m256i *a = (__m256i *)(acc + ((intptr_t)slot[m] * vectors + v) * 8);
+      _mm256_storeu_si256(a, _mm256_add_epi16(_mm256_loadu_si256(a), c));
+    }
+  }
+  if (v < vectors) {
+    __m128i u = _mm_set_epi64x((long long)poisson_bits(key, 2 * v + 1), (long long)poisson_bits(key, 2 * v));
+    u = _mm_xor_si128(u, _mm256_castsi256_si128(flip));
+    __m128i c = _mm_add_epi16(_mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[0])),
+                              _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[1])));
+    c = _mm_add_epi16(c, _mm_add_epi16(_mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[2])),
+                                       _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[3]))));
+    c = _mm_add_epi16(c, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[4])));
+    __m128i high = _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[5]));
+    if (_mm_movemask_epi8(high) != 0) {
+      c = _mm_add_epi16(c, _mm_add_epi16(high, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[6]))));
+      c = _mm_add_epi16(c, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[7])));
+    }
+    for (intptr_t m = 0; m < metrics; m++) {
+      __m128i *a = (__m128i *)(acc + ((intptr_t)slot[m] * vectors + v) * 8);
+      _mm_storeu_si128(a, _mm_add_epi16(_mm_loadu_si128(a), c));
+    }
+  }
+}
+
+/// Counts each counter row's rows; a row at 8,191 goes into the totals.
+static inline void poisson_fill(
+    const int32_t *slot, intptr_t metrics, int16_t *acc, uint16_t *fill, int64_t *out, intptr_t vectors,
+    intptr_t r) {
+  for (intptr_t m = 0; m < metrics; m++) {
+    const intptr_t row = slot[m];
+    fill[row] += 1;
+    if (fill[row] == 8191) poisson_flush(acc, fill, out, row, vectors, r);
+  }
+}
+
 __attribute__((target("avx2"))) static void poisson_rows_avx2(
     const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics, int16_t *acc, uint16_t *fill,
     int64_t *out, intptr_t vectors, intptr_t r, const int16_t thresholds[8]) {
   __m256i t[8];
   for (int k = 0; k < 8; k++) t[k] = _mm256_set1_epi16(thresholds[k]);
-  const __m256i flip = _mm256_set1_epi16((int16_t)0x8000);
+  for (intptr_t i = 0; i < n; i++) {
+    poisson_row_avx2(keys[i], slots + i * metrics, metrics, acc, 0, vectors, t);
+    poisson_fill(slots + i * metrics, metrics, acc, fill, out, vectors, r);
+  }
+}
+
+/// The high and low halves of the 64 × 64-bit products a·b, lane by lane,
+/// from four 32 × 32-bit products (AVX-512 has no wider multiply).
+__attribute__((target("avx512f,avx512bw"))) static inline __m512i wide_product_fold(__m512i a, __m512i b) {
+  const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFFLL);
+  const __m512i a1 = _mm512_srli_epi64(a, 32), b1 = _mm512_srli_epi64(b, 32);
+  const __m512i p00 = _mm512_mul_epu32(a, b), p01 = _mm512_mul_epu32(a, b1);
+  const __m512i p10 = _mm512_mul_epu32(a1, b), p11 = _mm512_mul_epu32(a1, b1);
+  // The middle 32-bit column with its carries: below 3 · 2³², no overflow.
+  const __m512i mid = _mm512_add_epi64(_mm512_add_epi64(_mm512_srli_epi64(p00, 32), _mm512_and_si512(p01, low32)),
+                                       _mm512_and_si512(p10, low32));
+  const __m512i lo = _mm512_or_si512(_mm512_and_si512(p00, low32), _mm512_slli_epi64(mid, 32));
+  const __m512i hi = _mm512_add_epi64(
+      _mm512_add_epi64(p11, _mm512_srli_epi64(mid, 32)),
+      _mm512_add_epi64(_mm512_srli_epi64(p01, 32), _mm512_srli_epi64(p10, 32)));
+  return _mm512_xor_si512(hi, lo);
+}
+
+/// poisson_rows_avx2 with four eight-lane vectors (blocks 2v ..< 2v + 8) to
+/// a step, their eight wyrand outputs computed lane-parallel; the last
+/// vectors (fewer than four) as in AVX2.
+__attribute__((target("avx512f,avx512bw"))) static void poisson_rows_avx512(
+    const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics, int16_t *acc, uint16_t *fill,
+    int64_t *out, intptr_t vectors, intptr_t r, const int16_t thresholds[8]) {
+  __m512i t[8];
+  __m256i t2[8];
+  for (int k = 0; k < 8; k++) {
+    t[k] = _mm512_set1_epi16(thresholds[k]);
+    t2[k] = _mm256_set1_epi16(thresholds[k]);
+  }
+  const uint64_t p0 = 0xA0761D6478BD642FULL, p1 = 0xE7037ED1A0B428DBULL;
+  const __m512i flip = _mm512_set1_epi16((int16_t)0x8000), mix = _mm512_set1_epi64((long long)p1);
+  const __m512i one = _mm512_set1_epi16(1);
+  // Lane j: j · P₀ (block 2v + j of a step starting at block 2v).
+  const __m512i steps = _mm512_set_epi64((long long)(7 * p0), (long long)(6 * p0), (long long)(5 * p0),
+                                         (long long)(4 * p0), (long long)(3 * p0), (long long)(2 * p0),
+                                         (long long)p0, 0);
   for (intptr_t i = 0; i < n; i++) {
     const uint64_t key = keys[i];
     const int32_t *slot = slots + i * metrics;
     intptr_t v = 0;
-    // Two of the Swift loop's eight-lane vectors at a time: blocks 2v ..< 2v + 4.
-    for (; v + 2 <= vectors; v += 2) {
-      __m256i u = _mm256_set_epi64x((long long)poisson_bits(key, 2 * v + 3), (long long)poisson_bits(key, 2 * v + 2),
-                                    (long long)poisson_bits(key, 2 * v + 1), (long long)poisson_bits(key, 2 * v));
-      u = _mm256_xor_si256(u, flip);
-      __m256i c = _mm256_add_epi16(_mm256_cmpgt_epi16(u, t[0]), _mm256_cmpgt_epi16(u, t[1]));
-      c = _mm256_add_epi16(c, _mm256_add_epi16(_mm256_cmpgt_epi16(u, t[2]), _mm256_cmpgt_epi16(u, t[3])));
-      c = _mm256_add_epi16(c, _mm256_cmpgt_epi16(u, t[4]));
-      __m256i high = _mm256_cmpgt_epi16(u, t[5]);
-      if (!_mm256_testz_si256(high, high)) {
-        c = _mm256_add_epi16(c, _mm256_add_epi16(high, _mm256_cmpgt_epi16(u, t[6])));
-        c = _mm256_add_epi16(c, _mm256_cmpgt_epi16(u, t[7]));
+    for (; v + 4 <= vectors; v += 4) {
+      // States key + (block + 1)·P₀ for blocks 2v ..< 2v + 8.
+      const __m512i s = _mm512_add_epi64(_mm512_set1_epi64((long long)(key + (uint64_t)(2 * v + 1) * p0)), steps);
+      const __m512i u = _mm512_xor_si512(wide_product_fold(s, _mm512_xor_si512(s, mix)), flip);
+      // The negated count: minus one for each threshold below u.
+      __m512i c = _mm512_setzero_si512();
+      for (int k = 0; k < 5; k++) c = _mm512_mask_sub_epi16(c, _mm512_cmpgt_epi16_mask(u, t[k]), c, one);
+      const __mmask32 high = _mm512_cmpgt_epi16_mask(u, t[5]);
+      if (high) {
+        c = _mm512_mask_sub_epi16(c, high, c, one);
+        c = _mm512_mask_sub_epi16(c, _mm512_cmpgt_epi16_mask(u, t[6]), c, one);
+        c = _mm512_mask_sub_epi16(c, _mm512_cmpgt_epi16_mask(u, t[7]), c, one);
       }
       for (intptr_t m = 0; m < metrics; m++) {
-        __m256i *a = (__m256i *)(acc + ((intptr_t)slot[m] * vectors + v) * 8);
-        _mm256_storeu_si256(a, _mm256_add_epi16(_mm256_loadu_si256(a), c));
+        int16_t *a = acc + ((intptr_t)slot[m] * vectors + v) * 8;
+        _mm512_storeu_si512(a, _mm512_add_epi16(_mm512_loadu_si512(a), c));
       }
     }
-    if (v < vectors) {
-      __m128i u = _mm_set_epi64x((long long)poisson_bits(key, 2 * v + 1), (long long)poisson_bits(key, 2 * v));
-      u = _mm_xor_si128(u, _mm256_castsi256_si128(flip));
-      __m128i c = _mm_add_epi16(_mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[0])),
-                                _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[1])));
-      c = _mm_add_epi16(c, _mm_add_epi16(_mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[2])),
-                                         _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[3]))));
-      c = _mm_add_epi16(c, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[4])));
-      __m128i high = _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[5]));
-      if (_mm_movemask_epi8(high) != 0) {
-        c = _mm_add_epi16(c, _mm_add_epi16(high, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[6]))));
-        c = _mm_add_epi16(c, _mm_cmpgt_epi16(u, _mm256_castsi256_si128(t[7])));
-      }
-      for (intptr_t m = 0; m < metrics; m++) {
-        __m128i *a = (__m128i *)(acc + ((intptr_t)slot[m] * vectors + v) * 8);
-        _mm_storeu_si128(a, _mm_add_epi16(_mm_loadu_si128(a), c));
-      }
-    }
-    for (intptr_t m = 0; m < metrics; m++) {
-      const intptr_t row = slot[m];
-      fill[row] += 1;
-      if (fill[row] == 8191) poisson_flush(acc, fill, out, row, vectors, r);
-    }
+    poisson_row_avx2(key, slot, metrics, acc, v, vectors, t2);
+    poisson_fill(slot, metrics, acc, fill, out, vectors, r);
   }
 }
 
@@ -216,9 +301,19 @@ int tally_poisson_rows_avx2(const uint64_t *keys, intptr_t n, const int32_t *slo
   return 1;
 }
 
+int tally_poisson_rows_avx512(const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics,
+                              int16_t *acc, uint16_t *fill, int64_t *out, intptr_t vectors, intptr_t r,
+                              const int16_t thresholds[8]) {
+  if (!tally_has_avx512()) return 0;
+  poisson_rows_avx512(keys, n, slots, metrics, acc, fill, out, vectors, r, thresholds);
+  return 1;
+}
+
 #else
 
 int tally_has_avx2(void) { return 0; }
+
+int tally_has_avx512(void) { return 0; }
 
 int tally_error_sum_avx2(const float *t, const float *p, intptr_t n, int kind, double hi[8], double lo[8]) {
   (void)t;
@@ -250,6 +345,22 @@ int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, floa
 
 int tally_poisson_rows_avx2(const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics, int16_t *acc,
                             uint16_t *fill, int64_t *out, intptr_t vectors, intptr_t r, const int16_t thresholds[8]) {
+  (void)keys;
+  (void)n;
+  (void)slots;
+  (void)metrics;
+  (void)acc;
+  (void)fill;
+  (void)out;
+  (void)vectors;
+  (void)r;
+  (void)thresholds;
+  return 0;
+}
+
+int tally_poisson_rows_avx512(const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics,
+                              int16_t *acc, uint16_t *fill, int64_t *out, intptr_t vectors, intptr_t r,
+                              const int16_t thresholds[8]) {
   (void)keys;
   (void)n;
   (void)slots;

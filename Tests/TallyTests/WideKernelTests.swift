@@ -121,13 +121,16 @@ import Testing
       "\(counts) against \(expected)")
   }
 
-  /// The bootstrap's counters in AVX2 give the Swift loop's totals:
-  /// replicates filling the 16-lane vectors and not (16, 200 = 25 eight-lane
-  /// vectors, 13), two metrics, slices, counter rows flushed from 16 bits
-  /// (more than 8,191 rows each), contiguous and listed global rows, a part
-  /// of the rows.
-  @Test(arguments: [16, 200, 13])
-  func avx2BootstrapCountersAreTheSwiftCounters(replicates: Int) throws {
+  /// The bootstrap's counters in AVX2 and in AVX-512 give the Swift loop's
+  /// totals: replicates filling the vectors and not (13 and 16 are two
+  /// eight-lane vectors, below one 512-bit step; 32, 48, 56 and 200 are 4,
+  /// 6, 7 and 25 vectors, 512-bit steps followed by 0, 2, 3 and 1 vectors in
+  /// AVX2), two metrics, slices, counter rows flushed from 16 bits (more
+  /// than 8,191 rows each), contiguous and listed global rows, a part of the
+  /// rows. (On a CPU without AVX-512 or AVX2 the wide call does nothing and
+  /// the Swift loop counts: the comparison then holds trivially.)
+  @Test(arguments: [13, 16, 32, 48, 56, 200])
+  func wideBootstrapCountersAreTheSwiftCounters(replicates: Int) throws {
     let n = 40_000
     var g = SplitMix64(seed: 77)
     let a = CellBatch(cells: (0..<n).map { _ in Int32.random(in: 0..<2, using: &g) }, count: 2)
@@ -138,10 +141,12 @@ import Testing
     for rows in [RowIndices.contiguous(first: 1_000_000_007, count: n), listed] {
       for range in [0..<n, 123..<30_001] {
         let swift = drawnTotals(
-          [a, b], groups: groups, groupCount: 2, bootstrap: bootstrap, rows: rows, range: range, wide: false)
-        let wide = drawnTotals(
-          [a, b], groups: groups, groupCount: 2, bootstrap: bootstrap, rows: rows, range: range, wide: true)
-        #expect(wide == swift)
+          [a, b], groups: groups, groupCount: 2, bootstrap: bootstrap, rows: rows, range: range, kernel: .swift)
+        for kernel in [PoissonKernel.avx2, .avx512] {
+          let wide = drawnTotals(
+            [a, b], groups: groups, groupCount: 2, bootstrap: bootstrap, rows: rows, range: range, kernel: kernel)
+          #expect(wide == swift, "\(kernel)")
+        }
         // Each replicate's weights add up to about the rows (a Poisson(1) each).
         let total = swift[0].reduce(0, +)
         #expect(abs(total - range.count * replicates) < range.count * replicates / 50, "\(total)")

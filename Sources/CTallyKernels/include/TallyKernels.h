@@ -17,6 +17,10 @@
 /// Whether this CPU runs the AVX2 loops (x86-64 with AVX2; checked once).
 int tally_has_avx2(void);
 
+/// Whether this CPU runs the AVX-512 loops (x86-64 with AVX-512 F and BW;
+/// checked once).
+int tally_has_avx512(void);
+
 /// The eight double-double lanes of Σ err(t[i] − p[i]) over the blocks of
 /// eight of `t` and `p` (`n` a multiple of 8), added into `hi` and `lo`
 /// as RegressionKernels.swift's `flatErrorSum` does: per lane,
@@ -49,5 +53,13 @@ int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, floa
 /// nothing) when the CPU has no AVX2.
 int tally_poisson_rows_avx2(const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics, int16_t *acc,
                             uint16_t *fill, int64_t *out, intptr_t vectors, intptr_t r, const int16_t thresholds[8]);
+
+/// tally_poisson_rows_avx2 with 512-bit vectors: four eight-lane vectors of
+/// a row at a time, whose eight wyrand outputs are computed together (the
+/// same bits, counts and order of additions). Returns 0 (and does nothing)
+/// when the CPU has no AVX-512 F and BW.
+int tally_poisson_rows_avx512(const uint64_t *keys, intptr_t n, const int32_t *slots, intptr_t metrics,
+                              int16_t *acc, uint16_t *fill, int64_t *out, intptr_t vectors, intptr_t r,
+                              const int16_t thresholds[8]);
 
 #endif

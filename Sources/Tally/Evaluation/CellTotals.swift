@@ -9,6 +9,7 @@
 
 import CTallyKernels
 import Dispatch
+import Foundation
 
 /// Weighted totals of per-row cells, per group (slice) and per replicate,
 /// for each of `batches` (the cells of several metrics over the same rows):
@@ -101,12 +102,27 @@ private func countedTotals(_ batches: [CellBatch], groups: [Int32]?, groupCount:
   }
 }
 
+/// The loops that count the bootstrap's replicate weights: the same
+/// counts from each (`drawnTotals`).
+enum PoissonKernel: Sendable {
+  case swift, avx2, avx512
+
+  /// The widest this CPU runs: AVX-512 (F and BW), else AVX2, else Swift;
+  /// `TALLY_WIDE_KERNELS=0` keeps the Swift loop and `TALLY_WIDE_KERNELS=avx2`
+  /// stops at AVX2, to compare.
+  static let widest: PoissonKernel = {
+    guard useWideKernels else { return .swift }
+    if let v = getenv("TALLY_WIDE_KERNELS"), String(cString: v) == "avx2" { return .avx2 }
+    return tally_has_avx512() != 0 ? .avx512 : .avx2
+  }()
+}
+
 /// Each batch's totals of the rows in `range` by group, cell and
 /// replicate: the rows' replicate weights drawn once, added to every
 /// batch's 16-bit counters of the row's cell.
 func drawnTotals(
   _ batches: [CellBatch], groups: [Int32]?, groupCount: Int, bootstrap: PoissonBootstrap, rows: RowIndices,
-  range: Range<Int>, wide: Bool = useWideKernels
+  range: Range<Int>, kernel: PoissonKernel = .widest
 ) -> [[Int]] {
   let r = bootstrap.replicates
   // Eight replicates to a vector; the last vector's extra lanes are drawn
@@ -175,8 +191,8 @@ func drawnTotals(
                   }
                 }
               }
-              if wide {
-                // The same in AVX2 (CTallyKernels), 1,024 rows at a time.
+              if kernel != .swift {
+                // The same in AVX-512 or AVX2 (CTallyKernels), 1,024 rows at a time.
                 var keys = [UInt64](repeating: 0, count: Swift.min(1_024, range.count))
                 var start = range.lowerBound
                 while start < range.upperBound {
@@ -184,7 +200,7 @@ func drawnTotals(
                   for i in start..<end { keys[i &- start] = bootstrap.rowKey(rows[i]) }
                   let done = keys.withUnsafeBufferPointer { k in
                     PoissonBootstrap.thresholds.withUnsafeBufferPointer { t in
-                      tally_poisson_rows_avx2(
+                      (kernel == .avx512 ? tally_poisson_rows_avx512 : tally_poisson_rows_avx2)(
                         k.baseAddress, end &- start, slot.baseAddress! + (start &- range.lowerBound) &* metrics,
                         metrics, UnsafeMutableRawPointer(acc.baseAddress!).assumingMemoryBound(to: Int16.self),
                         fill.baseAddress,
