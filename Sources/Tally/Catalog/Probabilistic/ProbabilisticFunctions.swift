@@ -31,6 +31,11 @@ func binaryCrossentropyElement(_ y: Double, _ p: Double, fromLogits: Bool, dtype
   // Keras computes 1 − q in the predictions' dtype: for float32,
   // the clipped 1 − (1 − 1e-7) is 2^-23 there, not 1e-7.
   let oneMinus = dtype == .float32 ? Double(Float(1 - q)) : 1 - q
+  // A hard label needs one logarithm: the other term is 0 · (a finite
+  // logarithm) = −0, and x + (−0) is x, so these are the general formula's
+  // bits (for a NaN score, a NaN as well; its sign bit may differ).
+  if y == 1 { return -Double.log(q) }
+  if y == 0 { return -Double.log(oneMinus) }
   return -(y * Double.log(q) + (1 - y) * Double.log(oneMinus))
 }
 
@@ -54,12 +59,51 @@ public func binaryCrossentropy(
 ) throws(MetricError) -> Tensor {
   try requireSameShape(yTrue, yPred, "binary_crossentropy")
   let ls = labelSmoothing
+  if let fast = try float32BinaryCrossentropy(
+    yTrue: yTrue, yPred: yPred, fromLogits: fromLogits, labelSmoothing: ls, axis: axis)
+  {
+    return fast
+  }
   let y = cast(yTrue.doubles(), to: yPred.dtype).map { $0 * (1 - ls) + 0.5 * ls }
   let p = yPred.doubles()
   let e = zip(y, p).map { binaryCrossentropyElement($0, $1, fromLogits: fromLogits, dtype: yPred.dtype) }
   let layout = try AxisLayout(yPred.shape, axis: axis, "binary_crossentropy")
   let v = layout.reduce { idx in idx.reduce(0) { $0 + e[$1] } / Double(layout.length) }
   return .float64(v, shape: layout.reducedShape)
+}
+
+/// ``binaryCrossentropy(yTrue:yPred:fromLogits:labelSmoothing:axis:)`` for
+/// float32 labels and scores reduced along their last axis (the common case:
+/// a column of scores), in one pass over the buffers with no array of
+/// doubles between: the same operations per element and line, so the same
+/// bits (NaN for NaN). `nil` for other inputs.
+func float32BinaryCrossentropy(
+  yTrue: Tensor, yPred: Tensor, fromLogits: Bool, labelSmoothing ls: Double, axis: Int
+) throws(MetricError) -> Tensor? {
+  guard case .float32(let tb) = yTrue.storage, case .float32(let pb) = yPred.storage else { return nil }
+  let layout = try AxisLayout(yPred.shape, axis: axis, "binary_crossentropy")
+  guard layout.inner == 1, layout.length > 0 else { return nil }
+  let (lines, length) = (layout.outer, layout.length)
+  var out = [Double](repeating: 0, count: lines)
+  tb.withUnsafeBufferPointer { t in
+    pb.withUnsafeBufferPointer { p in
+      out.withUnsafeMutableBufferPointer { o in
+        let (t, p, o) = (SharedBuffer(base: t), SharedBuffer(base: p), UnsafeSendableBox(o))
+        _ = parallelMap(lines) { range in
+          for line in range {
+            var sum = 0.0
+            for j in (line &* length)..<(line &* length &+ length) {
+              // (A float32 label cast to float32 is itself.)
+              let y = Double(t[j]) * (1 - ls) + 0.5 * ls
+              sum += binaryCrossentropyElement(y, Double(p[j]), fromLogits: fromLogits, dtype: .float32)
+            }
+            o[line] = sum / Double(length)
+          }
+        }
+      }
+    }
+  }
+  return .float64(out, shape: layout.reducedShape)
 }
 
 /// Log-probabilities along one line: `log_softmax` of logits, or the log of
