@@ -200,48 +200,61 @@ public struct ReportPage: Sendable {
       // The curves' rates use the totals as ExactAUC's curves do.
       let totals = h.totals
       let (p, n) = (totals.positives.value, totals.negatives.value)
-      func rocPoint(_ tp: Double, _ fp: Double) -> (Double, Double) {
-        (n == 0 ? .nan : fp / n, p == 0 ? .nan : tp / p)
-      }
-      func prPoint(_ tp: Double, _ fp: Double) -> (Double, Double) {
+      // Curve 0 is ROC, from (0, 0); curve 1 precision-recall, from (0, 1).
+      @Sendable func point(_ curve: Int, _ tp: Double, _ fp: Double) -> (Double, Double) {
+        if curve == 0 { return (n == 0 ? .nan : fp / n, p == 0 ? .nan : tp / p) }
         let predicted = tp + fp
         return (p == 0 ? 1 : tp / p, predicted == 0 ? 0 : tp / predicted)
       }
-      // Pass 1: the running sums' last values and the curves' lengths.
-      var (rocLength, prLength) = (0.0, 0.0)
-      var (lastROC, lastPR) = ((0.0, 0.0), (0.0, 1.0))
-      var (tpEnd, fpEnd) = (0.0, 0.0)
-      h.forEachFromTop { _, tp, fp in
-        let (r, q) = (rocPoint(tp, fp), prPoint(tp, fp))
-        rocLength += CurveThinner.distance(lastROC, r)
-        prLength += CurveThinner.distance(lastPR, q)
-        (lastROC, lastPR, tpEnd, fpEnd) = (r, q, tp, fp)
-      }
-      (positives, negatives) = (tpEnd, fpEnd)
-      // Pass 2: thresholds, the best F1, the thinned curves.
-      let vertices = h.count + 1
-      var rocThinner = CurveThinner(count: vertices, length: rocLength)
-      var prThinner = CurveThinner(count: vertices, length: prLength)
-      rocThinner.add((0, 0))
-      prThinner.add((0, 1))
-      var pending = thresholds.sorted(by: >)[...]
-      var (tpBefore, fpBefore) = (0.0, 0.0)
-      var bestF1 = -1.0
-      let positiveTotal = positives
-      h.forEachFromTop { score, tp, fp in
-        while let t = pending.first, score <= t {
-          above[t] = (tpBefore, fpBefore)
-          pending.removeFirst()
+      let starts = [(0.0, 0.0), (0.0, 1.0)]
+      // Each pass sweeps the scores once per curve, the two curves on two
+      // cores (the same sums in the same order as one sweep for both).
+      let curves = [0..<1, 1..<2]
+      // Pass 1: the curves' lengths and the running sums' last values.
+      let firsts = parallelMap(ranges: curves) { r -> (length: Double, tp: Double, fp: Double) in
+        var (length, last, end) = (0.0, starts[r.lowerBound], (0.0, 0.0))
+        h.forEachFromTop { _, tp, fp in
+          let q = point(r.lowerBound, tp, fp)
+          length += CurveThinner.distance(last, q)
+          (last, end) = (q, (tp, fp))
         }
-        let f1 = 2 * tp / (2 * tp + fp + (positiveTotal - tp))
-        if f1 > bestF1 { (bestF1, best) = (f1, (score, tp, fp)) }
-        rocThinner.add(rocPoint(tp, fp))
-        prThinner.add(prPoint(tp, fp))
-        (tpBefore, fpBefore) = (tp, fp)
+        return (length, end.0, end.1)
       }
-      for t in pending { above[t] = (tpBefore, fpBefore) }
-      roc = rocThinner.kept
-      pr = prThinner.kept.reversed()
+      (positives, negatives) = (firsts[0].tp, firsts[0].fp)
+      // Pass 2: the thinned curves; with ROC, the thresholds and the best F1.
+      let vertices = h.count + 1
+      let positiveTotal = positives
+      let sorted = thresholds.sorted(by: >)
+      let seconds = parallelMap(ranges: curves) {
+        r -> (kept: [(Double, Double)], above: [Double: (tp: Double, fp: Double)], best: (Double, Double, Double)?) in
+        var thinner = CurveThinner(count: vertices, length: firsts[r.lowerBound].length)
+        thinner.add(starts[r.lowerBound])
+        var above: [Double: (tp: Double, fp: Double)] = [:]
+        var best: (Double, Double, Double)?
+        guard r.lowerBound == 0 else {
+          h.forEachFromTop { _, tp, fp in thinner.add(point(1, tp, fp)) }
+          return (thinner.kept, above, best)
+        }
+        var pending = sorted[...]
+        var (tpBefore, fpBefore) = (0.0, 0.0)
+        var bestF1 = -1.0
+        h.forEachFromTop { score, tp, fp in
+          while let t = pending.first, score <= t {
+            above[t] = (tpBefore, fpBefore)
+            pending.removeFirst()
+          }
+          let f1 = 2 * tp / (2 * tp + fp + (positiveTotal - tp))
+          if f1 > bestF1 { (bestF1, best) = (f1, (score, tp, fp)) }
+          thinner.add(point(0, tp, fp))
+          (tpBefore, fpBefore) = (tp, fp)
+        }
+        for t in pending { above[t] = (tpBefore, fpBefore) }
+        return (thinner.kept, above, best)
+      }
+      above = seconds[0].above
+      best = seconds[0].best.map { (score: $0.0, tp: $0.1, fp: $0.2) }
+      roc = seconds[0].kept
+      pr = seconds[1].kept.reversed()
     }
   }
 
