@@ -149,10 +149,15 @@ int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, floa
 
 // Poisson bootstrap counters (CellTotals.swift's `drawnTotals`).
 
+/// wyrand's constants P₀ and P₁ (PoissonBootstrap.bits), shared by the
+/// scalar and the lane-parallel outputs.
+#define POISSON_P0 0xA0761D6478BD642FULL
+#define POISSON_P1 0xE7037ED1A0B428DBULL
+
 /// wyrand's output for the state `key + (block + 1)·P₀` (PoissonBootstrap.bits).
 static inline uint64_t poisson_bits(uint64_t key, intptr_t block) {
-  uint64_t s = key + (uint64_t)(block + 1) * 0xA0761D6478BD642FULL;
-  unsigned __int128 m = (unsigned __int128)s * (s ^ 0xE7037ED1A0B428DBULL);
+  uint64_t s = key + (uint64_t)(block + 1) * POISSON_P0;
+  unsigned __int128 m = (unsigned __int128)s * (s ^ POISSON_P1);
   return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
@@ -260,7 +265,7 @@ __attribute__((target("avx512f,avx512bw"))) static void poisson_rows_avx512(
     t[k] = _mm512_set1_epi16(thresholds[k]);
     t2[k] = _mm256_set1_epi16(thresholds[k]);
   }
-  const uint64_t p0 = 0xA0761D6478BD642FULL, p1 = 0xE7037ED1A0B428DBULL;
+  const uint64_t p0 = POISSON_P0, p1 = POISSON_P1;
   const __m512i flip = _mm512_set1_epi16((int16_t)0x8000), mix = _mm512_set1_epi64((long long)p1);
   const __m512i one = _mm512_set1_epi16(1);
   // Lane j: j · P₀ (block 2v + j of a step starting at block 2v).
