@@ -86,15 +86,42 @@ struct EvaluationReport {
 
   // MARK: JSON
 
+  /// `x` as JSON: a whole number below 10¹⁵ with one decimal (`3.0`, as
+  /// `%.1f` prints it), any other finite value as Swift prints it (the
+  /// shortest text that reads back as `x`), infinities and NaN as `null`.
   static func number(_ x: Double) -> String {
     guard x.isFinite else { return "null" }
-    if x == x.rounded(), abs(x) < 1e15 { return String(format: "%.1f", x) }
+    if x == x.rounded(), abs(x) < 1e15 {
+      // (Exact in Int64; the sign of −0 kept.)
+      return x == 0 ? (x.sign == .minus ? "-0.0" : "0.0") : "\(Int64(x)).0"
+    }
     return "\(x)"
   }
 
+  static let hexDigits = Array("0123456789abcdef".utf8)
+
+  /// `s` as a JSON string, byte for byte as `JSONEncoder` writes it
+  /// (`"`, `\\` and `/` escaped, control characters as `\b`, `\t`, `\n`,
+  /// `\f`, `\r` or `\u00xx`, everything else as it is), without an
+  /// encoder per string: a report of thousands of slices quotes thousands
+  /// of keys, and the encoders took longer than the rest of the report.
   static func quoted(_ s: String) -> String {
-    let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
-    return String(decoding: data, as: UTF8.self)
+    var out: [UInt8] = [UInt8(ascii: "\"")]
+    out.reserveCapacity(s.utf8.count + 2)
+    for b in s.utf8 {
+      switch b {
+      case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out += [UInt8(ascii: "\\"), b]
+      case 0x08: out += Array(#"\b"#.utf8)
+      case 0x09: out += Array(#"\t"#.utf8)
+      case 0x0A: out += Array(#"\n"#.utf8)
+      case 0x0C: out += Array(#"\f"#.utf8)
+      case 0x0D: out += Array(#"\r"#.utf8)
+      case 0..<0x20: out += Array(#"\u00"#.utf8) + [hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]]
+      default: out.append(b)
+      }
+    }
+    out.append(UInt8(ascii: "\""))
+    return String(decoding: out, as: UTF8.self)
   }
 
   static func value(_ v: MetricValue?) -> String {

@@ -131,6 +131,33 @@ import Testing
     }
   }
 
+  /// Slice keys with every character JSON escapes (quotes, backslashes,
+  /// slashes, each control character) and some it does not (non-ASCII,
+  /// U+2028): the JSON output quotes each byte for byte as `JSONEncoder`
+  /// does, and reads back as the key.
+  @Test func keysAreQuotedAsJSONEncoderQuotesThem() throws {
+    let dir = CLI.directory()
+    func path(_ s: String) -> String { dir.appendingPathComponent(s).path }
+    var keys = (1..<0x20).map { "c\(String(UnicodeScalar(UInt8($0))))d" }
+    keys += [#"a"b"#, #"back\slash"#, "</script>", "é😀\u{2028}\u{7F}", "plain"]
+    var csv = "label,score,key\n"
+    for (i, k) in keys.enumerated() {
+      csv += "\(i % 2),0.\(i % 10),\"\(k.replacingOccurrences(of: "\"", with: "\"\""))\"\n"
+    }
+    try csv.write(toFile: path("keys.csv"), atomically: true, encoding: .utf8)
+    let out = try CLI.run([
+      "evaluate", "--metric", "binary_accuracy", "--y-true", path("keys.csv"), "--y-pred", path("keys.csv"),
+      "--slice-by-column", "key", "--format", "json",
+    ])
+    #expect(out.status == 0, "\(out.stderr)")
+    let slices = try #require(try Self.decode(out.stdout).slices)
+    #expect(Set(slices.keys) == Set(keys))
+    for k in keys {
+      let encoded = String(decoding: try JSONEncoder().encode(k), as: UTF8.self)
+      #expect(out.stdout.contains("\(encoded): {\"key\": [\(encoded)]"), "\(encoded)")
+    }
+  }
+
   /// Crossed keys from CSV columns (strings, escaped in JSON), from the
   /// y-true file; the table prints one row per slice; a minimum weight.
   @Test func crossedCSVKeysAndTable() throws {
