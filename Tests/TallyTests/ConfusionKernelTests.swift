@@ -104,4 +104,27 @@ import Testing
     }
     #expect(precision.state.isEmpty)
   }
+
+  /// Counts written directly from integer bucket counts (settling slices)
+  /// are the counts added to zeros, entry for entry and bit for bit, for
+  /// thresholds in any order.
+  @Test(arguments: [1, 2, 7, 200])
+  func cumulativeCountsAreTheCountsAddedToZeros(thresholds t: Int) throws {
+    var g = SplitMix64(seed: UInt64(t))
+    let pos = (0...t).map { _ in Int.random(in: 0...1_000_000, using: &g) }
+    let neg = (0...t).map { _ in Int.random(in: 0...1_000_000, using: &g) }
+    let order = Array(0..<t).shuffled(using: &g)
+    var added = ConfusionCounts(thresholds: t, labels: 1)
+    try added.addCumulative(pos: pos, neg: neg, order: order)
+    let direct = ConfusionCounts(cumulativePos: pos, neg: neg, order: order)
+    #expect(direct == added)
+    for i in 0..<t {
+      for (a, b) in [
+        (direct.truePositives[i], added.truePositives[i]), (direct.falsePositives[i], added.falsePositives[i]),
+        (direct.trueNegatives[i], added.trueNegatives[i]), (direct.falseNegatives[i], added.falseNegatives[i]),
+      ] {
+        #expect(a.head.bitPattern == b.head.bitPattern && a.tail.bitPattern == b.tail.bitPattern)
+      }
+    }
+  }
 }

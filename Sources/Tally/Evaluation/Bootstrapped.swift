@@ -276,7 +276,7 @@ extension Bootstrapped: CellTallied {
     guard sampleWeight == nil, slices == nil else { return nil }
     let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: point)
     _ = try rows.validated(batchRows: batchRows(yPred), metric: name)
-    let batch = try withCellCounting(point) { (cells, _) throws(MetricError) in try cells(yTrue, yPred) }
+    let batch = try withCellCounting(point) { (cells, _, _) throws(MetricError) in try cells(yTrue, yPred) }
     return batch.flatMap { $0 }.map {
       TalliedCells(count: $0.count, batch: $0, totals: nil, bootstrap: bootstrap, grouped: false)
     }
@@ -291,7 +291,7 @@ extension Bootstrapped: CellTallied {
     var next = self
     try next.point.update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)
     let (r, c) = (bootstrap.replicates, cells.count)
-    _ = try withCellCounting(point) { (_, add) throws(MetricError) in
+    _ = try withCellCounting(point) { (_, add, _) throws(MetricError) in
       var column = [Int](repeating: 0, count: c)
       for q in 0..<r {
         for j in 0..<c { column[j] = totals[j * r + q] }

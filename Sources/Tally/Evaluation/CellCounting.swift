@@ -40,6 +40,11 @@ protocol CellCounting: PredictionMetric {
   /// many rows per cell, or with `weighted`, as an update whose weights sum
   /// to each total.
   func adding(_ totals: ArraySlice<Int>, to state: State, weighted: Bool) throws(MetricError) -> State
+  /// Takes `state`, which ``adding(_:to:weighted:)`` made from this
+  /// metric's own state: of this metric's shape by construction, so not
+  /// checked again as ``Metric/restore(_:)`` checks a state from elsewhere
+  /// (settling a thousand slices checked a thousand states).
+  mutating func restoreAdded(_ state: State)
 }
 
 extension CellSource {
@@ -114,6 +119,8 @@ extension BinaryAccuracy: CellCounting {
     try s.merge(batch)
     return s
   }
+
+  mutating func restoreAdded(_ state: MeanState) { self.state = state }
 }
 
 extension ConfusionUpdate {
@@ -184,8 +191,9 @@ extension ConfusionUpdate {
       neg[k] = totals[base + 2 * k]
       pos[k] = totals[base + 2 * k + 1]
     }
+    // (Empty: written directly, the same counts as added to zeros.)
+    if state.isEmpty { return ConfusionCounts(cumulativePos: pos, neg: neg, order: thresholds.order) }
     var s = state
-    if s.isEmpty { s = ConfusionCounts(thresholds: t, labels: 1) }
     try s.addCumulative(pos: pos, neg: neg, order: thresholds.order)
     return s
   }
@@ -195,6 +203,7 @@ extension ConfusionUpdate {
 /// and a threshold bucket.
 protocol ConfusionFamily: CellCounting where State == ConfusionCounts {
   var update: ConfusionUpdate { get }
+  var state: ConfusionCounts { get set }
 }
 
 extension ConfusionFamily {
@@ -207,6 +216,7 @@ extension ConfusionFamily {
   func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts, weighted: Bool) throws(MetricError)
     -> ConfusionCounts
   { try update.adding(totals, to: state) }
+  mutating func restoreAdded(_ state: ConfusionCounts) { self.state = state }
 }
 
 extension AUC: ConfusionFamily {}
@@ -216,12 +226,14 @@ extension OperatingPoint: ConfusionFamily {}
 
 /// Calls `body` with `metric` seen as a cell-counting metric of the same
 /// state type, or returns `nil` when it does not count cells. `body` gets
-/// the metric's validating cells and its state with totals added.
+/// the metric's validating cells, its state with totals added, and
+/// ``CellCounting/restoreAdded(_:)`` for a metric of its type.
 func withCellCounting<M: PredictionMetric, R>(
   _ metric: M,
   _ body: (
     _ cells: (Tensor, Tensor) throws(MetricError) -> CellBatch?,
-    _ add: (ArraySlice<Int>, M.State, Bool) throws(MetricError) -> M.State
+    _ add: (ArraySlice<Int>, M.State, Bool) throws(MetricError) -> M.State,
+    _ restoreAdded: (inout M, M.State) -> Void
   ) throws(MetricError) -> R
 ) throws(MetricError) -> R? {
   guard let counting = metric as? any CellCounting else { return nil }
@@ -231,6 +243,11 @@ func withCellCounting<M: PredictionMetric, R>(
       { (totals, state, weighted) throws(MetricError) in
         // `C` is `M` (the same value, seen through the protocol).
         try c.adding(totals, to: state as! C.State, weighted: weighted) as! M.State
+      },
+      { (m, state) in
+        var counting = m as! C
+        counting.restoreAdded(state as! C.State)
+        m = counting as! M
       })
   }
   return try open(counting)

@@ -448,7 +448,7 @@ extension Sliced: CellTallied {
       return TalliedCells(count: count, batch: nil, totals: nil, counts: counted.totals, bootstrap: nil, grouped: true)
     }
     let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
-    let validated = try withCellCounting(template) { (cells, _) throws(MetricError) in try cells(yTrue, yPred) }
+    let validated = try withCellCounting(template) { (cells, _, _) throws(MetricError) in try cells(yTrue, yPred) }
     guard let batch = validated ?? nil else { return nil }
     let totals = cellTotals([batch], groups: slices.group, groupCount: groups, bootstrap: nil, rows: rows)
     return TalliedCells(count: batch.count, batch: nil, totals: totals[0], bootstrap: nil, grouped: true)
@@ -522,32 +522,35 @@ extension Sliced: CellTallied {
     let entries = p.keys.map { slices.index(forKey: $0) }
     let current = entries.map { $0.map { slices.values[$0].metric } }
     let settled = try withCellCounting(template) {
-      (_, add) throws(MetricError) -> (slices: [Base?], overall: Base) in
+      (_, add, restoreAdded) throws(MetricError) -> (slices: [Base?], overall: Base) in
       // Slot by slot, across cores: each slice's state with its totals.
       let parts = withoutActuallyEscaping(add) { add in
-        let adding = UncheckedSendable(add)
-        // (A slot's work is thousands of operations: split even for few.)
-        let n = p.keys.count
-        let parts = max(1, min(activeCores, n / 64))
-        let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
-        return parallelMap(ranges: ranges) { range -> Result<[Base?], MetricError> in
-          var out: [Base?] = []
-          out.reserveCapacity(range.count)
-          var mine = [Int](repeating: 0, count: c)
-          for slot in range {
-            guard var m = current[slot] else {
-              out.append(nil)
-              continue
+        withoutActuallyEscaping(restoreAdded) { restoreAdded in
+          let adding = UncheckedSendable(add)
+          let restoring = UncheckedSendable(restoreAdded)
+          // (A slot's work is thousands of operations: split even for few.)
+          let n = p.keys.count
+          let parts = max(1, min(activeCores, n / 64))
+          let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
+          return parallelMap(ranges: ranges) { range -> Result<[Base?], MetricError> in
+            var out: [Base?] = []
+            out.reserveCapacity(range.count)
+            var mine = [Int](repeating: 0, count: c)
+            for slot in range {
+              guard var m = current[slot] else {
+                out.append(nil)
+                continue
+              }
+              for j in 0..<c { mine[j] = Int(p.totals[slot &* c &+ j]) }
+              do throws(MetricError) {
+                restoring.value(&m, try adding.value(mine[...], m.state, false))
+              } catch {
+                return .failure(error)
+              }
+              out.append(m)
             }
-            for j in 0..<c { mine[j] = Int(p.totals[slot &* c &+ j]) }
-            do throws(MetricError) {
-              try m.restore(try adding.value(mine[...], m.state, false))
-            } catch {
-              return .failure(error)
-            }
-            out.append(m)
+            return .success(out)
           }
-          return .success(out)
         }
       }
       var all = [Int](repeating: 0, count: c)

@@ -110,7 +110,7 @@ public struct AUC: PredictionMetric, DeclaredMetric {
   /// The Keras dtype name, kept for the configuration.
   public var dtype: String
   /// The per-threshold (per-label) counts; ``restore(_:)`` sets them.
-  public private(set) var state = ConfusionCounts()
+  public internal(set) var state = ConfusionCounts()
   /// The number of thresholds, including the two end points.
   public let numThresholds: Int
   /// The curve.
@@ -279,8 +279,7 @@ public struct AUC: PredictionMetric, DeclaredMetric {
     guard !state.isEmpty else { return .scalar(0) }
     let labels = state.labelCount
     let perLabel = (0..<labels).map { l in
-      let c = (0..<numThresholds).map { state.counts(threshold: $0, label: l) }
-      return Self.area(c, curve: curve, method: summationMethod)
+      Self.area(count: numThresholds, curve: curve, method: summationMethod) { state.counts(threshold: $0, label: l) }
     }
     if !multiLabel { return .scalar(perLabel[0]) }
     if let lw = labelWeights, lw.count == labels {
@@ -302,13 +301,23 @@ public struct AUC: PredictionMetric, DeclaredMetric {
     _ c: [ConfusionCounts.Matrix], curve: AUCCurve,
     method: AUCSummationMethod
   ) -> Double {
-    let n = c.count
+    area(count: c.count, curve: curve, method: method) { c[$0] }
+  }
+
+  /// The Riemann sum over the counts of thresholds `0..<n`, read in order
+  /// through `counts` (each twice at most; no array of them, nor of the
+  /// curve's points: a report of a thousand slices takes a thousand areas).
+  @inline(__always)
+  static func area(
+    count n: Int, curve: AUCCurve, method: AUCSummationMethod, _ counts: (Int) -> ConfusionCounts.Matrix
+  ) -> Double {
     var total = CompensatedSum()
+    guard n > 1 else { return total.value }
     if curve == .pr && method == .interpolation {
       // Davis & Goadrich: interpolate TP and P = TP + FP linearly.
+      var a = counts(0)
       for i in 0..<(n - 1) {
-        let a = c[i]
-        let b = c[i + 1]
+        let b = counts(i + 1)
         let dtp = a.tp - b.tp
         let pA = a.tp + a.fp
         let pB = b.tp + b.fp
@@ -317,20 +326,18 @@ public struct AUC: PredictionMetric, DeclaredMetric {
         let intercept = b.tp - slope * pB
         let ratio = (pA > 0 && pB > 0) ? divideNoNaN(pA, max(pB, 0)) : 1
         total.add(divideNoNaN(slope * (dtp + intercept * .log(ratio)), max(b.tp + b.fn, 0)))
+        a = b
       }
       return total.value
     }
-    var x = [Double](repeating: 0, count: n)
-    var y = [Double](repeating: 0, count: n)
-    for (i, k) in c.enumerated() {
+    /// The curve's point at a threshold.
+    func point(_ k: ConfusionCounts.Matrix) -> (x: Double, y: Double) {
       let recall = divideNoNaN(k.tp, k.tp + k.fn)
       switch curve {
       case .roc:
-        x[i] = divideNoNaN(k.fp, k.fp + k.tn)
-        y[i] = recall
+        return (divideNoNaN(k.fp, k.fp + k.tn), recall)
       case .pr:
-        x[i] = recall
-        y[i] = divideNoNaN(k.tp, k.tp + k.fp)
+        return (recall, divideNoNaN(k.tp, k.tp + k.fp))
       case .prGain:
         let scale = divideNoNaN(k.tp + k.fn, k.tn + k.fp)
         var recallGain = 1 - scale * divideNoNaN(k.fn, k.tp)
@@ -339,18 +346,20 @@ public struct AUC: PredictionMetric, DeclaredMetric {
           recallGain = 0
           precisionGain = 1
         }
-        x[i] = max(recallGain, 0)
-        y[i] = precisionGain
+        return (max(recallGain, 0), precisionGain)
       }
     }
+    var a = point(counts(0))
     for i in 0..<(n - 1) {
+      let b = point(counts(i + 1))
       let height: Double =
         switch method {
-        case .interpolation: (y[i] + y[i + 1]) / 2
-        case .minoring: min(y[i], y[i + 1])
-        case .majoring: max(y[i], y[i + 1])
+        case .interpolation: (a.y + b.y) / 2
+        case .minoring: min(a.y, b.y)
+        case .majoring: max(a.y, b.y)
         }
-      total.add((x[i] - x[i + 1]) * height)
+      total.add((a.x - b.x) * height)
+      a = b
     }
     return total.value
   }

@@ -28,7 +28,7 @@ public struct ConditionCount<Condition: ConfusionCondition>: PredictionMetric, D
   /// The Keras dtype name, kept for the configuration.
   public var dtype: String
   /// The per-threshold counts; ``restore(_:)`` sets them.
-  public private(set) var state = ConfusionCounts()
+  public internal(set) var state = ConfusionCounts()
   /// `thresholds` as given (a number, a list or `null`), for the
   /// configuration.
   let thresholdsValue: JSONValue

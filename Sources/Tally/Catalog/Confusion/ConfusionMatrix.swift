@@ -453,6 +453,43 @@ struct ConfusionUpdate: Sendable {
 }
 
 extension ConfusionCounts {
+  /// The counts of one label that ``addCumulative(pos:neg:order:)`` gives
+  /// on zero counts of `order.count` thresholds, written directly: each
+  /// entry is then one exact term (`CompensatedSum(x)`, as adding `x` to
+  /// zero leaves it), so the arrays are not zeroed first and no sum is
+  /// rounded. (Settling a thousand slices made a thousand of these.)
+  init(cumulativePos pos: [Int], neg: [Int], order: [Int]) {
+    let t = order.count
+    precondition(pos.count == t + 1 && neg.count == t + 1)
+    var totalPos = 0
+    var totalNeg = 0
+    for k in 0...t {
+      totalPos &+= pos[k]
+      totalNeg &+= neg[k]
+    }
+    // `order` is a permutation of 0..<t: each entry is written once.
+    func column(_ value: (_ tp: Int, _ fp: Int) -> Int) -> [CompensatedSum] {
+      [CompensatedSum](unsafeUninitializedCapacity: t) { out, initialized in
+        var tp = 0
+        var fp = 0
+        var s = t - 1
+        while s >= 0 {
+          tp &+= pos[s &+ 1]
+          fp &+= neg[s &+ 1]
+          (out.baseAddress! + order[s]).initialize(to: CompensatedSum(Double(value(tp, fp))))
+          s &-= 1
+        }
+        initialized = t
+      }
+    }
+    thresholdCount = t
+    labelCount = 1
+    truePositives = column { tp, _ in tp }
+    falsePositives = column { _, fp in fp }
+    trueNegatives = column { _, fp in totalNeg &- fp }
+    falseNegatives = column { tp, _ in totalPos &- tp }
+  }
+
   /// Adds one label's integer counts given per bucket (`pos[b + 1]`,
   /// `neg[b + 1]`: elements whose score exceeds exactly the sorted
   /// thresholds `0...b`), as reverse cumulative sums; `order[s]` is the

@@ -40,7 +40,7 @@ public struct OperatingPoint<Kind: OperatingPointKind>: PredictionMetric, Declar
   /// The column scored one-vs-rest, or `nil` for every element.
   public let classId: Int?
   /// The per-threshold counts; ``restore(_:)`` sets them.
-  public private(set) var state = ConfusionCounts()
+  public internal(set) var state = ConfusionCounts()
   let update: ConfusionUpdate
 
   /// The target's Keras argument name: the declaration's first argument.

@@ -33,7 +33,7 @@ public struct PrecisionRecall<Rate: PrecisionRecallRate>: PredictionMetric, Decl
   /// The column scored one-vs-rest, or `nil` for every element.
   public let classId: Int?
   /// The per-threshold counts; ``restore(_:)`` sets them.
-  public private(set) var state = ConfusionCounts()
+  public internal(set) var state = ConfusionCounts()
   /// `thresholds` as given (a number, a list or `null`), for the
   /// configuration.
   let thresholdsValue: JSONValue
