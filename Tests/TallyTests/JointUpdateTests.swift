@@ -63,17 +63,21 @@ import Testing
   }
 
   /// Many slices of many cells (counted in 16 bits) with one slice of most
-  /// rows (its counters moved to the totals many times, from the middle of
-  /// a block): each slice's state is its base metric's state on its rows
-  /// alone, for two metrics counted in one pass.
+  /// rows (its counters moved to the totals many times, at the end of a
+  /// block, between the first 16-bit source's increments and the next
+  /// one's): each slice's state is its base metric's state on its rows
+  /// alone, for three metrics counted in one pass (two of them in 16 bits).
   @Test func manySlicesOfManyCells() throws {
     let n = 400_000
     var g = SplitMix64(seed: 31)
-    let (y, p) = binormalScores(n, positiveRate: 0.4, shift: 1, using: &g)
-    // Slice 0 takes 80 % of the rows; 249 more share the rest.
+    var (y, p) = binormalScores(n, positiveRate: 0.4, shift: 1, using: &g)
+    // Slice 0 takes 80 % of the rows, all scored 0.75 (so two cells of its
+    // 16-bit counters take them all: a late move to the totals wraps
+    // them); 249 more share the rest.
     let keys: [Int64] = (0..<n).map { (i: Int) -> Int64 in i % 5 == 0 ? Int64(i / 5 % 249) + 1 : 0 }
+    for i in 0..<n where keys[i] == 0 { p[i] = 0.75 }
     let (yt, yp) = (Tensor(y.map(Float.init)), Tensor(p.map(Float.init)))
-    var ms: [any Metric] = [Sliced(try AUC()), Sliced(BinaryAccuracy())]
+    var ms: [any Metric] = [Sliced(try AUC()), Sliced(BinaryAccuracy()), Sliced(try AUC(numThresholds: 300))]
     try updateTogether(
       &ms, yTrue: yt, yPred: yp, sampleWeight: nil, slices: try SliceBatch([SliceColumn(keys)]),
       rows: .contiguous(first: 0, count: n))
@@ -81,8 +85,9 @@ import Testing
     for (i, k) in keys.enumerated() { rowsOf[k, default: []].append(i) }
     let auc = try #require(ms[0] as? Sliced<AUC>)
     let accuracy = try #require(ms[1] as? Sliced<BinaryAccuracy>)
+    let fine = try #require(ms[2] as? Sliced<AUC>)
     #expect(auc.sliceResults().count == 250 && accuracy.sliceResults().count == 250)
-    for (a, b) in zip(auc.sliceResults(), accuracy.sliceResults()) {
+    for ((a, b), f) in zip(zip(auc.sliceResults(), accuracy.sliceResults()), fine.sliceResults()) {
       guard case .int(let k)? = a.key?.values.first, let rows = rowsOf[k] else {
         Issue.record("slice \(String(describing: a.key))")
         continue
@@ -92,8 +97,11 @@ import Testing
       try alone.update(yTrue: sy, yPred: sp)
       var aloneAccuracy = BinaryAccuracy()
       try aloneAccuracy.update(yTrue: sy, yPred: sp)
+      var aloneFine = try AUC(numThresholds: 300)
+      try aloneFine.update(yTrue: sy, yPred: sp)
       #expect(a.metric.state == alone.state, "slice \(k)")
       #expect(b.metric.state == aloneAccuracy.state, "slice \(k)")
+      #expect(f.metric.state == aloneFine.state, "slice \(k)")
       #expect(a.samples == Int64(rows.count) && b.samples == Int64(rows.count))
     }
   }

@@ -233,8 +233,9 @@ func drawnTotals(
 ///
 /// Large histograms (many slices of many cells) are counted in 16 bits,
 /// half the cache lines: a group's 16-bit counters go into the 32-bit
-/// totals once it may have had 64,511 rows since they last did (a block
-/// then adds at most 1,024 more), and at the end.
+/// totals at the end of a block in which it passed 63,487 rows since they
+/// last did (that block and the next add at most 2,048 more), and at the
+/// end.
 func groupedCounts(_ sources: [CellSource], groups: [Int32]?, groupCount: Int) -> (totals: [UInt32], offsets: [Int])? {
   guard let rows = sources.first?.rows else { return ([], [0]) }
   let block = 1_024
@@ -282,22 +283,38 @@ func groupedCounts(_ sources: [CellSource], groups: [Int32]?, groupCount: Int) -
                 continue
               }
               groups.withUnsafeBufferPointer { g in
+                let n = end &- start
+                let gp = g.baseAddress! + start
+                var counted = false
                 for k in 0..<m {
-                  let (c, first) = (counts[k], k &* block &- start)
-                  if narrow[k] {
-                    let base = narrowOffsets[k]
-                    for i in start..<end { h16[base &+ Int(g[i]) &* c &+ Int(cell[first &+ i])] &+= 1 }
+                  let (c, cp) = (counts[k], cell.baseAddress! + k &* block)
+                  if narrow[k] && !counted {
+                    // The first 16-bit source's increments, and each
+                    // group's rows since its counters last went into the
+                    // totals (an upper bound of every 16-bit count), in
+                    // one loop.
+                    let (hp, sp) = (h16.baseAddress! + narrowOffsets[k], rowsSince.baseAddress!)
+                    var most: UInt16 = 0
+                    for i in 0..<n {
+                      let group = Int(gp[i])
+                      hp[group &* c &+ Int(cp[i])] &+= 1
+                      sp[group] &+= 1
+                      most = Swift.max(most, sp[group])
+                    }
+                    // Flushed at the block's end, so the limit leaves room
+                    // for this block and the next: the sources after this
+                    // one add this block's rows once the flush has reset
+                    // the count.
+                    if most > UInt16.max - 2 * UInt16(block) {
+                      for i in 0..<n where sp[Int(gp[i])] > UInt16.max - 2 * UInt16(block) { flush(Int(gp[i])) }
+                    }
+                    counted = true
+                  } else if narrow[k] {
+                    let hp = h16.baseAddress! + narrowOffsets[k]
+                    for i in 0..<n { hp[Int(gp[i]) &* c &+ Int(cp[i])] &+= 1 }
                   } else {
-                    let base = offsets[k]
-                    for i in start..<end { h[base &+ Int(g[i]) &* c &+ Int(cell[first &+ i])] &+= 1 }
-                  }
-                }
-                if anyNarrow {
-                  // (An upper bound of the rows in the 16-bit counters.)
-                  for i in start..<end {
-                    let group = Int(g[i])
-                    rowsSince[group] &+= 1
-                    if rowsSince[group] > UInt16.max - UInt16(block) { flush(group) }
+                    let hp = h.baseAddress! + offsets[k]
+                    for i in 0..<n { hp[Int(gp[i]) &* c &+ Int(cp[i])] &+= 1 }
                   }
                 }
               }
