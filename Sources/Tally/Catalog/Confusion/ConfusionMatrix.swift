@@ -453,6 +453,32 @@ struct ConfusionUpdate: Sendable {
 }
 
 extension ConfusionCounts {
+  /// Calls `body(i, tp, fp, tn, fn)` for each threshold, at its given
+  /// position `i`: one label's four counts there, from integer counts per
+  /// bucket (`pos[b + 1]`, `neg[b + 1]`: elements whose score exceeds
+  /// exactly the sorted thresholds `0...b`) as reverse cumulative sums;
+  /// `order[s]` is the given position of sorted threshold `s`.
+  static func cumulativeCounts(
+    pos: [Int], neg: [Int], order: [Int], _ body: (_ i: Int, _ tp: Int, _ fp: Int, _ tn: Int, _ fn: Int) -> Void
+  ) {
+    let t = order.count
+    var totalPos = 0
+    var totalNeg = 0
+    for k in 0...t {
+      totalPos &+= pos[k]
+      totalNeg &+= neg[k]
+    }
+    var tp = 0
+    var fp = 0
+    var s = t - 1
+    while s >= 0 {
+      tp &+= pos[s &+ 1]
+      fp &+= neg[s &+ 1]
+      body(order[s], tp, fp, totalNeg &- fp, totalPos &- tp)
+      s &-= 1
+    }
+  }
+
   /// The counts of one label that ``addCumulative(pos:neg:order:)`` gives
   /// on zero counts of `order.count` thresholds, written directly: each
   /// entry is then one exact term (`CompensatedSum(x)`, as adding `x` to
@@ -461,53 +487,34 @@ extension ConfusionCounts {
   init(cumulativePos pos: [Int], neg: [Int], order: [Int]) {
     let t = order.count
     precondition(pos.count == t + 1 && neg.count == t + 1)
-    var totalPos = 0
-    var totalNeg = 0
-    for k in 0...t {
-      totalPos &+= pos[k]
-      totalNeg &+= neg[k]
-    }
     // `order` is a permutation of 0..<t: each entry is written once.
-    func column(_ value: (_ tp: Int, _ fp: Int) -> Int) -> [CompensatedSum] {
+    func column(_ value: (_ tp: Int, _ fp: Int, _ tn: Int, _ fn: Int) -> Int) -> [CompensatedSum] {
       [CompensatedSum](unsafeUninitializedCapacity: t) { out, initialized in
-        var tp = 0
-        var fp = 0
-        var s = t - 1
-        while s >= 0 {
-          tp &+= pos[s &+ 1]
-          fp &+= neg[s &+ 1]
-          (out.baseAddress! + order[s]).initialize(to: CompensatedSum(Double(value(tp, fp))))
-          s &-= 1
+        Self.cumulativeCounts(pos: pos, neg: neg, order: order) { i, tp, fp, tn, fn in
+          (out.baseAddress! + i).initialize(to: CompensatedSum(Double(value(tp, fp, tn, fn))))
         }
         initialized = t
       }
     }
     thresholdCount = t
     labelCount = 1
-    truePositives = column { tp, _ in tp }
-    falsePositives = column { _, fp in fp }
-    trueNegatives = column { _, fp in totalNeg &- fp }
-    falseNegatives = column { tp, _ in totalPos &- tp }
+    truePositives = column { tp, _, _, _ in tp }
+    falsePositives = column { _, fp, _, _ in fp }
+    trueNegatives = column { _, _, tn, _ in tn }
+    falseNegatives = column { _, _, _, fn in fn }
   }
 
-  /// Adds one label's integer counts given per bucket (`pos[b + 1]`,
-  /// `neg[b + 1]`: elements whose score exceeds exactly the sorted
-  /// thresholds `0...b`), as reverse cumulative sums; `order[s]` is the
-  /// given position of sorted threshold `s`. Counts are integers: added to
-  /// totals that are integers below 2⁵³ (every unweighted history) they are
-  /// exact, as a ``merge(_:)`` of the batch's counts would be; after weighted
-  /// updates both are double-double sums of the same terms.
+  /// Adds one label's integer counts given per bucket (as
+  /// ``cumulativeCounts(pos:neg:order:_:)`` reads them). Counts are
+  /// integers: added to totals that are integers below 2⁵³ (every
+  /// unweighted history) they are exact, as a ``merge(_:)`` of the batch's
+  /// counts would be; after weighted updates both are double-double sums of
+  /// the same terms.
   mutating func addCumulative(pos: [Int], neg: [Int], order: [Int]) throws(MetricError) {
     let tCount = order.count
     guard thresholdCount == tCount, labelCount == 1, pos.count == tCount + 1, neg.count == tCount + 1 else {
       throw .incompatibleMerge(
         "confusion counts of \(thresholdCount) thresholds × \(labelCount) labels and \(tCount) × 1")
-    }
-    var totalPos = 0
-    var totalNeg = 0
-    for k in 0...tCount {
-      totalPos &+= pos[k]
-      totalNeg &+= neg[k]
     }
     // One pass over the four arrays through pointers; each count is added
     // with one 2Sum (`CompensatedSum.add`).
@@ -515,18 +522,11 @@ extension ConfusionCounts {
       falsePositives.withUnsafeMutableBufferPointer { fpOut in
         trueNegatives.withUnsafeMutableBufferPointer { tnOut in
           falseNegatives.withUnsafeMutableBufferPointer { fnOut in
-            var tp = 0
-            var fp = 0
-            var s = tCount - 1
-            while s >= 0 {
-              tp &+= pos[s &+ 1]
-              fp &+= neg[s &+ 1]
-              let i = order[s]
+            Self.cumulativeCounts(pos: pos, neg: neg, order: order) { i, tp, fp, tn, fn in
               tpOut[i].add(Double(tp))
               fpOut[i].add(Double(fp))
-              tnOut[i].add(Double(totalNeg &- fp))
-              fnOut[i].add(Double(totalPos &- tp))
-              s &-= 1
+              tnOut[i].add(Double(tn))
+              fnOut[i].add(Double(fn))
             }
           }
         }
