@@ -187,9 +187,12 @@ def peer_worker(data: Path, runs: int, bootstraps: int, slice_keys: int) -> None
 
 
 def run_peer(python: str, data: Path, runs: int, bootstraps: int, slice_keys: int) -> Optional[Json]:
-    probe = subprocess.run([python, "-c", "import torch, torchmetrics"], capture_output=True)
-    if probe.returncode != 0:
-        print(f"NOTE: {python} has no torch/torchmetrics; TorchMetrics skipped.\n")
+    try:
+        probe = subprocess.run([python, "-c", "import torch, torchmetrics"], capture_output=True)
+    except OSError:
+        probe = None
+    if probe is None or probe.returncode != 0:
+        print(f"NOTE: {python} is missing or has no torch/torchmetrics; TorchMetrics skipped.\n")
         return None
     cmd = [python, str(Path(__file__).resolve()), "--peer-worker", "--data", str(data), "--runs", str(runs),
            "--peer-bootstraps", str(bootstraps), "--peer-slice-keys", str(slice_keys)]
