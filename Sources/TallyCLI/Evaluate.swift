@@ -1,7 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Tally
+@_spi(Internals) import Tally
 
 /// Where `tally evaluate` reads rows from.
 enum InputKind: String, ExpressibleByArgument, CaseIterable {
@@ -378,6 +378,11 @@ extension TallyCommand {
       var rows = 0
       var pending: [Chunk] = []
 
+      // With one column of slice keys, each worker's slices of metrics
+      // that count cells go through a counter of its own, kept across its
+      // chunks (SliceCounter), handed to its metrics after the last chunk.
+      let counters = keys.count == 1 ? (0..<workerCount).map { _ in SliceCounter() } : []
+
       func flush() throws {
         guard !pending.isEmpty else { return }
         let jobs = pending
@@ -386,30 +391,59 @@ extension TallyCommand {
         let flags = reshape
         let updated = try concurrentMap(jobs.count) { k in
           var ms = start[k]
-          try update(&ms, jobs[k], flags)
+          try update(&ms, jobs[k], flags, counters.isEmpty ? nil : counters[k])
           return ms
         }
         for (k, ms) in updated.enumerated() { workers[k] = ms }
       }
 
       /// Updates a worker's metrics with a chunk (`flags[i]`: metric `i`
-      /// reads rank-1 arrays as `(rows, 1)`).
-      @Sendable func update(_ ms: inout [any Metric], _ job: Chunk, _ flags: [Bool]) throws {
-        let slices = try job.keys.map { try SliceBatch($0) }
+      /// reads rank-1 arrays as `(rows, 1)`), the slices its `counter`
+      /// takes through it.
+      @Sendable func update(_ ms: inout [any Metric], _ job: Chunk, _ flags: [Bool], _ counter: SliceCounter?) throws {
+        // The slices' keys grouped once, when a metric needs them.
+        var grouped: SliceBatch?? = nil
+        func slices() throws -> SliceBatch? {
+          if let grouped { return grouped }
+          let batch = try job.keys.map { try SliceBatch($0) }
+          grouped = .some(batch)
+          return batch
+        }
         // The metrics that read the arrays as they are, together (their
         // slices and bootstraps share one pass); then each that reads
         // rank-1 arrays as (rows, 1).
         let together = ms.indices.filter { !flags[$0] }
         var group = together.map { ms[$0] }
-        try updateTogether(
-          &group, yTrue: job.yTrue, yPred: job.yPred, sampleWeight: job.weight, slices: slices, rows: job.rows)
+        var counted: [Int] = []
+        if let counter, let columns = job.keys, columns.count == 1 {
+          switch try counter.count(
+            &group, yTrue: job.yTrue, yPred: job.yPred, sampleWeight: job.weight, keys: columns[0], rows: job.rows)
+          {
+          case .counted(let c): counted = c
+          case .notTaken: break
+          case .invalidRows:
+            // The usual update throws the row's error.
+            try updateTogether(
+              &group, yTrue: job.yTrue, yPred: job.yPred, sampleWeight: job.weight, slices: try slices(),
+              rows: job.rows)
+            throw CommandError("a chunk the slice counter found invalid updated without an error (rows \(job.rows))")
+          }
+        }
+        let rest = group.indices.filter { !counted.contains($0) }
+        if !rest.isEmpty {
+          var others = rest.map { group[$0] }
+          try updateTogether(
+            &others, yTrue: job.yTrue, yPred: job.yPred, sampleWeight: job.weight, slices: try slices(),
+            rows: job.rows)
+          for (k, i) in rest.enumerated() { group[i] = others[k] }
+        }
         for (k, i) in together.enumerated() { ms[i] = group[k] }
         for i in ms.indices where flags[i] {
           let (yt, yp) = (
             try job.yTrue.reshaped([job.yTrue.count, 1]), try job.yPred.reshaped([job.yPred.count, 1])
           )
           var one = [ms[i]]
-          try updateTogether(&one, yTrue: yt, yPred: yp, sampleWeight: job.weight, slices: slices, rows: job.rows)
+          try updateTogether(&one, yTrue: yt, yPred: yp, sampleWeight: job.weight, slices: try slices(), rows: job.rows)
           ms[i] = one[0]
         }
       }
@@ -469,6 +503,12 @@ extension TallyCommand {
         progress.update(rows)
       }
       try flush()
+      for (k, counter) in counters.enumerated() where k < workers.count {
+        let together = workers[k].indices.filter { !reshape[$0] }
+        var group = together.map { workers[k][$0] }
+        try counter.flush(into: &group)
+        for (j, i) in together.enumerated() { workers[k][i] = group[j] }
+      }
       if workers.isEmpty && input == .npyStream {
         // An empty stream (an engine's empty partition): the empty state,
         // with metrics resolved as for rank-1 inputs.

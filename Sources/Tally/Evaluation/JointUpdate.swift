@@ -58,11 +58,27 @@ protocol HeldBackCounting: CellTallied {
   /// Calls `body` with the batch's cells on demand, or returns `nil` for
   /// inputs the cells do not take.
   func withHeldBackSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R?
+  /// Whether a run's ``SliceCounter`` may count this batch for this metric
+  /// (unweighted, a base that counts cells), after the checks an update
+  /// makes of its rows against `keyRows` keys of one column.
+  ///
+  /// - Throws: what the update throws for those rows.
+  func takesCounted(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, keyRows: Int, rows: RowIndices)
+    throws(MetricError) -> Bool
+  /// Checks the keys of a run so far (one column) as an update bringing
+  /// them checks them.
+  func checkCountedKeys(_ keys: [SliceKey]) throws(MetricError)
+  /// Adds counts of `rows` rows by key (`add(g, out)` adds key `g`'s
+  /// `cells` counts to `out`), as updates of those rows would.
+  mutating func absorbCounted(
+    keys: [SliceKey], cells: Int, rows: Int, end: Int64,
+    _ add: (_ g: Int, _ out: UnsafeMutableBufferPointer<UInt32>) -> Void
+  ) throws(MetricError)
 }
 
 /// Calls `body` with the cell sources of all `members`, or returns `nil`
 /// when one has none for these inputs.
-private func withSources<R>(
+func withSources<R>(
   _ members: ArraySlice<any HeldBackCounting>, yTrue: Tensor, yPred: Tensor, opened: [CellSource],
   _ body: ([CellSource]) -> R
 ) -> R? {

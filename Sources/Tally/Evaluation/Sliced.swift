@@ -378,12 +378,20 @@ public struct Sliced<Base: PredictionMetric>: Metric {
       throw .shapeMismatch("\(name): the batch has \(n) rows; received slice keys for \(batch.rows)")
     }
     let rows = try rows.validated(batchRows: n, metric: name)
-    if let width = slices.keys.first?.values.count, let k = batch.keys.first, k.values.count != width {
+    try checkKeys(batch.keys, width: batch.keys.first?.values.count)
+    return rows
+  }
+
+  /// Checks keys of `width` columns that a batch brings: as wide as
+  /// before, and no more distinct keys than ``maximumSlices`` (nor than
+  /// the state memory allows).
+  func checkKeys(_ keys: some Collection<SliceKey>, width keyWidth: Int?) throws(MetricError) {
+    if let width = slices.keys.first?.values.count, let k = keyWidth, k != width {
       throw .shapeMismatch(
-        "\(name): slice keys of \(k.values.count) columns; earlier batches had \(width)")
+        "\(name): slice keys of \(k) columns; earlier batches had \(width)")
     }
     var fresh = 0
-    for k in batch.keys where slices.index(forKey: k) == nil { fresh += 1 }
+    for k in keys where slices.index(forKey: k) == nil { fresh += 1 }
     // The overall state and one per slice.
     try StateMemory.check(
       [slices.count + fresh + 1], bytesPerItem: Tally.estimatedStateBytes(template),
@@ -393,7 +401,6 @@ public struct Sliced<Base: PredictionMetric>: Metric {
         "\(name): \(slices.count + fresh) distinct slice keys exceed the limit of \(maximumSlices) (raise maximumSlices, or `tally evaluate --max-slices`, if so many slices are meant)"
       )
     }
-    return rows
   }
 
   /// Each row's weight (the sum of its sample weights), or `nil` when
@@ -464,36 +471,49 @@ extension Sliced: CellTallied {
     rows: RowIndices
   ) throws(MetricError) {
     guard let batch else { return }
-    let c = cells.count
+    let offset = cells.countsOffset
+    if let counts = cells.counts {
+      try absorbCounts(keys: batch.keys, cells: cells.count, rows: batch.rows, end: rows.end) { g, out in
+        counts.withUnsafeBufferPointer { b in
+          for j in out.indices { out[j] &+= b[offset &+ g &* out.count &+ j] }
+        }
+      }
+    } else {
+      // (32-bit: the pending rows are fewer than 2³².)
+      try absorbCounts(keys: batch.keys, cells: cells.count, rows: batch.rows, end: rows.end) { g, out in
+        totals.withUnsafeBufferPointer { b in
+          for j in out.indices { out[j] &+= UInt32(truncatingIfNeeded: b[g &* out.count &+ j]) }
+        }
+      }
+    }
+  }
+
+  /// Adds counts of `rows` rows (fewer than 2³²) by key to ``pending``:
+  /// `add(g, out)` adds key `g`'s `cells` counts to `out`. Keys new to the
+  /// metric join it with empty states; `end` is one past the last row.
+  mutating func absorbCounts(
+    keys: [SliceKey], cells c: Int, rows: Int, end: Int64,
+    _ add: (_ g: Int, _ out: UnsafeMutableBufferPointer<UInt32>) -> Void
+  ) throws(MetricError) {
     var next = self
-    if let p = next.pending, p.cells != c || p.rows + batch.rows > Self.pendingRowLimit {
+    if let p = next.pending, p.cells != c || p.rows + rows > Self.pendingRowLimit {
       try next.settle()
     }
     var p = next.pending ?? PendingSliceCells(cells: c)
     next.pending = nil
-    let offset = cells.countsOffset
-    for (g, key) in batch.keys.enumerated() {
+    for (g, key) in keys.enumerated() {
       let known = p.keys.count
       let slot = p.slot(for: key)
       if slot == known && next.slices.index(forKey: key) == nil { next.slices[key] = (template, SliceTally()) }
-      // (32-bit: the pending rows are fewer than 2³².)
       p.totals.withUnsafeMutableBufferPointer { t in
-        if let counts = cells.counts {
-          counts.withUnsafeBufferPointer { b in
-            for j in 0..<c { t[slot &* c &+ j] &+= b[offset &+ g &* c &+ j] }
-          }
-        } else {
-          totals.withUnsafeBufferPointer { b in
-            for j in 0..<c { t[slot &* c &+ j] &+= UInt32(truncatingIfNeeded: b[g &* c &+ j]) }
-          }
-        }
+        add(g, UnsafeMutableBufferPointer(rebasing: t[(slot &* c)..<(slot &* c &+ c)]))
       }
     }
-    p.rows += batch.rows
+    p.rows += rows
     next.pending = p
     // Counts this large could overflow: added at once, checked.
     if next.overallTally.samples > Self.settledRowLimit { try next.settle() }
-    next.nextRow = max(nextRow, rows.end)
+    next.nextRow = max(nextRow, end)
     self = next
   }
 
@@ -613,6 +633,27 @@ extension Sliced: HeldBackCounting {
     let samples = rowsAsSamples(yTrue, yPred, of: template).1
     _ = try checked(slices, rows: rows, batchRows: batchRows(samples))
     return true
+  }
+
+  func takesCounted(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, keyRows: Int, rows: RowIndices)
+    throws(MetricError) -> Bool
+  {
+    guard sampleWeight == nil, template is any CellCounting else { return false }
+    let n = batchRows(rowsAsSamples(yTrue, yPred, of: template).1)
+    guard keyRows == n else {
+      throw .shapeMismatch("\(name): the batch has \(n) rows; received slice keys for \(keyRows)")
+    }
+    _ = try rows.validated(batchRows: n, metric: name)
+    return true
+  }
+
+  func checkCountedKeys(_ keys: [SliceKey]) throws(MetricError) { try checkKeys(keys, width: 1) }
+
+  mutating func absorbCounted(
+    keys: [SliceKey], cells: Int, rows: Int, end: Int64,
+    _ add: (_ g: Int, _ out: UnsafeMutableBufferPointer<UInt32>) -> Void
+  ) throws(MetricError) {
+    try absorbCounts(keys: keys, cells: cells, rows: rows, end: end, add)
   }
 
   func withHeldBackSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R? {

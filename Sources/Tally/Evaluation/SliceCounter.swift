@@ -1,0 +1,280 @@
+//===--- SliceCounter.swift -----------------------------------------------===//
+//
+// A run's slice counts of metrics that count cells, kept across batches:
+// one table from integer key to slot and one set of counters by slot for the
+// whole run, so a batch is one pass over its rows (the key mapped inside the
+// counting block), without per-batch ordinals, histograms or held-back
+// totals; the counts go to the metrics once, when the run hands them over.
+//
+//===----------------------------------------------------------------------===//
+
+/// The slice counts of a run's unweighted batches, for the slicing metrics
+/// that count cells (``Sliced`` of binary accuracy or the confusion-matrix
+/// family, on one float32 score per row), keyed by one integer column.
+///
+/// `count` takes a batch for those metrics (the same checks and errors as
+/// their updates); `flush(into:)` hands the counts to them, as
+/// ``updateTogether(_:yTrue:yPred:sampleWeight:slices:rows:)`` would have
+/// left them batch by batch (the same counts: integers). Until then the
+/// metrics do not see the counted batches. One thread at a time; `tally
+/// evaluate` keeps one per worker.
+@_spi(Internals) public final class SliceCounter: @unchecked Sendable {
+  /// What ``count(_:yTrue:yPred:sampleWeight:keys:rows:)`` did with a batch.
+  public enum Outcome: Equatable, Sendable {
+    /// Counted for the metrics at these indices; the others still need
+    /// the batch.
+    case counted([Int])
+    /// Not counted: the batch goes the usual way for every metric.
+    case notTaken
+    /// A row is invalid for a metric: the usual way throws its error (the
+    /// counter is spent: part of the batch is in it).
+    case invalidRows
+  }
+
+  /// The metrics counted (indices into the metrics given) and their cells.
+  private var members: [Int] = []
+  private var cells: [Int] = []
+  /// Key → slot through a dense table over `lo ..< lo + table.count`, or,
+  /// for keys too far apart, a dictionary.
+  private var lo: Int64 = 0
+  private var table: [Int32] = []
+  private var far: [Int64: Int32] = [:]
+  /// Each slot's key, in order of first appearance.
+  private var keys: [Int64] = []
+  /// Where each metric's cells start in a slot's row (`stride` cells in
+  /// all), the 16-bit counters slot by slot, and the 32-bit totals they
+  /// move into.
+  private var offsets: [Int] = []
+  private var stride = 0
+  private var counters: [UInt16] = []
+  private var totals: [UInt32] = []
+  /// Each slot's rows since its counters last moved.
+  private var since: [UInt16] = []
+  private var rows = 0
+  private var end: Int64 = 0
+  private var spent = false
+
+  /// The widest dense table (slots).
+  private static let tableLimit: Int64 = 1 << 20
+  /// Rows per block.
+  private static let block = 1_024
+
+  /// An empty counter.
+  public init() {}
+
+  /// Counts a batch with one integer slice key per row (`keys`) for those
+  /// of `metrics` it can count; hands the counts over first (`flush`)
+  /// should they come near 2³² rows.
+  ///
+  /// - Throws: what the metrics' updates throw for the batch's rows and
+  ///   keys (rows and keys of different counts, more distinct keys than a
+  ///   metric's limit); the metrics may then hold part of the run.
+  public func count(
+    _ metrics: inout [any Metric], yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, keys column: SliceColumn,
+    rows indices: RowIndices
+  ) throws(MetricError) -> Outcome {
+    guard !spent, sampleWeight == nil else { return .notTaken }
+    var found: [Int] = []
+    for (i, m) in metrics.enumerated() {
+      if let h = m as? any HeldBackCounting,
+        try h.takesCounted(yTrue: yTrue, yPred: yPred, sampleWeight: sampleWeight, keyRows: column.count, rows: indices)
+      {
+        found.append(i)
+      }
+    }
+    guard !found.isEmpty, members.isEmpty || found == members else { return .notTaken }
+    let n = column.count
+    if rows + n > Int(UInt32.max) { try flush(into: &metrics) }
+    let taking = found.map { metrics[$0] as! any HeldBackCounting }
+    let outcome: Outcome? = withSources(taking[...], yTrue: yTrue, yPred: yPred, opened: []) { sources in
+      let counted: Bool? =
+        switch column.values {
+        case .int64s(let b): b.withUnsafeBufferPointer { count(sources, keys: $0) }
+        case .int32s(let b): b.withUnsafeBufferPointer { count(sources, keys: $0) }
+        case .integers(let v): v.withUnsafeBufferPointer { count(sources, keys: $0) }
+        case .strings, .mixed: nil
+        }
+      guard let counted else { return .notTaken }
+      return counted ? .counted(found) : .invalidRows
+    }
+    guard let outcome, outcome != .notTaken else { return .notTaken }
+    if outcome == .invalidRows {
+      spent = true
+      return .invalidRows
+    }
+    members = found
+    rows += n
+    end = max(end, indices.end)
+    // The keys as an update of the run so far checks them.
+    let sliceKeys = keys.map { SliceKey([.int($0)]) }
+    for m in taking { try m.checkCountedKeys(sliceKeys) }
+    return outcome
+  }
+
+  /// Hands the counts to the metrics counted (their held-back totals, as
+  /// their updates would have left them) and starts again.
+  ///
+  /// - Throws: ``MetricError/invalidState(_:)`` when a batch was only
+  ///   partly counted (``Outcome/invalidRows``); what adding counts to the
+  ///   metrics throws.
+  public func flush(into metrics: inout [any Metric]) throws(MetricError) {
+    guard !spent else {
+      throw .invalidState("slice counts of a batch with an invalid row cannot be handed over")
+    }
+    guard rows > 0 else { return }
+    move(keys.indices)
+    let sliceKeys = keys.map { SliceKey([.int($0)]) }
+    var next = metrics
+    for (k, i) in members.enumerated() {
+      guard var m = next[i] as? any HeldBackCounting else { continue }
+      let (c, offset, stride) = (cells[k], offsets[k], stride)
+      try totals.withUnsafeBufferPointer { (t) throws(MetricError) in
+        try m.absorbCounted(keys: sliceKeys, cells: c, rows: rows, end: end) { g, out in
+          for j in out.indices { out[j] &+= t[g &* stride &+ offset &+ j] }
+        }
+      }
+      next[i] = m
+    }
+    metrics = next
+    (lo, table, far, keys, counters, totals, since, rows) = (0, [], [:], [], [], [], [], 0)
+  }
+
+  /// Counts every row of `sources` by its key's slot; `nil` when the
+  /// sources take other rows, `false` when a row is invalid.
+  private func count<T: FixedWidthInteger & SignedInteger>(_ sources: [CellSource], keys key: UnsafeBufferPointer<T>)
+    -> Bool?
+  {
+    let m = sources.count
+    guard sources.allSatisfy({ $0.rows == key.count }) else { return nil }
+    if cells.isEmpty {
+      cells = sources.map(\.count)
+      offsets = cells.reduce(into: [0]) { $0.append($0.last! + $1) }
+      stride = offsets.removeLast()
+    }
+    guard cells == sources.map(\.count) else { return nil }
+    let block = Self.block
+    let limit = UInt16.max - 2 * UInt16(block)
+    var cell = [Int32](repeating: 0, count: block * m)
+    var slotOf = [Int32](repeating: 0, count: block)
+    var start = 0
+    while start < key.count {
+      let end = min(key.count, start &+ block)
+      let n = end &- start
+      var bad = false
+      cell.withUnsafeMutableBufferPointer { out in
+        let box = UnsafeSendableBox(out)
+        for k in 0..<m where sources[k].fill(start..<end, box, start &- k &* block) { bad = true }
+      }
+      guard !bad else { return false }
+      slotOf.withUnsafeMutableBufferPointer { s in map(key, start..<end, into: s) }
+      var overLimit = false
+      // Each source's increments; the first also counts each slot's rows
+      // since its counters last moved, and moves those past the limit at
+      // the block's end (room for this block and the next: the sources
+      // after the first add this block's rows after the move).
+      let stride = self.stride
+      counters.withUnsafeMutableBufferPointer { counterBuffer in
+        since.withUnsafeMutableBufferPointer { sp in
+          cell.withUnsafeBufferPointer { cellBuffer in
+            slotOf.withUnsafeBufferPointer { g in
+              for k in 0..<m {
+                let h = counterBuffer.baseAddress! + offsets[k]
+                let cp = cellBuffer.baseAddress! + k &* block
+                if k == 0 {
+                  var most: UInt16 = 0
+                  for i in 0..<n {
+                    let slot = Int(g[i])
+                    h[slot &* stride &+ Int(cp[i])] &+= 1
+                    sp[slot] &+= 1
+                    most = Swift.max(most, sp[slot])
+                  }
+                  if most > limit { overLimit = true }
+                } else {
+                  for i in 0..<n { h[Int(g[i]) &* stride &+ Int(cp[i])] &+= 1 }
+                }
+              }
+            }
+          }
+        }
+      }
+      if overLimit {
+        move(Set(slotOf[..<n].lazy.map(Int.init).filter { self.since[$0] > limit }))
+      }
+      start = end
+    }
+    return true
+  }
+
+  /// Writes the slot of each key of `range` to `out`, making slots for
+  /// keys not seen before.
+  private func map<T: FixedWidthInteger & SignedInteger>(
+    _ key: UnsafeBufferPointer<T>, _ range: Range<Int>, into out: UnsafeMutableBufferPointer<Int32>
+  ) {
+    var i = range.lowerBound
+    while i < range.upperBound {
+      // Keys in the table, until one is not.
+      table.withUnsafeBufferPointer { t in
+        let width = UInt64(t.count)
+        while i < range.upperBound {
+          let s = UInt64(bitPattern: Int64(key[i]) &- lo)
+          guard s < width, t[Int(s)] >= 0 else { break }
+          out[i &- range.lowerBound] = t[Int(s)]
+          i &+= 1
+        }
+      }
+      guard i < range.upperBound else { break }
+      out[i &- range.lowerBound] = slot(Int64(key[i]))
+      i &+= 1
+    }
+  }
+
+  /// The slot of `x`, made if new (the table widened to take it, or the
+  /// dictionary when the keys span too much).
+  private func slot(_ x: Int64) -> Int32 {
+    let s = UInt64(bitPattern: x &- lo)
+    if s < UInt64(table.count), table[Int(s)] >= 0 { return table[Int(s)] }
+    if let f = far[x] { return f }
+    let new = Int32(keys.count)
+    keys.append(x)
+    counters.append(contentsOf: repeatElement(0, count: stride))
+    totals.append(contentsOf: repeatElement(0, count: stride))
+    since.append(0)
+    if s < UInt64(table.count) {
+      table[Int(s)] = new
+      return new
+    }
+    // Widen the table to take x, or keep x in the dictionary.
+    let (newLo, newHi) = table.isEmpty ? (x, x) : (min(lo, x), max(lo &+ Int64(table.count) &- 1, x))
+    let (span, overflow) = newHi.subtractingReportingOverflow(newLo)
+    guard !overflow, span < Self.tableLimit else {
+      far[x] = new
+      return new
+    }
+    let width = min(Self.tableLimit, max(span &+ 1, 2 &* Int64(table.count), 64))
+    // (Inside Int64: the table ends at Int64.max at the most.)
+    let base = newLo <= Int64.max &- (width &- 1) ? newLo : Int64.max &- (width &- 1)
+    var wider = [Int32](repeating: -1, count: Int(width))
+    for (k, g) in table.enumerated() where g >= 0 { wider[Int(lo &+ Int64(k) &- base)] = g }
+    wider[Int(x &- base)] = new
+    (table, lo) = (wider, base)
+    return new
+  }
+
+  /// Moves slots' 16-bit counters into the totals.
+  private func move(_ slots: some Sequence<Int>) {
+    let stride = self.stride
+    totals.withUnsafeMutableBufferPointer { t in
+      counters.withUnsafeMutableBufferPointer { h in
+        since.withUnsafeMutableBufferPointer { sp in
+          for slot in slots {
+            for j in (slot &* stride)..<(slot &* stride &+ stride) {
+              t[j] &+= UInt32(h[j])
+              h[j] = 0
+            }
+            sp[slot] = 0
+          }
+        }
+      }
+    }
+  }
+}

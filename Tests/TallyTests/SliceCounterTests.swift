@@ -1,0 +1,126 @@
+// Evaluation: SliceCounter (a run's slice counts kept across batches, as
+// `tally evaluate` counts them) against updateTogether batch by batch.
+
+import Foundation
+import Testing
+
+@_spi(Internals) @testable import Tally
+
+@Suite struct SliceCounterTests {
+  func encoded(_ m: any Metric) throws -> Data {
+    func open<M: Metric>(_ m: M) throws -> Data {
+      let e = JSONEncoder()
+      e.outputFormatting = .sortedKeys
+      return try e.encode(m.state)
+    }
+    return try open(m)
+  }
+
+  /// A batch: float32 labels and scores, and integer keys from `key`.
+  func batch(_ n: Int, seed: UInt64, key: (Int, inout SplitMix64) -> Int64) -> (Tensor, Tensor, [Int64]) {
+    var g = SplitMix64(seed: seed)
+    let (y, p) = binormalScores(n, positiveRate: 0.35, shift: 1.2, using: &g)
+    let keys = (0..<n).map { key($0, &g) }
+    return (Tensor(y.map(Float.init)), Tensor(p.map(Float.init)), keys)
+  }
+
+  func metrics() throws -> [any Metric] {
+    [Sliced(BinaryAccuracy()), Sliced(try AUC()), Sliced(MeanSquaredError()), Sliced(try AUC(numThresholds: 300))]
+  }
+
+  /// Batches counted by the counter and handed over equal the same batches
+  /// through updateTogether, state for state, bit for bit: keys that grow
+  /// batch by batch (widening the table), keys far apart (the dictionary),
+  /// negative keys and Int64's ends, int32 keys, and one slice of most rows
+  /// in one score (its 16-bit counters moved many times).
+  @Test(arguments: 0..<5) func countedEqualsUpdatedBatchByBatch(kind: Int) throws {
+    let batches: [(Tensor, Tensor, [Int64])] = (0..<4).map { b in
+      batch(kind == 4 ? 150_000 : 20_000, seed: UInt64(10 * kind + b)) { i, g in
+        switch kind {
+        case 0: Int64.random(in: 0..<(50 * Int64(b + 1)), using: &g)
+        case 1: [Int64.min, -3, 0, 7, 1 << 40, Int64.max][Int.random(in: 0..<6, using: &g)]
+        case 2: Int64.random(in: -100..<100, using: &g) &* 10_000_000_007
+        case 3: Int64(b * 1_000) - Int64.random(in: 0..<300, using: &g)
+        default: i % 7 == 0 ? Int64(i % 13) : 5
+        }
+      }
+    }
+    var counted = try metrics()
+    var updated = try metrics()
+    let counter = SliceCounter()
+    var first: Int64 = 0
+    for (b, (y, p, keys)) in batches.enumerated() {
+      var yb = y
+      var pb = p
+      if kind == 4 {
+        // The big slice's scores all 0.75: two cells take its rows.
+        var scores = p.scalars(as: Float.self)!
+        for i in keys.indices where keys[i] == 5 { scores[i] = 0.75 }
+        pb = Tensor(scores)
+        yb = y
+      }
+      let column = kind == 3 && b % 2 == 0 ? try SliceColumn(Tensor(keys.map { Int32($0) })) : SliceColumn(keys)
+      let rows = RowIndices.contiguous(first: first, count: keys.count)
+      let outcome = try counter.count(
+        &counted, yTrue: yb, yPred: pb, sampleWeight: nil, keys: column, rows: rows)
+      #expect(outcome == .counted([0, 1, 3]))
+      var rest = [counted[2]]
+      try updateTogether(
+        &rest, yTrue: yb, yPred: pb, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
+      counted[2] = rest[0]
+      try updateTogether(
+        &updated, yTrue: yb, yPred: pb, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
+      first += Int64(keys.count)
+    }
+    try counter.flush(into: &counted)
+    for (a, b) in zip(counted, updated) { #expect(try encoded(a) == encoded(b), "\(a.name)") }
+  }
+
+  /// Weighted batches and string keys are not taken; a NaN score spends
+  /// the counter (the usual update throws), after which handing over
+  /// throws; rows and keys of different counts, and more keys than the
+  /// limit, throw what updates throw.
+  @Test func whatItDoesNotTake() throws {
+    let (y, p, keys) = batch(3_000, seed: 1) { _, g in Int64.random(in: 0..<9, using: &g) }
+    var ms: [any Metric] = [Sliced(BinaryAccuracy())]
+    let rows = RowIndices.contiguous(first: 0, count: 3_000)
+    let counter = SliceCounter()
+    #expect(
+      try counter.count(&ms, yTrue: y, yPred: p, sampleWeight: Tensor(Float(2)), keys: SliceColumn(keys), rows: rows)
+        == .notTaken)
+    #expect(
+      try counter.count(
+        &ms, yTrue: y, yPred: p, sampleWeight: nil, keys: SliceColumn(strings: keys.map(String.init)), rows: rows)
+        == .notTaken)
+    // Rows and keys of different counts: the update's error.
+    var viaUpdate: [any Metric] = [Sliced(BinaryAccuracy())]
+    let short = SliceColumn(Array(keys.prefix(10)))
+    #expect(throws: MetricError.shapeMismatch("binary_accuracy: the batch has 3000 rows; received slice keys for 10")) {
+      try counter.count(&ms, yTrue: y, yPred: p, sampleWeight: nil, keys: short, rows: rows)
+    }
+    #expect(throws: MetricError.shapeMismatch("binary_accuracy: the batch has 3000 rows; received slice keys for 10")) {
+      try updateTogether(&viaUpdate, yTrue: y, yPred: p, sampleWeight: nil, slices: try SliceBatch([short]), rows: rows)
+    }
+    // More keys than the limit: the update's error.
+    var limited: [any Metric] = [Sliced(BinaryAccuracy(), maximumSlices: 5)]
+    var limitedUpdate: [any Metric] = [Sliced(BinaryAccuracy(), maximumSlices: 5)]
+    let message = MetricError.invalidValue(
+      "binary_accuracy: 9 distinct slice keys exceed the limit of 5 (raise maximumSlices, or `tally evaluate --max-slices`, if so many slices are meant)"
+    )
+    #expect(throws: message) {
+      try SliceCounter().count(&limited, yTrue: y, yPred: p, sampleWeight: nil, keys: SliceColumn(keys), rows: rows)
+    }
+    #expect(throws: message) {
+      try updateTogether(
+        &limitedUpdate, yTrue: y, yPred: p, sampleWeight: nil, slices: try SliceBatch([SliceColumn(keys)]), rows: rows)
+    }
+    // A NaN score: spent.
+    var scores = p.scalars(as: Float.self)!
+    scores[2_500] = .nan
+    var auc: [any Metric] = [Sliced(try AUC())]
+    #expect(
+      try counter.count(&auc, yTrue: y, yPred: Tensor(scores), sampleWeight: nil, keys: SliceColumn(keys), rows: rows)
+        == .invalidRows)
+    #expect(throws: MetricError.self) { try counter.flush(into: &auc) }
+  }
+}
