@@ -6,16 +6,6 @@ import Tally
 import Testing
 
 @Suite struct JointUpdateTests {
-  /// The encoded state of a metric held as an existential.
-  func encoded(_ m: any Metric) throws -> Data {
-    func open<M: Metric>(_ m: M) throws -> Data {
-      let e = JSONEncoder()
-      e.outputFormatting = .sortedKeys
-      return try e.encode(m.state)
-    }
-    return try open(m)
-  }
-
   /// Float32 labels and scores (some on the thresholds' grid), slice keys
   /// in 0..<7.
   func data(_ n: Int, seed: UInt64) -> (y: Tensor, p: Tensor, keys: SliceBatch) {

@@ -7,15 +7,6 @@ import Testing
 @_spi(Internals) @testable import Tally
 
 @Suite struct SliceCounterTests {
-  func encoded(_ m: any Metric) throws -> Data {
-    func open<M: Metric>(_ m: M) throws -> Data {
-      let e = JSONEncoder()
-      e.outputFormatting = .sortedKeys
-      return try e.encode(m.state)
-    }
-    return try open(m)
-  }
-
   /// A batch: float32 labels and scores, and integer keys from `key`.
   func batch(_ n: Int, seed: UInt64, key: (Int, inout SplitMix64) -> Int64) -> (Tensor, Tensor, [Int64]) {
     var g = SplitMix64(seed: seed)

@@ -196,3 +196,13 @@ extension CatalogVectors {
     abs(a.scalar! - b) <= tol * max(1, abs(b))
   }
 }
+
+/// The encoded state (sorted keys) of a metric held as an existential.
+func encoded(_ m: any Metric) throws -> Data {
+  func open<M: Metric>(_ m: M) throws -> Data {
+    let e = JSONEncoder()
+    e.outputFormatting = .sortedKeys
+    return try e.encode(m.state)
+  }
+  return try open(m)
+}

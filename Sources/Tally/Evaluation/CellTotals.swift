@@ -224,6 +224,23 @@ func drawnTotals(
   return (0..<metrics).map { m in Array(totals[(first[m] * r)..<(first[m + 1] * r)]) }
 }
 
+/// Adds one to `h[slot·stride + cell]` and to `since[slot]` for each of
+/// the `n` rows' slots and cells; the largest `since` reached.
+@inline(__always)
+func countTrackingRows(
+  _ h: UnsafeMutablePointer<UInt16>, stride: Int, slots g: UnsafePointer<Int32>, cells cp: UnsafePointer<Int32>,
+  n: Int, since sp: UnsafeMutablePointer<UInt16>
+) -> UInt16 {
+  var most: UInt16 = 0
+  for i in 0..<n {
+    let slot = Int(g[i])
+    h[slot &* stride &+ Int(cp[i])] &+= 1
+    sp[slot] &+= 1
+    most = Swift.max(most, sp[slot])
+  }
+  return most
+}
+
 /// The counts of several sources' cells over the same rows by group,
 /// counted as they are written (1,024 rows at a time, on each core, so no
 /// array of cells is made, and each row's group is read once for all the
@@ -293,20 +310,15 @@ func groupedCounts(_ sources: [CellSource], groups: [Int32]?, groupCount: Int) -
                     // group's rows since its counters last went into the
                     // totals (an upper bound of every 16-bit count), in
                     // one loop.
-                    let (hp, sp) = (h16.baseAddress! + narrowOffsets[k], rowsSince.baseAddress!)
-                    var most: UInt16 = 0
-                    for i in 0..<n {
-                      let group = Int(gp[i])
-                      hp[group &* c &+ Int(cp[i])] &+= 1
-                      sp[group] &+= 1
-                      most = Swift.max(most, sp[group])
-                    }
+                    let most = countTrackingRows(
+                      h16.baseAddress! + narrowOffsets[k], stride: c, slots: gp, cells: cp, n: n,
+                      since: rowsSince.baseAddress!)
                     // Flushed at the block's end, so the limit leaves room
                     // for this block and the next: the sources after this
                     // one add this block's rows once the flush has reset
                     // the count.
                     if most > UInt16.max - 2 * UInt16(block) {
-                      for i in 0..<n where sp[Int(gp[i])] > UInt16.max - 2 * UInt16(block) { flush(Int(gp[i])) }
+                      for i in 0..<n where rowsSince[Int(gp[i])] > UInt16.max - 2 * UInt16(block) { flush(Int(gp[i])) }
                     }
                     counted = true
                   } else if narrow[k] {

@@ -181,13 +181,8 @@
                 let h = counterBuffer.baseAddress! + offsets[k]
                 let cp = cellBuffer.baseAddress! + k &* block
                 if k == 0 {
-                  var most: UInt16 = 0
-                  for i in 0..<n {
-                    let slot = Int(g[i])
-                    h[slot &* stride &+ Int(cp[i])] &+= 1
-                    sp[slot] &+= 1
-                    most = Swift.max(most, sp[slot])
-                  }
+                  let most = countTrackingRows(
+                    h, stride: stride, slots: g.baseAddress!, cells: cp, n: n, since: sp.baseAddress!)
                   if most > limit { overLimit = true }
                 } else {
                   for i in 0..<n { h[Int(g[i]) &* stride &+ Int(cp[i])] &+= 1 }
