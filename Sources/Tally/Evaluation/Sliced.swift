@@ -374,12 +374,18 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   /// per row, keys as wide as before, and no more distinct keys than
   /// ``maximumSlices``.
   func checked(_ batch: SliceBatch, rows: RowIndices, batchRows n: Int) throws(MetricError) -> RowIndices {
-    guard batch.rows == n else {
-      throw .shapeMismatch("\(name): the batch has \(n) rows; received slice keys for \(batch.rows)")
-    }
-    let rows = try rows.validated(batchRows: n, metric: name)
+    let rows = try checkedRows(rows, keyRows: batch.rows, batchRows: n)
     try checkKeys(batch.keys, width: batch.keys.first?.values.count)
     return rows
+  }
+
+  /// `rows`, checked against a batch of `n` rows with `keyRows` slice keys:
+  /// one key and one index per row.
+  func checkedRows(_ rows: RowIndices, keyRows: Int, batchRows n: Int) throws(MetricError) -> RowIndices {
+    guard keyRows == n else {
+      throw .shapeMismatch("\(name): the batch has \(n) rows; received slice keys for \(keyRows)")
+    }
+    return try rows.validated(batchRows: n, metric: name)
   }
 
   /// Checks keys of `width` columns that a batch brings: as wide as
@@ -639,11 +645,7 @@ extension Sliced: HeldBackCounting {
     throws(MetricError) -> Bool
   {
     guard sampleWeight == nil, template is any CellCounting else { return false }
-    let n = batchRows(rowsAsSamples(yTrue, yPred, of: template).1)
-    guard keyRows == n else {
-      throw .shapeMismatch("\(name): the batch has \(n) rows; received slice keys for \(keyRows)")
-    }
-    _ = try rows.validated(batchRows: n, metric: name)
+    _ = try checkedRows(rows, keyRows: keyRows, batchRows: batchRows(rowsAsSamples(yTrue, yPred, of: template).1))
     return true
   }
 
