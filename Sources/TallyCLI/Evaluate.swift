@@ -503,6 +503,10 @@ extension TallyCommand {
         progress.update(rows)
       }
       try flush()
+      // The workers' slice counts into the first counter (integers: the
+      // same as handing each over), so the slices' states are made once,
+      // and the workers' metrics merge without them.
+      for counter in counters.prefix(workers.count).dropFirst() { _ = counters.first?.add(counter) }
       for (k, counter) in counters.enumerated() where k < workers.count {
         let together = workers[k].indices.filter { !reshape[$0] }
         var group = together.map { workers[k][$0] }

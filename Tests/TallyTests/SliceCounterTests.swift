@@ -114,4 +114,59 @@ import Testing
         == .invalidRows)
     #expect(throws: MetricError.self) { try counter.flush(into: &auc) }
   }
+
+  /// Two workers' counters, one added into the other and handed over once
+  /// (as `tally evaluate` does), then the workers' metrics merged, equal
+  /// updateTogether over every batch, state for state, bit for bit (keys
+  /// that only the second worker saw included); what cannot be added is
+  /// left as it was.
+  @Test func addedCountersEqualUpdatesOfEveryBatch() throws {
+    let batches: [(Tensor, Tensor, [Int64])] = (0..<6).map { b in
+      batch(30_000, seed: UInt64(100 + b)) { _, g in
+        // The second worker's batches (odd) also bring keys 500..<520.
+        b % 2 == 1 && Int.random(in: 0..<10, using: &g) == 0
+          ? Int64.random(in: 500..<520, using: &g) : Int64.random(in: 0..<200, using: &g)
+      }
+    }
+    var workers = [try metrics(), try metrics()]
+    var updated = try metrics()
+    let counters = [SliceCounter(), SliceCounter()]
+    var first: Int64 = 0
+    for (b, (y, p, keys)) in batches.enumerated() {
+      let rows = RowIndices.contiguous(first: first, count: keys.count)
+      let column = SliceColumn(keys)
+      #expect(
+        try counters[b % 2].count(&workers[b % 2], yTrue: y, yPred: p, sampleWeight: nil, keys: column, rows: rows)
+          == .counted([0, 1, 3]))
+      var rest = [workers[b % 2][2]]
+      try updateTogether(&rest, yTrue: y, yPred: p, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
+      workers[b % 2][2] = rest[0]
+      try updateTogether(
+        &updated, yTrue: y, yPred: p, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
+      first += Int64(keys.count)
+    }
+    // Not added: to itself, to an empty counter, across other metrics.
+    #expect(!counters[0].add(counters[0]))
+    #expect(!SliceCounter().add(counters[1]))
+    let other = SliceCounter()
+    var two: [any Metric] = [Sliced(BinaryAccuracy())]
+    let (y, p, keys) = batches[0]
+    _ = try other.count(
+      &two, yTrue: y, yPred: p, sampleWeight: nil, keys: SliceColumn(keys),
+      rows: .contiguous(first: 0, count: keys.count))
+    #expect(!other.add(counters[1]))
+    #expect(counters[0].add(counters[1]))
+    try counters[0].flush(into: &workers[0])
+    // The second counter is empty now: handing it over adds nothing.
+    let before = try workers[1].map(encoded)
+    try counters[1].flush(into: &workers[1])
+    #expect(try workers[1].map(encoded) == before)
+    func merged<M: Metric>(_ a: M, _ b: any Metric) throws -> any Metric {
+      var m = a
+      try m.merge(try #require(b as? M))
+      return m
+    }
+    for i in workers[0].indices { workers[0][i] = try merged(workers[0][i], workers[1][i]) }
+    for (a, b) in zip(workers[0], updated) { #expect(try encoded(a) == encoded(b), "\(a.name)") }
+  }
 }

@@ -17,7 +17,8 @@
 /// ``updateTogether(_:yTrue:yPred:sampleWeight:slices:rows:)`` would have
 /// left them batch by batch (the same counts: integers). Until then the
 /// metrics do not see the counted batches. One thread at a time; `tally
-/// evaluate` keeps one per worker.
+/// evaluate` keeps one per worker and adds them into the first
+/// (``add(_:)``) before it hands the counts over, once.
 @_spi(Internals) public final class SliceCounter: @unchecked Sendable {
   /// What ``count(_:yTrue:yPred:sampleWeight:keys:rows:)`` did with a batch.
   public enum Outcome: Equatable, Sendable {
@@ -140,8 +141,34 @@
       next[i] = m
     }
     metrics = next
-    (lo, table, far, keys, counters, totals, since, rows) = (0, [], [:], [], [], [], [], 0)
+    empty()
   }
+
+  /// Takes `other`'s counts into this counter's (the same metrics, whose
+  /// slices are then handed over once: integer counts, so the same as
+  /// handing over each counter's), leaving `other` empty; `false`, with
+  /// the counts unchanged, when they count different metrics, either is
+  /// spent or empty, or together they pass 2³² − 1 rows.
+  public func add(_ other: SliceCounter) -> Bool {
+    guard other !== self, !spent, !other.spent, rows > 0, other.rows > 0, members == other.members,
+      cells == other.cells, rows + other.rows <= Int(UInt32.max)
+    else { return false }
+    other.move(other.keys.indices)
+    let slots = other.keys.map { Int(slot($0)) }
+    let stride = self.stride
+    totals.withUnsafeMutableBufferPointer { t in
+      other.totals.withUnsafeBufferPointer { o in
+        for (j, s) in slots.enumerated() { for c in 0..<stride { t[s &* stride &+ c] &+= o[j &* stride &+ c] } }
+      }
+    }
+    rows += other.rows
+    end = max(end, other.end)
+    other.empty()
+    return true
+  }
+
+  /// Drops the counts (the metrics and their cells stay).
+  private func empty() { (lo, table, far, keys, counters, totals, since, rows) = (0, [], [:], [], [], [], [], 0) }
 
   /// Counts every row of `sources` by its key's slot; `nil` when the
   /// sources take other rows, `false` when a row is invalid.
@@ -181,16 +208,19 @@
         since.withUnsafeMutableBufferPointer { sp in
           cell.withUnsafeBufferPointer { cellBuffer in
             slotOf.withUnsafeBufferPointer { g in
-              for k in 0..<m {
-                let h = counterBuffer.baseAddress! + offsets[k]
-                let cp = cellBuffer.baseAddress! + k &* block
-                if k == 0 {
-                  let most = countTrackingRows(
-                    h, stride: stride, slots: g.baseAddress!, cells: cp, n: n, since: sp.baseAddress!)
-                  if most > limit { overLimit = true }
-                } else {
-                  for i in 0..<n { h[Int(g[i]) &* stride &+ Int(cp[i])] &+= 1 }
-                }
+              let (h, cp) = (counterBuffer.baseAddress!, cellBuffer.baseAddress!)
+              // The first two sources in one loop (each row's slot read
+              // once); more, one loop each.
+              let most =
+                m == 1
+                ? countTrackingRows(h, stride: stride, slots: g.baseAddress!, cells: cp, n: n, since: sp.baseAddress!)
+                : countPairTrackingRows(
+                  h, stride: stride, second: offsets[1], slots: g.baseAddress!, cells: cp, cp + block, n: n,
+                  since: sp.baseAddress!)
+              if most > limit { overLimit = true }
+              for k in 2..<max(2, m) {
+                let (h, cp) = (h + offsets[k], cp + k &* block)
+                for i in 0..<n { h[Int(g[i]) &* stride &+ Int(cp[i])] &+= 1 }
               }
             }
           }
@@ -202,6 +232,25 @@
       start = end
     }
     return true
+  }
+
+  /// ``countTrackingRows(_:stride:slots:cells:n:since:)`` for two sources
+  /// at once, the second's cells (`cq`) from `second` in a slot's row: each
+  /// row's slot read once.
+  private func countPairTrackingRows(
+    _ h: UnsafeMutablePointer<UInt16>, stride: Int, second: Int, slots g: UnsafePointer<Int32>,
+    cells cp: UnsafePointer<Int32>, _ cq: UnsafePointer<Int32>, n: Int, since sp: UnsafeMutablePointer<UInt16>
+  ) -> UInt16 {
+    var most: UInt16 = 0
+    for i in 0..<n {
+      let slot = Int(g[i])
+      let row = h + slot &* stride
+      row[Int(cp[i])] &+= 1
+      row[second &+ Int(cq[i])] &+= 1
+      sp[slot] &+= 1
+      most = Swift.max(most, sp[slot])
+    }
+    return most
   }
 
   /// Writes the slot of each key of `range` to `out`, making slots for

@@ -505,7 +505,17 @@ extension Sliced: CellTallied {
     if let p = next.pending, p.cells != c || p.rows + rows > Self.pendingRowLimit {
       try next.settle()
     }
-    var p = next.pending ?? PendingSliceCells(cells: c)
+    var p: PendingSliceCells
+    if let pending = next.pending {
+      p = pending
+    } else {
+      // (Room for the keys at once: a run's counts handed over at its end
+      // bring all of its keys, often a thousand. Only then: reserving
+      // exactly, batch after batch, would copy the arrays each time.)
+      p = PendingSliceCells(cells: c)
+      p.reserve(keys.count)
+      if next.slices.isEmpty { next.slices.reserveCapacity(keys.count) }
+    }
     next.pending = nil
     for (g, key) in keys.enumerated() {
       let known = p.keys.count
@@ -679,6 +689,13 @@ struct PendingSliceCells: Sendable {
   var rows = 0
 
   init(cells: Int) { self.cells = cells }
+
+  /// Room for `count` keys.
+  mutating func reserve(_ count: Int) {
+    keys.reserveCapacity(count)
+    slot.reserveCapacity(count)
+    totals.reserveCapacity(count * cells)
+  }
 
   /// The slot of `key`, made (with zero totals) if new.
   mutating func slot(for key: SliceKey) -> Int {
