@@ -380,7 +380,8 @@ extension TallyCommand {
 
       // With one column of slice keys, each worker's slices of metrics
       // that count cells go through a counter of its own, kept across its
-      // chunks (SliceCounter), handed to its metrics after the last chunk.
+      // chunks (SliceCounter); after the last chunk the counters are added
+      // together and handed to the first worker's metrics.
       let counters = keys.count == 1 ? (0..<workerCount).map { _ in SliceCounter() } : []
 
       func flush() throws {

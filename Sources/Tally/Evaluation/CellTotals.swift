@@ -241,6 +241,27 @@ func countTrackingRows(
   return most
 }
 
+/// ``countTrackingRows(_:stride:slots:cells:n:since:)`` for two sources at
+/// once (a slice counter's first two, such as binary accuracy and AUC), the
+/// second's cells (`cq`) from `second` in a slot's row: each row's slot
+/// read once.
+@inline(__always)
+func countPairTrackingRows(
+  _ h: UnsafeMutablePointer<UInt16>, stride: Int, second: Int, slots g: UnsafePointer<Int32>,
+  cells cp: UnsafePointer<Int32>, _ cq: UnsafePointer<Int32>, n: Int, since sp: UnsafeMutablePointer<UInt16>
+) -> UInt16 {
+  var most: UInt16 = 0
+  for i in 0..<n {
+    let slot = Int(g[i])
+    let row = h + slot &* stride
+    row[Int(cp[i])] &+= 1
+    row[second &+ Int(cq[i])] &+= 1
+    sp[slot] &+= 1
+    most = Swift.max(most, sp[slot])
+  }
+  return most
+}
+
 /// The counts of several sources' cells over the same rows by group,
 /// counted as they are written (1,024 rows at a time, on each core, so no
 /// array of cells is made, and each row's group is read once for all the

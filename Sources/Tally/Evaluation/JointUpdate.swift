@@ -70,7 +70,7 @@ protocol HeldBackCounting: CellTallied {
   func checkCountedKeys(_ keys: [SliceKey]) throws(MetricError)
   /// Adds counts of `rows` rows by key (`add(g, out)` adds key `g`'s
   /// `cells` counts to `out`), as updates of those rows would.
-  mutating func absorbCounted(
+  mutating func absorbCounts(
     keys: [SliceKey], cells: Int, rows: Int, end: Int64,
     _ add: (_ g: Int, _ out: UnsafeMutableBufferPointer<UInt32>) -> Void
   ) throws(MetricError)

@@ -134,7 +134,7 @@
       guard var m = next[i] as? any HeldBackCounting else { continue }
       let (c, offset, stride) = (cells[k], offsets[k], stride)
       try totals.withUnsafeBufferPointer { (t) throws(MetricError) in
-        try m.absorbCounted(keys: sliceKeys, cells: c, rows: rows, end: end) { g, out in
+        try m.absorbCounts(keys: sliceKeys, cells: c, rows: rows, end: end) { g, out in
           for j in out.indices { out[j] &+= t[g &* stride &+ offset &+ j] }
         }
       }
@@ -232,25 +232,6 @@
       start = end
     }
     return true
-  }
-
-  /// ``countTrackingRows(_:stride:slots:cells:n:since:)`` for two sources
-  /// at once, the second's cells (`cq`) from `second` in a slot's row: each
-  /// row's slot read once.
-  private func countPairTrackingRows(
-    _ h: UnsafeMutablePointer<UInt16>, stride: Int, second: Int, slots g: UnsafePointer<Int32>,
-    cells cp: UnsafePointer<Int32>, _ cq: UnsafePointer<Int32>, n: Int, since sp: UnsafeMutablePointer<UInt16>
-  ) -> UInt16 {
-    var most: UInt16 = 0
-    for i in 0..<n {
-      let slot = Int(g[i])
-      let row = h + slot &* stride
-      row[Int(cp[i])] &+= 1
-      row[second &+ Int(cq[i])] &+= 1
-      sp[slot] &+= 1
-      most = Swift.max(most, sp[slot])
-    }
-    return most
   }
 
   /// Writes the slot of each key of `range` to `out`, making slots for

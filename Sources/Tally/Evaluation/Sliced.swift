@@ -661,13 +661,6 @@ extension Sliced: HeldBackCounting {
 
   func checkCountedKeys(_ keys: [SliceKey]) throws(MetricError) { try checkKeys(keys, width: 1) }
 
-  mutating func absorbCounted(
-    keys: [SliceKey], cells: Int, rows: Int, end: Int64,
-    _ add: (_ g: Int, _ out: UnsafeMutableBufferPointer<UInt32>) -> Void
-  ) throws(MetricError) {
-    try absorbCounts(keys: keys, cells: cells, rows: rows, end: end, add)
-  }
-
   func withHeldBackSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R? {
     guard let counting = template as? any CellCounting else { return nil }
     let (yTrue, yPred) = rowsAsSamples(yTrue, yPred, of: template)
