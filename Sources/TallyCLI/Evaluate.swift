@@ -319,6 +319,8 @@ extension TallyCommand {
     /// What one pass over the inputs gives: the named metrics (wrapped in
     /// slices and bootstraps as asked), the extra metrics beside them, and
     /// the number of rows.
+    /// (A sliced metric may hold its slices' counts back: every read adds
+    /// them; ``SlicedMetric/settle()`` pays that once before many reads.)
     struct Pass {
       var names: [String]
       var metrics: [any Metric]
@@ -523,13 +525,6 @@ extension TallyCommand {
       var merged: [any Metric] = workers[0]
       for k in 1..<workers.count {
         for i in merged.indices { merged[i] = try mergeAny(merged[i], workers[k][i]) }
-      }
-      // Slices' held-back counts into their states once, before the reads.
-      for i in merged.indices {
-        if var s = merged[i] as? any SlicedMetric {
-          try s.settle()
-          merged[i] = s
-        }
       }
       progress.finish(rows)
       return Pass(

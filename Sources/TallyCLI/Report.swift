@@ -86,12 +86,20 @@ extension TallyCommand {
           let specs = try evaluation.specs()
           let chosen = task
           var detected = ReportTask.auto
-          let pass = try evaluation.pass(
+          var pass = try evaluation.pass(
             specs: { yt, yp in
               detected = chosen == .auto ? ReportTask.detect(yt, yp) : chosen
               return specs.isEmpty ? try Self.defaultSpecs(detected, yt, yp) : specs
             },
             extras: { yt, yp in try Self.extras(detected, yt, yp, chosen: specs) })
+          // The page reads each slice's metric: the held-back counts added
+          // once.
+          for i in pass.metrics.indices {
+            if var s = pass.metrics[i] as? any SlicedMetric {
+              try s.settle()
+              pass.metrics[i] = s
+            }
+          }
           printed = try EvaluationReport(
             names: pass.names, metrics: pass.metrics, samples: pass.rows, confidence: evaluation.confidence)
           if let saveState = evaluation.saveState {

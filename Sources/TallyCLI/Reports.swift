@@ -60,21 +60,31 @@ struct EvaluationReport {
     for (name, m) in zip(names, metrics) {
       if let s = m as? any SlicedMetric {
         sliced = true
-        overall.append(try report(name, s.overallMetric))
-        let results = s.erasedSliceResults
-        // The slices' values across cores (a thousand AUCs take a while).
-        let reports = try concurrentMap(results.count) { i in
-          let r = results[i]
-          return r.belowMinimumWeight ? MetricReport(name: name) : try report(name, r.metric)
-        }
-        for (r, mr) in zip(results, reports) {
-          guard let key = r.key else { continue }
+        let whole = s.overallMetric
+        overall.append(try report(name, whole))
+        func add(_ key: SliceKey, _ samples: Int64, _ weight: Double, _ below: Bool, _ mr: MetricReport) {
           var entry =
             byKey[key]
-            ?? SliceReport(
-              key: key, samples: r.samples, weight: r.weight, belowMinimumWeight: r.belowMinimumWeight, metrics: [])
+            ?? SliceReport(key: key, samples: samples, weight: weight, belowMinimumWeight: below, metrics: [])
           entry.metrics.append(mr)
           byKey[key] = entry
+        }
+        if whole is any IntervalEstimating {
+          let results = s.erasedSliceResults
+          // The slices' intervals across cores (a thousand take a while).
+          let reports = try concurrentMap(results.count) { i in
+            let r = results[i]
+            return r.belowMinimumWeight ? MetricReport(name: name) : try report(name, r.metric)
+          }
+          for (r, mr) in zip(results, reports) {
+            guard let key = r.key else { continue }
+            add(key, r.samples, r.weight, r.belowMinimumWeight, mr)
+          }
+        } else {
+          // (Values without a metric per slice, across cores.)
+          for r in s.sliceSummaries() {
+            add(r.key, r.samples, r.weight, r.belowMinimumWeight, MetricReport(name: name, value: r.value))
+          }
         }
       } else {
         overall.append(try report(name, m))

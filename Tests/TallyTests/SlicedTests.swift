@@ -101,6 +101,11 @@ import Testing
     #expect(r[1].value == nil)
     #expect(r[1].samples == 2)
     #expect(r[1].metric.result() == .scalar(0.5))
+    let summaries = m.sliceSummaries()
+    #expect(summaries.map(\.belowMinimumWeight) == [false, true])
+    #expect(summaries.map(\.value) == [.scalar(1), nil])
+    #expect(summaries.map(\.samples) == [3, 2])
+    #expect(summaries.map(\.weight) == [3, 2])
   }
 
   /// Bad input: keys of the wrong count or type, too many slices, keys of
@@ -197,6 +202,22 @@ import Testing
       #expect(held.sliceResults().map(\.value) == settled.sliceResults().map(\.value))
       #expect(held.sliceResults().map(\.samples) == settled.sliceResults().map(\.samples))
       #expect(held.overallResult.samples == Int64(n))
+      // The overall metric and the slices' values read without settling
+      // (each slice's state made, read and dropped) equal the settled ones.
+      #expect(held.overall.state == settled.overall.state)
+      let summaries = held.sliceSummaries()
+      #expect(summaries == settled.sliceSummaries())
+      #expect(summaries.map(\.value) == settled.sliceResults().map(\.value))
+      #expect(summaries.map(\.key) == settled.sliceResults().map(\.key!))
+      #expect(summaries.map(\.samples) == settled.sliceResults().map(\.samples))
+      #expect(summaries.map(\.weight) == settled.sliceResults().map(\.weight))
+      // Merged with an empty state on either side: the same state.
+      var withEmpty = held
+      try withEmpty.merge(Sliced(base))
+      #expect(withEmpty.state == held.state)
+      var intoEmpty = Sliced(base)
+      try intoEmpty.merge(held)
+      #expect(intoEmpty.state == held.state)
       // Halves merged: both holding counts back, one, none.
       for (a, b) in [(false, false), (true, false), (false, true), (true, true)] {
         var first = try run(base, Array(batches[..<2]), settling: a)

@@ -101,6 +101,22 @@ extension SliceResult where Base == any Metric {
   public var value: MetricValue? { belowMinimumWeight ? nil : metric.result() }
 }
 
+/// One slice's rows, weight and value, without its metric
+/// (``Sliced/sliceSummaries()``).
+public struct SliceSummary: Sendable, Equatable {
+  /// The key.
+  public var key: SliceKey
+  /// The slice's rows.
+  public var samples: Int64
+  /// The slice's weight (the sum of its sample weights, or its rows).
+  public var weight: Double
+  /// Whether the weight is below the metric's `minimumWeight`.
+  public var belowMinimumWeight: Bool
+  /// The base metric's result on the slice's rows, or `nil` below the
+  /// minimum weight.
+  public var value: MetricValue?
+}
+
 /// A metric evaluated per slice: one state of `Base` for each slice key
 /// seen, beside the overall one (TensorFlow Model Analysis's slicing, as a
 /// mergeable state).
@@ -133,7 +149,9 @@ extension SliceResult where Base == any Metric {
 ///   per row) is one pass over the rows for all slices, whose counts are
 ///   held back by slice and added to the states once, when read, merged or
 ///   saved (``settle()``); any other update gathers each slice's rows and
-///   updates its state.
+///   updates its state. ``sliceSummaries()`` reads the slices' values
+///   without keeping their states, and ``overall`` adds the held-back
+///   counts to the overall state alone.
 public struct Sliced<Base: PredictionMetric>: Metric {
   /// The base metric's name.
   public var name: String {
@@ -145,8 +163,17 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   /// The most distinct slice keys the metric accepts (an update or merge
   /// that would exceed it throws); not part of the configuration.
   public var maximumSlices: Int
-  /// The base metric on all rows.
-  public var overall: Base { settled().overallBase }
+  /// The base metric on all rows (held-back counts added to it alone: the
+  /// slices' states are not made for it).
+  public var overall: Base {
+    guard let p = pending else { return overallBase }
+    do {
+      return try overallAdding(p)
+    } catch {
+      assertionFailure("adding pending slice totals to the overall state failed: \(error)")
+      return overallBase
+    }
+  }
   /// The overall metric and slices without ``pending``.
   var overallBase: Base
   var overallTally = SliceTally()
@@ -252,6 +279,14 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   ///   ``maximumSlices``; the state is then unchanged.
   public mutating func merge(_ other: Sliced<Base>) throws(MetricError) {
     try Self.checkMergeable(config, other.config)
+    // Nothing to add (such as a worker that saw no rows): the counts held
+    // back here stay as they are.
+    if other.pending == nil, other.slices.isEmpty, other.overallTally.samples == 0,
+      other.overallBase.state == template.state
+    {
+      nextRow = max(nextRow, other.nextRow)
+      return
+    }
     var next = self
     var other = other
     // Counts held back on both sides add up as they are, and the states
@@ -311,6 +346,51 @@ public struct Sliced<Base: PredictionMetric>: Metric {
       return SliceResult(
         key: k, samples: s.tally.samples, weight: s.tally.weight.value,
         belowMinimumWeight: s.tally.weight.value < minimumWeight, metric: s.metric)
+    }
+  }
+
+  /// Each slice's rows, weight and value, sorted by key: the values of
+  /// ``sliceResults()``, without keeping a metric per slice (counts held
+  /// back are added to each slice's state in turn, its value read, and the
+  /// state dropped), computed across cores.
+  public func sliceSummaries() -> [SliceSummary] {
+    let keys = SliceKey.sorted(slices.keys)
+    let n = keys.count
+    let parts = max(1, min(activeCores, n / 64))
+    let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
+    let summaries = parallelMap(ranges: ranges) { range -> [SliceSummary]? in
+      var out: [SliceSummary] = []
+      out.reserveCapacity(range.count)
+      func summarize(_ key: SliceKey, _ m: Base, _ t: SliceTally) {
+        let below = t.weight.value < minimumWeight
+        out.append(
+          SliceSummary(
+            key: key, samples: t.samples, weight: t.weight.value, belowMinimumWeight: below,
+            value: below ? nil : m.result()))
+      }
+      guard let p = pending else {
+        for key in keys[range] {
+          let (m, t) = slices[key]!
+          summarize(key, m, t)
+        }
+        return out
+      }
+      let made: Void? = try? withSlotAdding { (add) throws(MetricError) in
+        for key in keys[range] {
+          var (m, t) = slices[key]!
+          if let slot = p.slot[key] { (m, t) = try add(m, t, p, slot) }
+          summarize(key, m, t)
+        }
+      }
+      return made == nil ? nil : out
+    }
+    if !summaries.contains(where: { $0 == nil }) { return summaries.flatMap { $0 ?? [] } }
+    // (Adding the counts cannot fail; see ``settled()``.)
+    assertionFailure("adding pending slice totals failed")
+    return sliceResults().map {
+      SliceSummary(
+        key: $0.key!, samples: $0.samples, weight: $0.weight, belowMinimumWeight: $0.belowMinimumWeight,
+        value: $0.value)
     }
   }
 
@@ -553,74 +633,107 @@ extension Sliced: CellTallied {
   ///   (it cannot: beyond 2⁶⁰ rows, updates add their counts at once).
   public mutating func settle() throws(MetricError) {
     guard let p = pending else { return }
-    let c = p.cells
     // (absorb gave every pending key an entry.)
     let entries = p.keys.map { slices.index(forKey: $0) }
-    let current = entries.map { $0.map { slices.values[$0].metric } }
-    let settled = try withCellCounting(template) {
-      (_, add, restoreAdded) throws(MetricError) -> (slices: [Base?], overall: Base) in
-      // Slot by slot, across cores: each slice's state with its totals.
-      let parts = withoutActuallyEscaping(add) { add in
-        withoutActuallyEscaping(restoreAdded) { restoreAdded in
-          let adding = UncheckedSendable(add)
-          let restoring = UncheckedSendable(restoreAdded)
-          // (A slot's work is thousands of operations: split even for few.)
-          let n = p.keys.count
-          let parts = max(1, min(activeCores, n / 64))
-          let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
-          return parallelMap(ranges: ranges) { range -> Result<[Base?], MetricError> in
-            var out: [Base?] = []
-            out.reserveCapacity(range.count)
-            var mine = [Int](repeating: 0, count: c)
-            for slot in range {
-              guard var m = current[slot] else {
-                out.append(nil)
-                continue
-              }
-              for j in 0..<c { mine[j] = Int(p.totals[slot &* c &+ j]) }
-              do throws(MetricError) {
-                restoring.value(&m, try adding.value(mine[...], m.state, false))
-              } catch {
-                return .failure(error)
-              }
-              out.append(m)
+    guard let settled = try settledSlots(p, entries: entries, of: slices) else { return }
+    let overall = try overallAdding(p)
+    let overallTally = try overallTally.adding(rows: p.rows, weights: nil, positions: nil)
+    // Nothing throws from here (and nothing else holds the slices: the
+    // entries are replaced in place).
+    pending = nil
+    for (entry, slice) in zip(entries, settled) {
+      guard let entry, let slice else { continue }
+      slices.values[entry] = slice
+    }
+    (overallBase, self.overallTally) = (overall, overallTally)
+  }
+
+  /// Each pending slot's metric and tally with its totals added, slot by
+  /// slot across cores (`nil` for a slot without an entry), or `nil` when
+  /// the base does not count cells.
+  private func settledSlots(
+    _ p: PendingSliceCells, entries: [Dictionary<SliceKey, (metric: Base, tally: SliceTally)>.Index?],
+    of slices: [SliceKey: (metric: Base, tally: SliceTally)]
+  ) throws(MetricError) -> [(metric: Base, tally: SliceTally)?]? {
+    // (A slot's work is thousands of operations: split even for few.)
+    let n = entries.count
+    let parts = max(1, min(activeCores, n / 64))
+    let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
+    let made = parallelMap(ranges: ranges) { range -> Result<[(metric: Base, tally: SliceTally)?]?, MetricError> in
+      var out: [(metric: Base, tally: SliceTally)?] = []
+      out.reserveCapacity(range.count)
+      do throws(MetricError) {
+        let counted: Void? = try withSlotAdding { (add) throws(MetricError) in
+          for slot in range {
+            guard let entry = entries[slot] else {
+              out.append(nil)
+              continue
             }
-            return .success(out)
+            let (m, t) = slices.values[entry]
+            out.append(try add(m, t, p, slot))
+          }
+        }
+        return .success(counted == nil ? nil : out)
+      } catch {
+        return .failure(error)
+      }
+    }
+    var all: [(metric: Base, tally: SliceTally)?] = []
+    all.reserveCapacity(n)
+    for part in made {
+      guard let slots = try part.get() else { return nil }
+      all += slots
+    }
+    return all
+  }
+
+  /// Calls `body` with a function that gives a slice's metric and tally
+  /// with slot `slot` of `p`'s totals added (as an unweighted update of
+  /// that many rows per cell: a slice's rows are its cells' total), or
+  /// returns `nil` when the base does not count cells.
+  func withSlotAdding<R>(
+    _ body: (
+      _ add: (Base, SliceTally, _ p: PendingSliceCells, _ slot: Int) throws(MetricError) -> (Base, SliceTally)
+    ) throws(MetricError) -> R
+  ) throws(MetricError) -> R? {
+    try withCellCounting(template) { (_, add, restoreAdded) throws(MetricError) -> R in
+      try withoutActuallyEscaping(add) { (add) throws(MetricError) -> R in
+        try withoutActuallyEscaping(restoreAdded) { (restoreAdded) throws(MetricError) -> R in
+          var mine: [Int] = []
+          return try body { (m, t, p, slot) throws(MetricError) in
+            let c = p.cells
+            if mine.count != c { mine = [Int](repeating: 0, count: c) }
+            var rows = 0
+            p.totals.withUnsafeBufferPointer { totals in
+              mine.withUnsafeMutableBufferPointer { out in
+                for j in 0..<c {
+                  let x = Int(totals[slot &* c &+ j])
+                  out[j] = x
+                  rows &+= x
+                }
+              }
+            }
+            var m = m
+            restoreAdded(&m, try add(mine[...], m.state, false))
+            return (m, try t.adding(rows: rows, weights: nil, positions: nil))
           }
         }
       }
-      var all = [Int](repeating: 0, count: c)
-      p.totals.withUnsafeBufferPointer { t in
-        for slot in 0..<p.keys.count { for j in 0..<c { all[j] &+= Int(t[slot &* c &+ j]) } }
-      }
-      var overall = overallBase
+    }
+  }
+
+  /// The overall metric with the sum of `p`'s totals added.
+  func overallAdding(_ p: PendingSliceCells) throws(MetricError) -> Base {
+    let c = p.cells
+    var all = [Int](repeating: 0, count: c)
+    p.totals.withUnsafeBufferPointer { t in
+      for slot in 0..<p.keys.count { for j in 0..<c { all[j] &+= Int(t[slot &* c &+ j]) } }
+    }
+    var overall = overallBase
+    _ = try withCellCounting(template) { (_, add, _) throws(MetricError) in
       try overall.restore(try add(all[...], overall.state, false))
-      var slices: [Base?] = []
-      slices.reserveCapacity(p.keys.count)
-      for part in parts { slices += try part.get() }
-      return (slices, overall)
     }
-    guard let settled else { return }
-    // Unweighted: a slice's rows are its cells' total.
-    var tallies: [SliceTally?] = []
-    tallies.reserveCapacity(entries.count)
-    for (slot, entry) in entries.enumerated() {
-      guard let entry else {
-        tallies.append(nil)
-        continue
-      }
-      var rows = 0
-      for j in 0..<c { rows &+= Int(p.totals[slot &* c &+ j]) }
-      tallies.append(try slices.values[entry].tally.adding(rows: rows, weights: nil, positions: nil))
-    }
-    let overallTally = try overallTally.adding(rows: p.rows, weights: nil, positions: nil)
-    // Nothing throws from here.
-    pending = nil
-    for (slot, entry) in entries.enumerated() {
-      guard let entry, let m = settled.slices[slot], let t = tallies[slot] else { continue }
-      slices.values[entry] = (m, t)
-    }
-    (overallBase, self.overallTally) = (settled.overall, overallTally)
+    return overall
   }
 
   /// This metric with ``pending`` added to the states. That cannot fail:
@@ -753,6 +866,9 @@ public protocol SlicedMetric: Metric {
   mutating func settle() throws(MetricError)
   /// Each slice, sorted by key, with its base metric.
   var erasedSliceResults: [SliceResult<any Metric>] { get }
+  /// Each slice's rows, weight and value, sorted by key (see
+  /// ``Sliced/sliceSummaries()``).
+  func sliceSummaries() -> [SliceSummary]
 }
 
 extension Sliced: SlicedMetric {
