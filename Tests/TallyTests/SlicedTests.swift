@@ -237,6 +237,11 @@ import Testing
     }
     try check(BinaryAccuracy())
     try check(try AUC())
+    // (AUC's slice values are read from the counts without a state: each
+    // curve and summation, and thresholds given.)
+    try check(try AUC(curve: .pr))
+    try check(try AUC(numThresholds: 37, curve: .prGain, summationMethod: .majoring))
+    try check(try AUC(summationMethod: .minoring, thresholds: [0.2, 0.5, 0.7]))
     try check(try Recall(thresholds: [0.1, 0.5, 0.9]))
   }
 

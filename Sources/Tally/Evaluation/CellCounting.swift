@@ -45,6 +45,22 @@ protocol CellCounting: PredictionMetric {
   /// checked again as ``Metric/restore(_:)`` checks a state from elsewhere
   /// (settling a thousand slices checked a thousand states).
   mutating func restoreAdded(_ state: State)
+  /// The result of this metric with the state that ``adding(_:to:weighted:)``
+  /// makes of `totals` on an empty state (unweighted), bit for bit,
+  /// computed without making that state; `nil` where the metric has no
+  /// such shortcut (a slice's value read a thousand times).
+  func valueOfCells(_ totals: ArraySlice<Int>) -> MetricValue?
+}
+
+extension CellCounting {
+  func valueOfCells(_ totals: ArraySlice<Int>) -> MetricValue? { nil }
+}
+
+/// ``CellCounting/valueOfCells(_:)`` of `metric`, or `nil` when it does not
+/// count cells.
+func cellValues<M: PredictionMetric>(_ metric: M) -> ((ArraySlice<Int>) -> MetricValue?)? {
+  guard let counting = metric as? any CellCounting else { return nil }
+  return { counting.valueOfCells($0) }
 }
 
 extension CellSource {
@@ -219,7 +235,28 @@ extension ConfusionFamily {
   mutating func restoreAdded(_ state: ConfusionCounts) { self.state = state }
 }
 
-extension AUC: ConfusionFamily {}
+extension AUC: ConfusionFamily {
+  /// The area of the counts that ``ConfusionUpdate/adding(_:to:)`` writes
+  /// on an empty state, read as ``result()`` reads them (each an integer,
+  /// exact in a `Double`), without the four arrays of sums.
+  func valueOfCells(_ totals: ArraySlice<Int>) -> MetricValue? {
+    let order = update.thresholds.order
+    let t = order.count
+    guard !multiLabel, t == numThresholds, totals.count == 2 * (t + 1) else { return nil }
+    var pos = [Int](repeating: 0, count: t + 1)
+    var neg = [Int](repeating: 0, count: t + 1)
+    let base = totals.startIndex
+    for k in 0...t {
+      neg[k] = totals[base + 2 * k]
+      pos[k] = totals[base + 2 * k + 1]
+    }
+    var counts = [ConfusionCounts.Matrix](repeating: (0, 0, 0, 0), count: t)
+    ConfusionCounts.cumulativeCounts(pos: pos, neg: neg, order: order) { i, tp, fp, tn, fn in
+      counts[i] = (Double(tp), Double(fp), Double(tn), Double(fn))
+    }
+    return .scalar(Self.area(count: numThresholds, curve: curve, method: summationMethod) { counts[$0] })
+  }
+}
 extension ConditionCount: ConfusionFamily {}
 extension PrecisionRecall: ConfusionFamily {}
 extension OperatingPoint: ConfusionFamily {}

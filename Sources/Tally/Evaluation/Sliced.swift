@@ -358,28 +358,42 @@ public struct Sliced<Base: PredictionMetric>: Metric {
     let n = keys.count
     let parts = max(1, min(activeCores, n / 64))
     let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
+    let empty = template.state
     let summaries = parallelMap(ranges: ranges) { range -> [SliceSummary]? in
       var out: [SliceSummary] = []
       out.reserveCapacity(range.count)
-      func summarize(_ key: SliceKey, _ m: Base, _ t: SliceTally) {
+      func summarize(_ key: SliceKey, _ t: SliceTally, _ value: () -> MetricValue?) {
         let below = t.weight.value < minimumWeight
         out.append(
           SliceSummary(
             key: key, samples: t.samples, weight: t.weight.value, belowMinimumWeight: below,
-            value: below ? nil : m.result()))
+            value: below ? nil : value()))
       }
       guard let p = pending else {
         for key in keys[range] {
           let (m, t) = slices[key]!
-          summarize(key, m, t)
+          summarize(key, t) { m.result() }
         }
         return out
       }
+      let valueOfCells = cellValues(template)
       let made: Void? = try? withSlotAdding { (add) throws(MetricError) in
         for key in keys[range] {
           var (m, t) = slices[key]!
-          if let slot = p.slot[key] { (m, t) = try add(m, t, p, slot) }
-          summarize(key, m, t)
+          if let slot = p.slot[key] {
+            // A slice of held-back counts only: its value from them, where
+            // the base reads it so (the same bits as from its state).
+            if t.samples == 0, let valueOfCells, m.state == empty {
+              let cells = p.totals[(slot &* p.cells)..<(slot &* p.cells &+ p.cells)].map(Int.init)
+              if let v = valueOfCells(cells[...]) {
+                let rows = cells.reduce(0, &+)
+                summarize(key, try t.adding(rows: rows, weights: nil, positions: nil)) { v }
+                continue
+              }
+            }
+            (m, t) = try add(m, t, p, slot)
+          }
+          summarize(key, t) { m.result() }
         }
       }
       return made == nil ? nil : out
