@@ -15,16 +15,21 @@ import Testing
     return (Tensor(y.map(Float.init)), Tensor(p.map(Float.init)), keys)
   }
 
-  func metrics() throws -> [any Metric] {
-    [Sliced(BinaryAccuracy()), Sliced(try AUC()), Sliced(MeanSquaredError()), Sliced(try AUC(numThresholds: 300))]
+  /// Sliced metrics: with binary accuracy first (two cells: the counter
+  /// sums them to find each slot's rows), or without (AUCs' hundreds of
+  /// cells: it counts each slot's rows as they come); MSE is not counted.
+  func metrics(accuracy: Bool = true) throws -> [any Metric] {
+    (accuracy ? [Sliced(BinaryAccuracy())] : [])
+      + [Sliced(try AUC()), Sliced(MeanSquaredError()), Sliced(try AUC(numThresholds: 300))]
   }
 
   /// Batches counted by the counter and handed over equal the same batches
   /// through updateTogether, state for state, bit for bit: keys that grow
   /// batch by batch (widening the table), keys far apart (the dictionary),
   /// negative keys and Int64's ends, int32 keys, and one slice of most rows
-  /// in one score (its 16-bit counters moved many times).
-  @Test(arguments: 0..<5) func countedEqualsUpdatedBatchByBatch(kind: Int) throws {
+  /// in one score (its 16-bit counters moved many times); with and without
+  /// a metric of few cells.
+  @Test(arguments: 0..<5, [true, false]) func countedEqualsUpdatedBatchByBatch(kind: Int, accuracy: Bool) throws {
     let batches: [(Tensor, Tensor, [Int64])] = (0..<4).map { b in
       batch(kind == 4 ? 150_000 : 20_000, seed: UInt64(10 * kind + b)) { i, g in
         switch kind {
@@ -36,8 +41,9 @@ import Testing
         }
       }
     }
-    var counted = try metrics()
-    var updated = try metrics()
+    var counted = try metrics(accuracy: accuracy)
+    var updated = try metrics(accuracy: accuracy)
+    let mse = accuracy ? 2 : 1
     let counter = SliceCounter()
     var first: Int64 = 0
     for (b, (y, p, keys)) in batches.enumerated() {
@@ -54,13 +60,47 @@ import Testing
       let rows = RowIndices.contiguous(first: first, count: keys.count)
       let outcome = try counter.count(
         &counted, yTrue: yb, yPred: pb, sampleWeight: nil, keys: column, rows: rows)
-      #expect(outcome == .counted([0, 1, 3]))
-      var rest = [counted[2]]
+      #expect(outcome == .counted(accuracy ? [0, 1, 3] : [0, 2]))
+      var rest = [counted[mse]]
       try updateTogether(
         &rest, yTrue: yb, yPred: pb, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
-      counted[2] = rest[0]
+      counted[mse] = rest[0]
       try updateTogether(
         &updated, yTrue: yb, yPred: pb, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
+      first += Int64(keys.count)
+    }
+    try counter.flush(into: &counted)
+    for (a, b) in zip(counted, updated) { #expect(try encoded(a) == encoded(b), "\(a.name)") }
+  }
+
+  /// Slots too many to sum at each check (some 35,000 keys of binary
+  /// accuracy's two cells at the first): the counter counts each slot's
+  /// rows from there, starting from the sums; a slice of 40 % of the rows
+  /// (26,000 at the check, below half the 16-bit range, so not moved),
+  /// all in one cell of each metric, passes the range after it. Equal to
+  /// updateTogether, state for state, bit for bit.
+  @Test func manySlotsCountTheirRowsFromACheck() throws {
+    func metrics() throws -> [any Metric] {
+      [Sliced(BinaryAccuracy(), maximumSlices: 150_000), Sliced(try AUC(numThresholds: 3), maximumSlices: 150_000)]
+    }
+    var counted = try metrics()
+    var updated = try metrics()
+    let counter = SliceCounter()
+    var first: Int64 = 0
+    for b in 0..<4 {
+      let (y0, p0, keys) = batch(50_000, seed: UInt64(90 + b)) { _, g in
+        Int.random(in: 0..<5, using: &g) < 2 ? 5 : Int64.random(in: 0..<200_000, using: &g)
+      }
+      // The big slice's rows all positive at 0.75: one cell of each metric.
+      var (labels, scores) = (y0.scalars(as: Float.self)!, p0.scalars(as: Float.self)!)
+      for i in keys.indices where keys[i] == 5 { (labels[i], scores[i]) = (1, 0.75) }
+      let (y, p) = (Tensor(labels), Tensor(scores))
+      let column = SliceColumn(keys)
+      let rows = RowIndices.contiguous(first: first, count: keys.count)
+      let outcome = try counter.count(&counted, yTrue: y, yPred: p, sampleWeight: nil, keys: column, rows: rows)
+      #expect(outcome == .counted([0, 1]))
+      try updateTogether(
+        &updated, yTrue: y, yPred: p, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
       first += Int64(keys.count)
     }
     try counter.flush(into: &counted)

@@ -241,6 +241,25 @@ func countTrackingRows(
   return most
 }
 
+/// Adds one to `h[slot·stride + cell]` for each of the `n` rows' slots and
+/// cells, and, with `second`, to `h[slot·stride + second + cell2]` for the
+/// second source's cells (`cq`; each row's slot read once).
+@inline(__always)
+func countRows(
+  _ h: UnsafeMutablePointer<UInt16>, stride: Int, second: Int?, slots g: UnsafePointer<Int32>,
+  cells cp: UnsafePointer<Int32>, _ cq: UnsafePointer<Int32>, n: Int
+) {
+  guard let second else {
+    for i in 0..<n { h[Int(g[i]) &* stride &+ Int(cp[i])] &+= 1 }
+    return
+  }
+  for i in 0..<n {
+    let row = h + Int(g[i]) &* stride
+    row[Int(cp[i])] &+= 1
+    row[second &+ Int(cq[i])] &+= 1
+  }
+}
+
 /// ``countTrackingRows(_:stride:slots:cells:n:since:)`` for two sources at
 /// once (a slice counter's first two, such as binary accuracy and AUC), the
 /// second's cells (`cq`) from `second` in a slot's row: each row's slot

@@ -49,7 +49,17 @@
   private var stride = 0
   private var counters: [UInt16] = []
   private var totals: [UInt32] = []
-  /// Each slot's rows since its counters last moved.
+  /// How the 16-bit counters are kept from overflowing: with `checked`
+  /// (the metric whose cells are fewest, when a slot's are few and the
+  /// slots not too many), by summing each slot's cells of that metric (its
+  /// rows since its counters moved) when `bound` rows could overflow one,
+  /// and moving the slots past half; else by counting each slot's rows as
+  /// they come (`since`).
+  private var checked: Int?
+  /// At least each slot's rows since its counters last moved (with
+  /// `checked`).
+  private var bound = 0
+  /// Each slot's rows since its counters last moved (without `checked`).
   private var since: [UInt16] = []
   private var rows = 0
   private var end: Int64 = 0
@@ -57,6 +67,9 @@
 
   /// The widest dense table (slots).
   private static let tableLimit: Int64 = 1 << 20
+  /// The most counters a check sums (with `checked`): two per row counted
+  /// between checks at most (there are 32,768 at least).
+  private static let checkLimit = 1 << 16
   /// Rows per block.
   private static let block = 1_024
 
@@ -168,7 +181,9 @@
   }
 
   /// Drops the counts (the metrics and their cells stay).
-  private func empty() { (lo, table, far, keys, counters, totals, since, rows) = (0, [], [:], [], [], [], [], 0) }
+  private func empty() {
+    (lo, table, far, keys, counters, totals, since, rows, bound) = (0, [], [:], [], [], [], [], 0, 0)
+  }
 
   /// Counts every row of `sources` by its key's slot; `nil` when the
   /// sources take other rows, `false` when a row is invalid.
@@ -181,6 +196,8 @@
       cells = sources.map(\.count)
       offsets = cells.reduce(into: [0]) { $0.append($0.last! + $1) }
       stride = offsets.removeLast()
+      let fewest = cells.indices.min { cells[$0] < cells[$1] }!
+      checked = cells[fewest] <= 16 ? fewest : nil
     }
     guard cells == sources.map(\.count) else { return nil }
     let block = Self.block
@@ -198,6 +215,15 @@
       }
       guard !bad else { return false }
       slotOf.withUnsafeMutableBufferPointer { s in map(key, start..<end, into: s) }
+      // (Each slot's counters hold at most `bound` rows: checked before
+      // this block could overflow one.)
+      if let k = checked, bound &+ n > Int(UInt16.max) { check(k) }
+      if checked != nil {
+        count(block: n, slots: slotOf, cells: cell, sources: m)
+        bound &+= n
+        start = end
+        continue
+      }
       var overLimit = false
       // Each source's increments; the first also counts each slot's rows
       // since its counters last moved, and moves those past the limit at
@@ -232,6 +258,50 @@
       start = end
     }
     return true
+  }
+
+  /// Counts a block of `n` rows (their slots and each source's cells) without
+  /// counting each slot's rows.
+  private func count(block n: Int, slots slotOf: [Int32], cells cell: [Int32], sources m: Int) {
+    let (stride, block) = (self.stride, Self.block)
+    counters.withUnsafeMutableBufferPointer { counterBuffer in
+      cell.withUnsafeBufferPointer { cellBuffer in
+        slotOf.withUnsafeBufferPointer { g in
+          let (h, cp) = (counterBuffer.baseAddress!, cellBuffer.baseAddress!)
+          countRows(
+            h, stride: stride, second: m > 1 ? offsets[1] : nil, slots: g.baseAddress!, cells: cp, cp + block, n: n)
+          for k in 2..<max(2, m) {
+            let (h, cp) = (h + offsets[k], cp + k &* block)
+            for i in 0..<n { h[Int(g[i]) &* stride &+ Int(cp[i])] &+= 1 }
+          }
+        }
+      }
+    }
+  }
+
+  /// Sums each slot's cells of metric `k` (its rows since its counters last
+  /// moved), moves the slots past half of the 16-bit range, and makes
+  /// `bound` the most rows a slot then holds; or, when the slots have
+  /// become too many to sum at each check, counts each slot's rows from
+  /// here on (`since`, from these sums).
+  private func check(_ k: Int) {
+    let (stride, offset, c) = (self.stride, offsets[k], cells[k])
+    var rows = [Int](repeating: 0, count: keys.count)
+    counters.withUnsafeBufferPointer { h in
+      for slot in rows.indices {
+        var sum = 0
+        for j in 0..<c { sum &+= Int(h[slot &* stride &+ offset &+ j]) }
+        rows[slot] = sum
+      }
+    }
+    let half = Int(UInt16.max / 2)
+    move(rows.indices.lazy.filter { rows[$0] > half })
+    bound = 0
+    for r in rows where r <= half { bound = max(bound, r) }
+    if keys.count &* c > Self.checkLimit {
+      checked = nil
+      for (slot, r) in rows.enumerated() { since[slot] = r > half ? 0 : UInt16(r) }
+    }
   }
 
   /// Writes the slot of each key of `range` to `out`, making slots for
