@@ -74,6 +74,11 @@ protocol HeldBackCounting: CellTallied {
     keys: [SliceKey], cells: Int, rows: Int, end: Int64,
     _ add: (_ g: Int, _ out: UnsafeMutableBufferPointer<UInt32>) -> Void
   ) throws(MetricError)
+  /// ``absorbCounts(keys:cells:rows:end:_:)`` of counts given key by key
+  /// (`keys.count × cells`, keys distinct), which the metric may keep as
+  /// they are.
+  mutating func absorbTotals(keys: [SliceKey], totals: [UInt32], cells: Int, rows: Int, end: Int64)
+    throws(MetricError)
 }
 
 /// Calls `body` with the cell sources of all `members`, or returns `nil`

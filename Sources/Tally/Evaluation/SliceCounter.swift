@@ -44,11 +44,11 @@
   private var keys: [Int64] = []
   /// Where each metric's cells start in a slot's row (`stride` cells in
   /// all), the 16-bit counters slot by slot, and the 32-bit totals they
-  /// move into.
+  /// move into, metric by metric (slot by slot, as a metric takes them).
   private var offsets: [Int] = []
   private var stride = 0
   private var counters: [UInt16] = []
-  private var totals: [UInt32] = []
+  private var totals: [[UInt32]] = []
   /// How the 16-bit counters are kept from overflowing: with `checked`
   /// (the metric whose cells are fewest, when a slot's are few and the
   /// slots not too many), by summing each slot's cells of that metric (its
@@ -145,12 +145,7 @@
     var next = metrics
     for (k, i) in members.enumerated() {
       guard var m = next[i] as? any HeldBackCounting else { continue }
-      let (c, offset, stride) = (cells[k], offsets[k], stride)
-      try totals.withUnsafeBufferPointer { (t) throws(MetricError) in
-        try m.absorbCounts(keys: sliceKeys, cells: c, rows: rows, end: end) { g, out in
-          for j in out.indices { out[j] &+= t[g &* stride &+ offset &+ j] }
-        }
-      }
+      try m.absorbTotals(keys: sliceKeys, totals: totals[k], cells: cells[k], rows: rows, end: end)
       next[i] = m
     }
     metrics = next
@@ -168,10 +163,12 @@
     else { return false }
     other.move(other.keys.indices)
     let slots = other.keys.map { Int(slot($0)) }
-    let stride = self.stride
-    totals.withUnsafeMutableBufferPointer { t in
-      other.totals.withUnsafeBufferPointer { o in
-        for (j, s) in slots.enumerated() { for c in 0..<stride { t[s &* stride &+ c] &+= o[j &* stride &+ c] } }
+    for k in totals.indices {
+      let c = cells[k]
+      totals[k].withUnsafeMutableBufferPointer { t in
+        other.totals[k].withUnsafeBufferPointer { o in
+          for (j, s) in slots.enumerated() { for i in 0..<c { t[s &* c &+ i] &+= o[j &* c &+ i] } }
+        }
       }
     }
     rows += other.rows
@@ -182,7 +179,8 @@
 
   /// Drops the counts (the metrics and their cells stay).
   private func empty() {
-    (lo, table, far, keys, counters, totals, since, rows, bound) = (0, [], [:], [], [], [], [], 0, 0)
+    (lo, table, far, keys, counters, since, rows, bound) = (0, [], [:], [], [], [], 0, 0)
+    totals = cells.map { _ in [] }
   }
 
   /// Counts every row of `sources` by its key's slot; `nil` when the
@@ -196,6 +194,7 @@
       cells = sources.map(\.count)
       offsets = cells.reduce(into: [0]) { $0.append($0.last! + $1) }
       stride = offsets.removeLast()
+      totals = cells.map { _ in [] }
       let fewest = cells.indices.min { cells[$0] < cells[$1] }!
       checked = cells[fewest] <= 16 ? fewest : nil
     }
@@ -336,7 +335,7 @@
     let new = Int32(keys.count)
     keys.append(x)
     counters.append(contentsOf: repeatElement(0, count: stride))
-    totals.append(contentsOf: repeatElement(0, count: stride))
+    for k in totals.indices { totals[k].append(contentsOf: repeatElement(0, count: cells[k])) }
     since.append(0)
     if s < UInt64(table.count) {
       table[Int(s)] = new
@@ -362,18 +361,20 @@
   /// Moves slots' 16-bit counters into the totals.
   private func move(_ slots: some Sequence<Int>) {
     let stride = self.stride
-    totals.withUnsafeMutableBufferPointer { t in
-      counters.withUnsafeMutableBufferPointer { h in
-        since.withUnsafeMutableBufferPointer { sp in
+    let slots = Array(slots)
+    counters.withUnsafeMutableBufferPointer { h in
+      for k in totals.indices {
+        let (c, offset) = (cells[k], offsets[k])
+        totals[k].withUnsafeMutableBufferPointer { t in
           for slot in slots {
-            for j in (slot &* stride)..<(slot &* stride &+ stride) {
-              t[j] &+= UInt32(h[j])
-              h[j] = 0
+            for j in 0..<c {
+              t[slot &* c &+ j] &+= UInt32(h[slot &* stride &+ offset &+ j])
+              h[slot &* stride &+ offset &+ j] = 0
             }
-            sp[slot] = 0
           }
         }
       }
+      since.withUnsafeMutableBufferPointer { sp in for slot in slots { sp[slot] = 0 } }
     }
   }
 }

@@ -627,6 +627,33 @@ extension Sliced: CellTallied {
     self = next
   }
 
+  /// Takes counts given key by key (`keys.count × cells`, keys distinct):
+  /// kept as they are when nothing is held back yet (a run's counts handed
+  /// over at its end: no copy of them), else added as ``absorbCounts``
+  /// adds them.
+  mutating func absorbTotals(keys: [SliceKey], totals: [UInt32], cells c: Int, rows: Int, end: Int64)
+    throws(MetricError)
+  {
+    let slot = Dictionary(zip(keys, keys.indices), uniquingKeysWith: { a, _ in a })
+    guard pending == nil, rows <= Self.pendingRowLimit, totals.count == keys.count &* c, slot.count == keys.count
+    else {
+      try absorbCounts(keys: keys, cells: c, rows: rows, end: end) { g, out in
+        totals.withUnsafeBufferPointer { t in for j in out.indices { out[j] &+= t[g &* c &+ j] } }
+      }
+      return
+    }
+    var next = self
+    var p = PendingSliceCells(cells: c)
+    (p.keys, p.slot, p.totals, p.rows) = (keys, slot, totals, rows)
+    if next.slices.isEmpty { next.slices.reserveCapacity(keys.count) }
+    for key in keys where next.slices.index(forKey: key) == nil { next.slices[key] = (template, SliceTally()) }
+    next.pending = p
+    // (As absorbCounts: counts this large are added at once, checked.)
+    if next.overallTally.samples > Self.settledRowLimit { try next.settle() }
+    next.nextRow = max(nextRow, end)
+    self = next
+  }
+
   /// Rows ``pending`` holds at most before the states take them; with
   /// ``settledRowLimit``, the settled counts cannot overflow.
   static var pendingRowLimit: Int { Int(UInt32.max) }
