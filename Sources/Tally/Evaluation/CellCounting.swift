@@ -197,8 +197,9 @@ extension ConfusionUpdate {
     return CellBatch(cells: cells, count: count)
   }
 
-  /// `state` with per-cell totals added as bucket counts.
-  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts) throws(MetricError) -> ConfusionCounts {
+  /// The positives and negatives per bucket of per-cell totals (cell
+  /// `2·(b + 1) + label`).
+  func bucketCounts(_ totals: ArraySlice<Int>) -> (pos: [Int], neg: [Int]) {
     let t = thresholds.count
     var pos = [Int](repeating: 0, count: t + 1)
     var neg = [Int](repeating: 0, count: t + 1)
@@ -207,6 +208,12 @@ extension ConfusionUpdate {
       neg[k] = totals[base + 2 * k]
       pos[k] = totals[base + 2 * k + 1]
     }
+    return (pos, neg)
+  }
+
+  /// `state` with per-cell totals added as bucket counts.
+  func adding(_ totals: ArraySlice<Int>, to state: ConfusionCounts) throws(MetricError) -> ConfusionCounts {
+    let (pos, neg) = bucketCounts(totals)
     // (Empty: written directly, the same counts as added to zeros.)
     if state.isEmpty { return ConfusionCounts(cumulativePos: pos, neg: neg, order: thresholds.order) }
     var s = state
@@ -243,13 +250,7 @@ extension AUC: ConfusionFamily {
     let order = update.thresholds.order
     let t = order.count
     guard !multiLabel, t == numThresholds, totals.count == 2 * (t + 1) else { return nil }
-    var pos = [Int](repeating: 0, count: t + 1)
-    var neg = [Int](repeating: 0, count: t + 1)
-    let base = totals.startIndex
-    for k in 0...t {
-      neg[k] = totals[base + 2 * k]
-      pos[k] = totals[base + 2 * k + 1]
-    }
+    let (pos, neg) = update.bucketCounts(totals)
     var counts = [ConfusionCounts.Matrix](repeating: (0, 0, 0, 0), count: t)
     ConfusionCounts.cumulativeCounts(pos: pos, neg: neg, order: order) { i, tp, fp, tn, fn in
       counts[i] = (Double(tp), Double(fp), Double(tn), Double(fn))

@@ -355,11 +355,8 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   /// state dropped), computed across cores.
   public func sliceSummaries() -> [SliceSummary] {
     let keys = SliceKey.sorted(slices.keys)
-    let n = keys.count
-    let parts = max(1, min(activeCores, n / 64))
-    let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
     let empty = template.state
-    let summaries = parallelMap(ranges: ranges) { range -> [SliceSummary]? in
+    let summaries = parallelMap(ranges: Self.sliceRanges(keys.count)) { range -> [SliceSummary]? in
       var out: [SliceSummary] = []
       out.reserveCapacity(range.count)
       func summarize(_ key: SliceKey, _ t: SliceTally, _ value: () -> MetricValue?) {
@@ -696,11 +693,9 @@ extension Sliced: CellTallied {
     _ p: PendingSliceCells, entries: [Dictionary<SliceKey, (metric: Base, tally: SliceTally)>.Index?],
     of slices: [SliceKey: (metric: Base, tally: SliceTally)]
   ) throws(MetricError) -> [(metric: Base, tally: SliceTally)?]? {
-    // (A slot's work is thousands of operations: split even for few.)
     let n = entries.count
-    let parts = max(1, min(activeCores, n / 64))
-    let ranges = (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
-    let made = parallelMap(ranges: ranges) { range -> Result<[(metric: Base, tally: SliceTally)?]?, MetricError> in
+    let made = parallelMap(ranges: Self.sliceRanges(n)) {
+      range -> Result<[(metric: Base, tally: SliceTally)?]?, MetricError> in
       var out: [(metric: Base, tally: SliceTally)?] = []
       out.reserveCapacity(range.count)
       do throws(MetricError) {
@@ -726,6 +721,13 @@ extension Sliced: CellTallied {
       all += slots
     }
     return all
+  }
+
+  /// `0..<n` in a part per core for work slice by slice (a slice's is
+  /// thousands of operations: split even for few, 64 at least a part).
+  static func sliceRanges(_ n: Int) -> [Range<Int>] {
+    let parts = max(1, min(activeCores, n / 64))
+    return (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
   }
 
   /// Calls `body` with a function that gives a slice's metric and tally
