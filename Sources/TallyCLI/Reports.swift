@@ -10,24 +10,31 @@ struct MetricReport: Sendable {
 }
 
 /// `body(0..<n)` in order, computed in one part per core.
-func concurrentMap<T: Sendable>(_ n: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+func concurrentMap<T: Sendable, E: Error>(_ n: Int, _ body: @Sendable (Int) throws(E) -> T) throws(E) -> [T] {
   let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
   guard cores > 1 else { return try (0..<n).map(body) }
-  let parts = LockedParts<[T]>(count: cores)
+  let parts = LockedParts<Result<[T], E>>(count: cores)
   // (Each part marked as a worker: the kernels it calls stay on its core.)
   DispatchQueue.concurrentPerform(iterations: cores) { k in
-    parts.set(k, Result { try asWorkerThread { try (n * k / cores..<n * (k + 1) / cores).map(body) } })
+    parts.set(
+      k,
+      Result { () throws(E) -> [T] in
+        try asWorkerThread { () throws(E) -> [T] in try (n * k / cores..<n * (k + 1) / cores).map(body) }
+      })
   }
-  return try parts.all().flatMap { try $0.get() }
+  var out: [T] = []
+  out.reserveCapacity(n)
+  for part in parts.all() { out += try part.get() }
+  return out
 }
 
-/// Results written by concurrent tasks, one slot each.
+/// Values written by concurrent tasks, one slot each.
 final class LockedParts<T: Sendable>: @unchecked Sendable {
-  private var slots: [Result<T, Error>?]
+  private var slots: [T?]
   private let lock = NSLock()
   init(count: Int) { slots = Array(repeating: nil, count: count) }
-  func set(_ k: Int, _ r: Result<T, Error>) { lock.withLock { slots[k] = r } }
-  func all() -> [Result<T, Error>] { lock.withLock { slots.map { $0! } } }
+  func set(_ k: Int, _ value: T) { lock.withLock { slots[k] = value } }
+  func all() -> [T] { lock.withLock { slots.map { $0! } } }
 }
 
 /// One slice's row of the report.
@@ -54,21 +61,13 @@ struct EvaluationReport {
       return MetricReport(name: name, value: m.result(), interval: interval)
     }
     overall = []
-    var byKey: [SliceKey: SliceReport] = [:]
-    var sliced = false
+    // Each sliced metric's slices, sorted by key.
+    var rows: [[SliceReport]] = []
     bootstrapped = false
     for (name, m) in zip(names, metrics) {
       if let s = m as? any SlicedMetric {
-        sliced = true
         let whole = s.overallMetric
         overall.append(try report(name, whole))
-        func add(_ key: SliceKey, _ samples: Int64, _ weight: Double, _ below: Bool, _ mr: MetricReport) {
-          var entry =
-            byKey[key]
-            ?? SliceReport(key: key, samples: samples, weight: weight, belowMinimumWeight: below, metrics: [])
-          entry.metrics.append(mr)
-          byKey[key] = entry
-        }
         if whole is any IntervalEstimating {
           let results = s.erasedSliceResults
           // The slices' intervals across cores (a thousand take a while).
@@ -76,22 +75,53 @@ struct EvaluationReport {
             let r = results[i]
             return r.belowMinimumWeight ? MetricReport(name: name) : try report(name, r.metric)
           }
-          for (r, mr) in zip(results, reports) {
-            guard let key = r.key else { continue }
-            add(key, r.samples, r.weight, r.belowMinimumWeight, mr)
-          }
+          rows.append(
+            zip(results, reports).compactMap { r, mr in
+              r.key.map {
+                SliceReport(
+                  key: $0, samples: r.samples, weight: r.weight, belowMinimumWeight: r.belowMinimumWeight, metrics: [mr]
+                )
+              }
+            })
         } else {
           // (Values without a metric per slice, across cores.)
-          for r in s.sliceSummaries() {
-            add(r.key, r.samples, r.weight, r.belowMinimumWeight, MetricReport(name: name, value: r.value))
-          }
+          rows.append(
+            s.sliceSummaries().map { r in
+              SliceReport(
+                key: r.key, samples: r.samples, weight: r.weight, belowMinimumWeight: r.belowMinimumWeight,
+                metrics: [MetricReport(name: name, value: r.value)])
+            })
         }
       } else {
         overall.append(try report(name, m))
       }
     }
     bootstrapped = overall.contains { $0.interval != nil }
-    slices = sliced ? SliceKey.sorted(byKey.keys).map { byKey[$0]! } : nil
+    slices = rows.isEmpty ? nil : Self.joined(rows)
+  }
+
+  /// One row per key of any of `lists` (each sorted by key), sorted by key,
+  /// with the metrics of every list that has the key, in the lists' order;
+  /// a key's rows and weight are those of the first list that has it.
+  static func joined(_ lists: [[SliceReport]]) -> [SliceReport] {
+    guard var out = lists.first else { return [] }
+    // (The same keys in every list, as from one pass: row by row.)
+    if lists.dropFirst().allSatisfy({ $0.count == out.count && zip($0, out).allSatisfy { $0.key == $1.key } }) {
+      for list in lists.dropFirst() { for i in out.indices { out[i].metrics += list[i].metrics } }
+      return out
+    }
+    var byKey: [SliceKey: SliceReport] = [:]
+    for list in lists {
+      for r in list {
+        if var entry = byKey[r.key] {
+          entry.metrics += r.metrics
+          byKey[r.key] = entry
+        } else {
+          byKey[r.key] = r
+        }
+      }
+    }
+    return SliceKey.sorted(byKey.keys).map { byKey[$0]! }
   }
 
   // MARK: JSON
@@ -193,24 +223,33 @@ struct EvaluationReport {
     var s = "{\"results\": \(Self.results(overall)), \"samples\": \(samples)"
     if bootstrapped { s += ", \"intervals\": \(Self.intervals(overall))" }
     if let slices {
-      // One string, appended to (a thousand slices' pieces joined took
-      // longer than writing them).
-      s.reserveCapacity(s.utf8.count + 200 * slices.count)
-      var names: [String: String] = [:]
-      s += ", \"slices\": {"
-      for (k, sl) in slices.enumerated() {
-        if k > 0 { s += ", " }
-        s += Self.quoted(sl.key.description)
-        s += ": {\"key\": "
-        s += Self.keyJSON(sl.key)
-        s += ", \"results\": "
-        if sl.belowMinimumWeight { s += "null" } else { Self.appendResults(sl.metrics, to: &s, names: &names) }
-        s += ", \"samples\": \(sl.samples), \"weight\": "
-        s += Self.number(sl.weight)
-        if sl.belowMinimumWeight { s += ", \"below_minimum_weight\": true" }
-        if bootstrapped && !sl.belowMinimumWeight { s += ", \"intervals\": " + Self.intervals(sl.metrics) }
-        s += "}"
+      // Each core's share of the slices as one string, appended to (a
+      // thousand slices' pieces joined took longer than writing them).
+      let bootstrapped = self.bootstrapped
+      let n = min(2, slices.count)
+      let parts = concurrentMap(n) { part -> String in
+        let range = (slices.count * part / n)..<(slices.count * (part + 1) / n)
+        var s = ""
+        s.reserveCapacity(200 * range.count)
+        var names: [String: String] = [:]
+        for k in range {
+          let sl = slices[k]
+          if k > 0 { s += ", " }
+          s += Self.quoted(sl.key.description)
+          s += ": {\"key\": "
+          s += Self.keyJSON(sl.key)
+          s += ", \"results\": "
+          if sl.belowMinimumWeight { s += "null" } else { Self.appendResults(sl.metrics, to: &s, names: &names) }
+          s += ", \"samples\": \(sl.samples), \"weight\": "
+          s += Self.number(sl.weight)
+          if sl.belowMinimumWeight { s += ", \"below_minimum_weight\": true" }
+          if bootstrapped && !sl.belowMinimumWeight { s += ", \"intervals\": " + Self.intervals(sl.metrics) }
+          s += "}"
+        }
+        return s
       }
+      s += ", \"slices\": {"
+      for part in parts { s += part }
       s += "}"
     }
     return s + "}"

@@ -723,10 +723,12 @@ extension Sliced: CellTallied {
     return all
   }
 
-  /// `0..<n` in a part per core for work slice by slice (a slice's is
-  /// thousands of operations: split even for few, 64 at least a part).
+  /// `0..<n` in parts for work slice by slice across cores (a slice's is
+  /// thousands of operations: split even for few, 64 at least a part), four
+  /// per core, which take them as they come: a core busy with something
+  /// else (such as unmapping the input files) takes fewer.
   static func sliceRanges(_ n: Int) -> [Range<Int>] {
-    let parts = max(1, min(activeCores, n / 64))
+    let parts = max(1, min(4 * activeCores, n / 64))
     return (0..<parts).map { k in (n * k / parts)..<(n * (k + 1) / parts) }
   }
 
