@@ -177,8 +177,10 @@ public struct Sliced<Base: PredictionMetric>: Metric {
   /// The overall metric and slices without ``pending``.
   var overallBase: Base
   var overallTally = SliceTally()
-  /// Every slice key seen (a key of ``pending`` starts with an empty state).
-  var slices: [SliceKey: (metric: Base, tally: SliceTally)] = [:]
+  /// Every slice key seen, with its metric, or `nil` for one whose state
+  /// is empty (the template's: a key that ``pending`` brought, made
+  /// without copying the template a thousand times).
+  var slices: [SliceKey: (metric: Base?, tally: SliceTally)] = [:]
   /// Cell totals by slice counted since the states last took them (the
   /// unweighted fast path); every reader sees the states with them added.
   var pending: PendingSliceCells?
@@ -227,7 +229,8 @@ public struct Sliced<Base: PredictionMetric>: Metric {
         key: nil, samples: overallTally.samples, weight: overallTally.weight, state: overallBase.state),
       slices: SliceKey.sorted(slices.keys).map { k in
         let s = slices[k]!
-        return SliceEntry(key: k, samples: s.tally.samples, weight: s.tally.weight, state: s.metric.state)
+        return SliceEntry(
+          key: k, samples: s.tally.samples, weight: s.tally.weight, state: (s.metric ?? template).state)
       },
       nextRow: nextRow)
   }
@@ -295,7 +298,7 @@ public struct Sliced<Base: PredictionMetric>: Metric {
       next.pending = nil
       var both = p
       both.add(q)
-      for key in q.keys where next.slices[key] == nil { next.slices[key] = (template, SliceTally()) }
+      for key in q.keys where next.slices[key] == nil { next.slices[key] = (nil, SliceTally()) }
       next.pending = both
       other.pending = nil
     }
@@ -310,9 +313,10 @@ public struct Sliced<Base: PredictionMetric>: Metric {
     }
     for (k, s) in other.slices {
       if let mine = next.slices[k] {
-        if s.tally.samples == 0 && s.metric.state == empty { continue }
-        var m = mine.metric
-        try m.merge(s.metric)
+        let theirs = s.metric ?? template
+        if s.tally.samples == 0 && theirs.state == empty { continue }
+        var m = mine.metric ?? template
+        try m.merge(theirs)
         next.slices[k] = (m, try mine.tally.adding(s.tally))
       } else {
         next.slices[k] = s
@@ -345,7 +349,7 @@ public struct Sliced<Base: PredictionMetric>: Metric {
       let s = settled.slices[k]!
       return SliceResult(
         key: k, samples: s.tally.samples, weight: s.tally.weight.value,
-        belowMinimumWeight: s.tally.weight.value < minimumWeight, metric: s.metric)
+        belowMinimumWeight: s.tally.weight.value < minimumWeight, metric: s.metric ?? template)
     }
   }
 
@@ -369,18 +373,19 @@ public struct Sliced<Base: PredictionMetric>: Metric {
       guard let p = pending else {
         for key in keys[range] {
           let (m, t) = slices[key]!
-          summarize(key, t) { m.result() }
+          summarize(key, t) { (m ?? template).result() }
         }
         return out
       }
       let valueOfCells = cellValues(template)
       let made: Void? = try? withSlotAdding { (add) throws(MetricError) in
         for key in keys[range] {
-          var (m, t) = slices[key]!
+          let (metric, tally) = slices[key]!
+          var (m, t) = (metric ?? template, tally)
           if let slot = p.slot[key] {
             // A slice of held-back counts only: its value from them, where
             // the base reads it so (the same bits as from its state).
-            if t.samples == 0, let valueOfCells, m.state == empty {
+            if t.samples == 0, let valueOfCells, metric == nil || m.state == empty {
               let cells = p.totals[(slot &* p.cells)..<(slot &* p.cells &+ p.cells)].map(Int.init)
               if let v = valueOfCells(cells[...]) {
                 let rows = cells.reduce(0, &+)
@@ -611,7 +616,7 @@ extension Sliced: CellTallied {
     for (g, key) in keys.enumerated() {
       let known = p.keys.count
       let slot = p.slot(for: key)
-      if slot == known && next.slices.index(forKey: key) == nil { next.slices[key] = (template, SliceTally()) }
+      if slot == known && next.slices.index(forKey: key) == nil { next.slices[key] = (nil, SliceTally()) }
       p.totals.withUnsafeMutableBufferPointer { t in
         add(g, UnsafeMutableBufferPointer(rebasing: t[(slot &* c)..<(slot &* c &+ c)]))
       }
@@ -643,7 +648,7 @@ extension Sliced: CellTallied {
     var p = PendingSliceCells(cells: c)
     (p.keys, p.slot, p.totals, p.rows) = (keys, slot, totals, rows)
     if next.slices.isEmpty { next.slices.reserveCapacity(keys.count) }
-    for key in keys where next.slices.index(forKey: key) == nil { next.slices[key] = (template, SliceTally()) }
+    for key in keys where next.slices.index(forKey: key) == nil { next.slices[key] = (nil, SliceTally()) }
     next.pending = p
     // (As absorbCounts: counts this large are added at once, checked.)
     if next.overallTally.samples > Self.settledRowLimit { try next.settle() }
@@ -681,7 +686,7 @@ extension Sliced: CellTallied {
     pending = nil
     for (entry, slice) in zip(entries, settled) {
       guard let entry, let slice else { continue }
-      slices.values[entry] = slice
+      slices.values[entry] = (slice.metric, slice.tally)
     }
     (overallBase, self.overallTally) = (overall, overallTally)
   }
@@ -690,8 +695,8 @@ extension Sliced: CellTallied {
   /// slot across cores (`nil` for a slot without an entry), or `nil` when
   /// the base does not count cells.
   private func settledSlots(
-    _ p: PendingSliceCells, entries: [Dictionary<SliceKey, (metric: Base, tally: SliceTally)>.Index?],
-    of slices: [SliceKey: (metric: Base, tally: SliceTally)]
+    _ p: PendingSliceCells, entries: [Dictionary<SliceKey, (metric: Base?, tally: SliceTally)>.Index?],
+    of slices: [SliceKey: (metric: Base?, tally: SliceTally)]
   ) throws(MetricError) -> [(metric: Base, tally: SliceTally)?]? {
     let n = entries.count
     let made = parallelMap(ranges: Self.sliceRanges(n)) {
@@ -706,7 +711,7 @@ extension Sliced: CellTallied {
               continue
             }
             let (m, t) = slices.values[entry]
-            out.append(try add(m, t, p, slot))
+            out.append(try add(m ?? template, t, p, slot))
           }
         }
         return .success(counted == nil ? nil : out)
@@ -771,8 +776,10 @@ extension Sliced: CellTallied {
   func overallAdding(_ p: PendingSliceCells) throws(MetricError) -> Base {
     let c = p.cells
     var all = [Int](repeating: 0, count: c)
-    p.totals.withUnsafeBufferPointer { t in
-      for slot in 0..<p.keys.count { for j in 0..<c { all[j] &+= Int(t[slot &* c &+ j]) } }
+    all.withUnsafeMutableBufferPointer { a in
+      p.totals.withUnsafeBufferPointer { t in
+        for slot in 0..<p.keys.count { for j in 0..<c { a[j] &+= Int(t[slot &* c &+ j]) } }
+      }
     }
     var overall = overallBase
     _ = try withCellCounting(template) { (_, add, _) throws(MetricError) in
