@@ -64,6 +64,8 @@
   private var rows = 0
   private var end: Int64 = 0
   private var spent = false
+  /// Whether every counter is in the totals (nothing counted since).
+  private var gathered = false
 
   /// The widest dense table (slots).
   private static let tableLimit: Int64 = 1 << 20
@@ -101,6 +103,8 @@
     if rows + n > Int(UInt32.max) { try flush(into: &metrics) }
     let taking = found.map { metrics[$0] as! any HeldBackCounting }
     let known = keys.count
+    // (Counting may touch the counters, even when a row is invalid.)
+    gathered = false
     let outcome: Outcome? = withSources(taking[...], yTrue: yTrue, yPred: yPred, opened: []) { sources in
       let counted: Bool? =
         switch column.values {
@@ -140,7 +144,7 @@
       throw .invalidState("slice counts of a batch with an invalid row cannot be handed over")
     }
     guard rows > 0 else { return }
-    move(keys.indices)
+    gather()
     let sliceKeys = keys.map { SliceKey([.int($0)]) }
     var next = metrics
     for (k, i) in members.enumerated() {
@@ -161,7 +165,7 @@
     guard other !== self, !spent, !other.spent, rows > 0, other.rows > 0, members == other.members,
       cells == other.cells, rows + other.rows <= Int(UInt32.max)
     else { return false }
-    other.move(other.keys.indices)
+    other.gather()
     let slots = other.keys.map { Int(slot($0)) }
     for k in totals.indices {
       let c = cells[k]
@@ -177,9 +181,18 @@
     return true
   }
 
+  /// Moves every slot's 16-bit counters into the 32-bit totals, as
+  /// ``add(_:)`` and ``flush(into:)`` do first: `tally evaluate` has each
+  /// worker's counter do it on its own core before adding them together.
+  public func gather() {
+    guard !gathered else { return }
+    move(keys.indices)
+    (gathered, bound) = (true, 0)
+  }
+
   /// Drops the counts (the metrics and their cells stay).
   private func empty() {
-    (lo, table, far, keys, counters, since, rows, bound) = (0, [], [:], [], [], [], 0, 0)
+    (lo, table, far, keys, counters, since, rows, bound, gathered) = (0, [], [:], [], [], [], 0, 0, false)
     totals = cells.map { _ in [] }
   }
 
