@@ -146,12 +146,21 @@
     guard rows > 0 else { return }
     gather()
     let sliceKeys = keys.map { SliceKey([.int($0)]) }
-    var next = metrics
-    for (k, i) in members.enumerated() {
-      guard var m = next[i] as? any HeldBackCounting else { continue }
-      try m.absorbTotals(keys: sliceKeys, totals: totals[k], cells: cells[k], rows: rows, end: end)
-      next[i] = m
+    // (Each metric takes its counts on a core of its own.)
+    let given = metrics
+    let taken = parallelMap(ranges: members.indices.map { $0..<($0 + 1) }) {
+      range -> Result<(any Metric)?, MetricError> in
+      let k = range.lowerBound
+      guard var m = given[members[k]] as? any HeldBackCounting else { return .success(nil) }
+      do throws(MetricError) {
+        try m.absorbTotals(keys: sliceKeys, totals: totals[k], cells: cells[k], rows: rows, end: end)
+        return .success(m)
+      } catch {
+        return .failure(error)
+      }
     }
+    var next = metrics
+    for (k, i) in members.enumerated() { if let m = try taken[k].get() { next[i] = m } }
     metrics = next
     empty()
   }
