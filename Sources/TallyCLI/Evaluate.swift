@@ -509,11 +509,7 @@ extension TallyCommand {
       // The workers' slice counts into the first counter (integers: the
       // same as handing each over), so the slices' states are made once,
       // and the workers' metrics merge without them.
-      // (Each counter's 16-bit counts into its totals first, on its own
-      // core.)
-      let working = Array(counters.prefix(workers.count))
-      _ = concurrentMap(working.count) { working[$0].gather() }
-      for counter in working.dropFirst() { _ = counters.first?.add(counter) }
+      for counter in counters.prefix(workers.count).dropFirst() { _ = counters.first?.add(counter) }
       for (k, counter) in counters.enumerated() where k < workers.count {
         let together = workers[k].indices.filter { !reshape[$0] }
         var group = together.map { workers[k][$0] }

@@ -226,7 +226,7 @@ struct EvaluationReport {
       // Each core's share of the slices as one string, appended to (a
       // thousand slices' pieces joined took longer than writing them).
       let bootstrapped = self.bootstrapped
-      let n = min(2, slices.count)
+      let n = min(ProcessInfo.processInfo.activeProcessorCount, slices.count)
       let parts = concurrentMap(n) { part -> String in
         let range = (slices.count * part / n)..<(slices.count * (part + 1) / n)
         var s = ""

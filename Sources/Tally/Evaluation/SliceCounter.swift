@@ -191,8 +191,8 @@
   }
 
   /// Moves every slot's 16-bit counters into the 32-bit totals, as
-  /// ``add(_:)`` and ``flush(into:)`` do first: `tally evaluate` has each
-  /// worker's counter do it on its own core before adding them together.
+  /// ``add(_:)`` and ``flush(into:)`` do first (once: nothing is moved
+  /// again until more rows are counted).
   public func gather() {
     guard !gathered else { return }
     move(keys.indices)

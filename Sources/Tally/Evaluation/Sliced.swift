@@ -386,9 +386,9 @@ public struct Sliced<Base: PredictionMetric>: Metric {
             // A slice of held-back counts only: its value from them, where
             // the base reads it so (the same bits as from its state).
             if t.samples == 0, let valueOfCells, metric == nil || m.state == empty {
-              let cells = p.totals[(slot &* p.cells)..<(slot &* p.cells &+ p.cells)].map(Int.init)
+              var cells: [Int] = []
+              let rows = p.counts(of: slot, into: &cells)
               if let v = valueOfCells(cells[...]) {
-                let rows = cells.reduce(0, &+)
                 summarize(key, try t.adding(rows: rows, weights: nil, positions: nil)) { v }
                 continue
               }
@@ -751,18 +751,7 @@ extension Sliced: CellTallied {
         try withoutActuallyEscaping(restoreAdded) { (restoreAdded) throws(MetricError) -> R in
           var mine: [Int] = []
           return try body { (m, t, p, slot) throws(MetricError) in
-            let c = p.cells
-            if mine.count != c { mine = [Int](repeating: 0, count: c) }
-            var rows = 0
-            p.totals.withUnsafeBufferPointer { totals in
-              mine.withUnsafeMutableBufferPointer { out in
-                for j in 0..<c {
-                  let x = Int(totals[slot &* c &+ j])
-                  out[j] = x
-                  rows &+= x
-                }
-              }
-            }
+            let rows = p.counts(of: slot, into: &mine)
             var m = m
             restoreAdded(&m, try add(mine[...], m.state, false))
             return (m, try t.adding(rows: rows, weights: nil, positions: nil))
@@ -853,6 +842,24 @@ struct PendingSliceCells: Sendable {
     keys.reserveCapacity(count)
     slot.reserveCapacity(count)
     totals.reserveCapacity(count * cells)
+  }
+
+  /// Slot `slot`'s totals into `out` (made `cells` long), and their sum
+  /// (the slot's rows).
+  func counts(of slot: Int, into out: inout [Int]) -> Int {
+    let c = cells
+    if out.count != c { out = [Int](repeating: 0, count: c) }
+    var rows = 0
+    totals.withUnsafeBufferPointer { t in
+      out.withUnsafeMutableBufferPointer { o in
+        for j in 0..<c {
+          let x = Int(t[slot &* c &+ j])
+          o[j] = x
+          rows &+= x
+        }
+      }
+    }
+    return rows
   }
 
   /// The slot of `key`, made (with zero totals) if new.
