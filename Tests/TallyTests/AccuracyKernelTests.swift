@@ -5,8 +5,8 @@ import Testing
 
 @testable import Tally
 
-/// The accuracy kernels (AccuracyKernels.swift): the early-exit argmax and
-/// top-k checks count what full scans count.
+/// The accuracy kernels (AccuracyKernels.swift): the argmax and top-k
+/// checks without an argmax count what full scans count.
 @Suite struct AccuracyKernelTests {
   /// NumPy's argmax over float32 (first maximum; the first NaN wins).
   static func numpyArgmax(_ row: ArraySlice<Float>) -> Int {
@@ -19,10 +19,10 @@ import Testing
   }
 
   /// Rows with ties for the maximum, NaN before and after the label, and
-  /// widths around the 16-lane blocks: the early-exit checks count the
-  /// same hits as a full argmax and a full count of larger scores.
+  /// widths around the 16-lane blocks: the label's checks count the same
+  /// hits as a full argmax and a full count of larger scores.
   @Test(arguments: [1, 2, 15, 16, 17, 31, 33, 100])
-  func earlyExitChecksMatchFullScans(classes c: Int) throws {
+  func labelChecksMatchFullScans(classes c: Int) throws {
     var g = SplitMix64(seed: UInt64(c))
     let rows = 400
     var scores = [Float](repeating: 0, count: rows * c)
@@ -53,6 +53,25 @@ import Testing
     var top3 = try SparseTopKCategoricalAccuracy(k: 3)
     try top3.update(yTrue: yTrue, yPred: yPred, sampleWeight: nil)
     #expect(top3.result() == .scalar(Double(expectedTop3) / Double(rows)))
+  }
+
+  /// Rows are split across cores by their elements, not their count: 2,000
+  /// rows of 100 scores are 200,000 elements, three halves of the parallel
+  /// threshold (W3's batches of 20,000 rows of 1,000 ran on one core when
+  /// rows counted as elements).
+  @Test func classRowsSplitByElements() throws {
+    let (rows, c) = (2_000, 100)
+    let yTrue = try Tensor((0..<rows).map { Int32($0 % c) }, shape: [rows])
+    let yPred = try Tensor((0..<(rows * c)).map { Float($0 % 7) }, shape: [rows, c])
+    let layout = try #require(ClassRows(yTrue: yTrue, yPred: yPred))
+    let mapped = try #require(layout.map(yTrue: yTrue, yPred: yPred) { _, _, _, r in r })
+    #expect(mapped.results.count == min(machineCores, 3))
+    #expect(isPartition(mapped.results, of: rows))
+    #expect(chunks(20_000, parts: 2).count == 1)
+    #expect(chunks(20_000, parts: 2, itemSize: 1_000) == [0..<10_000, 10_000..<20_000])
+    #expect(chunks(1, parts: 2, itemSize: 1 << 20) == [0..<1])  // never more parts than items
+    #expect(chunks(0, parts: 2, itemSize: 1_000) == [0..<0])
+    #expect(chunks(Int.max / 2, parts: 2, itemSize: 4).count == 2)  // the product saturates
   }
 }
 

@@ -27,9 +27,13 @@ import Dispatch
 /// Work below this many elements stays on one core.
 let parallelThreshold = 1 << 17
 
-/// Splits `0..<n` into at most `parts` contiguous ranges.
-func chunks(_ n: Int, parts: Int) -> [Range<Int>] {
-  let p = max(1, min(parts, n / max(1, parallelThreshold / 2)))
+/// Splits `0..<n` into at most `parts` contiguous ranges of at least half
+/// `parallelThreshold` elements each, an item being `itemSize` elements (a
+/// row of `C` class scores is `C`).
+func chunks(_ n: Int, parts: Int, itemSize: Int = 1) -> [Range<Int>] {
+  let (product, overflow) = n.multipliedReportingOverflow(by: max(1, itemSize))
+  let elements = overflow ? Int.max : product
+  let p = max(1, min(parts, n, elements / max(1, parallelThreshold / 2)))
   return (0..<p).map { k in (n * k / p)..<(n * (k + 1) / p) }
 }
 
@@ -86,10 +90,11 @@ enum ProcessInfoCores {
   }
 }
 
-/// Runs `body` on each range of `0..<n`, in parallel for large `n`, and
-/// returns the results in range order.
-func parallelMap<R: Sendable>(_ n: Int, _ body: @Sendable (Range<Int>) -> R) -> [R] {
-  let ranges = chunks(n, parts: activeCores)
+/// Runs `body` on each range of `0..<n`, in parallel when the items hold
+/// enough elements (`itemSize` each), and returns the results in range
+/// order.
+func parallelMap<R: Sendable>(_ n: Int, itemSize: Int = 1, _ body: @Sendable (Range<Int>) -> R) -> [R] {
+  let ranges = chunks(n, parts: activeCores, itemSize: itemSize)
   assert(isPartition(ranges, of: n), "parallelMap: \(ranges) do not partition 0..<\(n)")
   return parallelMap(ranges: ranges, body)
 }

@@ -89,7 +89,7 @@ func float32BinaryCrossentropy(
     pb.withUnsafeBufferPointer { p in
       out.withUnsafeMutableBufferPointer { o in
         let (t, p, o) = (SharedBuffer(base: t), SharedBuffer(base: p), UnsafeSendableBox(o))
-        _ = parallelMap(lines) { range in
+        _ = parallelMap(lines, itemSize: length) { range in
           for line in range {
             var sum = 0.0
             for j in (line &* length)..<(line &* length &+ length) {
