@@ -18,7 +18,8 @@ let package = Package(
       dependencies: ["CTallyKernels", .product(name: "RealModule", package: "swift-numerics")]
     ),
     // Loops for wider vector units (AVX2), chosen at run time on the CPU in
-    // use; the same bits as the Swift loops they stand for.
+    // use, the same bits as the Swift loops they stand for; and the threads
+    // of the kernels' fork-join rounds (TallyPool.h).
     .target(name: "CTallyKernels"),
     // The runnable training example: a tiny pure-Swift network, just enough
     // to run Keras's compile()/fit() example with Tally's metrics.

@@ -73,4 +73,36 @@ import Testing
       #expect(try state(a) == state(b), "\(a.name)")
     }
   }
+
+  /// The pool's rounds (TallyPool.h): every part runs once, as a worker,
+  /// in rounds back to back (the threads then take the next round while
+  /// spinning) and after a pause (asleep), with more parts than threads,
+  /// and while other threads start rounds at the same time (one holds the
+  /// pool, the others run on Dispatch's threads).
+  @Test func poolRoundsRunEveryPartOnce() {
+    /// Runs `rounds` rounds of 1 to 9 parts; whether each part of each
+    /// round ran exactly once, as a worker.
+    @Sendable func rounds(_ rounds: Int, seed: Int) -> Bool {
+      var ok = true
+      for r in 0..<rounds {
+        let parts = (r + seed) % 9 + 1
+        let runs = UnsafeMutableBufferPointer<Int>.allocate(capacity: parts)
+        runs.initialize(repeating: 0)
+        let box = UnsafeSendableBox(runs)
+        runParts(parts) { k in box[k] += WorkerThreads.isWorker ? 1 : 1_000 }
+        ok = ok && runs.allSatisfy { $0 == 1 }
+        runs.deallocate()
+      }
+      return ok
+    }
+    #expect(rounds(3_000, seed: 0))
+    usleep(2_000)  // past the threads' spin: they sleep, and are woken
+    #expect(rounds(10, seed: 1))
+    let together = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 4)
+    defer { together.deallocate() }
+    let box = UnsafeSendableBox(together)
+    DispatchQueue.concurrentPerform(iterations: 4) { k in box[k] = rounds(1_000, seed: k) }
+    #expect(together.allSatisfy { $0 })
+    #expect(!WorkerThreads.isWorker)
+  }
 }

@@ -14,6 +14,9 @@
 
 #include <stdint.h>
 
+// The kernels' threads, exported with the loops.
+#include "TallyPool.h"
+
 /// Whether this CPU runs the AVX2 loops (x86-64 with AVX2; checked once).
 int tally_has_avx2(void);
 

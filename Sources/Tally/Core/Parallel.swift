@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+import CTallyKernels
 import Dispatch
 
 #if canImport(Glibc)
@@ -111,10 +112,26 @@ func parallelMap<R: Sendable>(ranges: [Range<Int>], _ body: @Sendable (Range<Int
     results.deallocate()
   }
   let box = UnsafeSendableBox(results)
-  DispatchQueue.concurrentPerform(iterations: ranges.count) { k in
-    box[k] = WorkerThreads.run { body(ranges[k]) }
-  }
+  runParts(ranges.count) { k in box[k] = body(ranges[k]) }
   return results.map { $0! }
+}
+
+/// Runs `part(k)` for each k in `0..<parts` at once across the cores, each
+/// as a worker (``WorkerThreads``), and returns when all are done: on the
+/// pool of TallyPool.h, whose threads wait for the next round spinning
+/// (a round of a 1 M-row batch takes about as long as waking a sleeping
+/// thread), or on Dispatch's threads when another round holds the pool.
+func runParts(_ parts: Int, _ part: @Sendable (Int) -> Void) {
+  withoutActuallyEscaping(part) { part in
+    let marked: @Sendable (Int) -> Void = { k in WorkerThreads.run { part(k) } }
+    var context = marked
+    let pooled = withUnsafeMutablePointer(to: &context) { context in
+      tally_pool_run(
+        { context, k in context!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(k) }, context,
+        parts, machineCores)
+    }
+    if pooled == 0 { DispatchQueue.concurrentPerform(iterations: parts, execute: marked) }
+  }
 }
 
 /// Whether `ranges` are contiguous, in order, and cover exactly `0..<n`.

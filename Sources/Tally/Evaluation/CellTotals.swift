@@ -54,7 +54,7 @@ func cellTotals(
   if parts == 1 {
     body(0)
   } else {
-    DispatchQueue.concurrentPerform(iterations: parts) { k in WorkerThreads.run { body(k) } }
+    runParts(parts, body)
   }
   var total = results[0]!
   for m in total.indices {
