@@ -328,10 +328,10 @@ if wants("W3") || wants("W6") || wants("W8") {
   if wants("W8") {
     try run("W8_top5_accuracy", rows: NC) { try classes({ try SparseTopKCategoricalAccuracy(k: 5) }, logits) }
   }
-  // Not standard workloads: W3 and W8 with every label at its row's argmax,
-  // the worst case for the early exit of the accuracy checks (a wrong
-  // prediction stops at the first score that beats the label's; a right
-  // one reads the whole row). W3's realistic labels are right 80 % of the time.
+  // Not standard workloads: W3 and W8 with every label at its row's argmax.
+  // The accuracy checks read every row whole, right or wrong, so these take
+  // as long as the realistic rows (they were the slow case when a wrong
+  // prediction stopped the scan at the first score beating the label's).
   if wants("W3") || wants("W8") {
     let argmaxLabels = (0..<NC).map { r in Int64(argmax(logits, row: r)) }
     if wants("W3") {
