@@ -1,8 +1,9 @@
 //===--- Parallel.swift ---------------------------------------------------===//
 //
 // The kernels' threads and unsafe memory, in one place: a fork-join map over
-// contiguous ranges of a batch, split across cores, and the buffer views its
-// workers share. Every access to a caller's buffer, and every unaligned
+// contiguous ranges of a batch, split across cores (its rounds on the
+// spinning threads of CTallyKernels' TallyPool.h, or Dispatch's when another
+// round holds them), and the buffer views its workers share. Every access to a caller's buffer, and every unaligned
 // vector load or store, is a method here that asserts its indices are in
 // range (checked in debug builds, free in release), in the spirit of
 // swift-collections' `_UnsafeHandle`: kernels do no pointer arithmetic. (The
