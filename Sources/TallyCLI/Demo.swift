@@ -6,6 +6,7 @@ import TallyExample
 extension TallyCommand {
   struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "demo",
       abstract: "Show Tally at work: standalone metrics, a compile()/fit() loop, and shards merged.",
       discussion: "Needs no files and no network."
     )

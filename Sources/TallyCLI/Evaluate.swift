@@ -61,6 +61,7 @@ func uniqueNames(_ names: [String]) -> [String] {
 extension TallyCommand {
   struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "evaluate",
       abstract: "Evaluate metrics on prediction files (.npy or CSV), streaming, on all cores.",
       discussion: """
         The result is what Keras returns for one update_state(y_true, y_pred, sample_weight) \
@@ -534,6 +535,7 @@ extension TallyCommand {
 
   struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "merge",
       abstract: "Merge state files written by `tally evaluate --save-state` and print the results.",
       discussion:
         "The result equals one `tally evaluate` over all the shards' data (slices and bootstrap intervals included, when each bootstrapped shard had its --row-offset)."

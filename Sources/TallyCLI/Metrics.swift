@@ -5,6 +5,7 @@ extension TallyCommand {
   /// `tally metrics`: the catalog, read from the metrics' declarations.
   struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "metrics",
       abstract: "List the metrics --metric accepts: identifiers, arguments and defaults, by family.",
       discussion: """
         Every line is read from a metric's declaration, the same table the library's registry \

@@ -20,6 +20,7 @@ enum ReportTask: String, ExpressibleByArgument, CaseIterable {
 extension TallyCommand {
   struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "report",
       abstract: "Write the evaluation as one self-contained HTML page (curves, confusion, calibration, slices).",
       discussion: """
         Takes the inputs and flags of `tally evaluate` and prints the same results, then writes \

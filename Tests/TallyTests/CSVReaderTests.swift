@@ -272,6 +272,19 @@ fileprivate func csvError(_ body: () throws -> Void) -> FileInputError? {
         if got?.bitPattern != Double(string)?.bitPattern, result.mismatches.count < 10 {
           result.mismatches.append(string)
         }
+        // The bulk scanner's reading of the cell followed by a separator:
+        // the general reading's value and end, and `Double(String)`'s value.
+        var (commonStop, generalStop) = (-1, -1)
+        let (common, general) = (text + [UInt8(ascii: ",")]).withUnsafeBufferPointer { b in
+          (
+            CSVReader.commonDecimalPrefix(b.baseAddress!, 0, b.count, stop: &commonStop),
+            CSVReader.decimalPrefix(b.baseAddress!, 0, b.count, stop: &generalStop)
+          )
+        }
+        let commonRight =
+          common?.bitPattern == general?.bitPattern && (common == nil || commonStop == generalStop)
+          && (common == nil || commonStop != text.count || common?.bitPattern == Double(string)?.bitPattern)
+        if !commonRight, result.mismatches.count < 10 { result.mismatches.append("common: " + string) }
         if text.count <= 19 {
           result.short += 1
           if CSVReader.fastDecimal(text[...]) != nil { result.fast += 1 }

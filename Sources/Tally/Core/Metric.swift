@@ -130,7 +130,7 @@ public protocol Metric: Sendable {
 
 extension Metric {
   /// The Swift type name.
-  public static var className: String { String(describing: Self.self) }
+  public static var className: String { _typeName(Self.self, qualified: false) }
 
   /// The base Keras config, `{"name": name, "dtype": "float32"}`; custom
   /// metrics with arguments override ``config``.

@@ -126,7 +126,7 @@ public struct SampleMean<Definition: SampleMeanDefinition>: SampleMeanMetric, De
     _ defaultName: String, _ input: MetricInput, function: String? = nil, aliases: [String] = [],
     origin: MetricOrigin = .keras, _ body: @escaping @Sendable (Tensor, Tensor) throws(MetricError) -> Tensor
   ) -> MetricDeclaration {
-    var className = String(describing: Definition.self)
+    var className = _typeName(Definition.self, qualified: false)
     if className.hasSuffix("Definition") { className.removeLast("Definition".count) }
     return MetricDeclaration(
       Self.self, className: className, defaultName: defaultName, aliases: aliases, input: input, origin: origin,

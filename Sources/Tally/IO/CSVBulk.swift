@@ -100,7 +100,7 @@ struct CSVBulkScanner: @unchecked Sendable {
         var parsed = false
         if slot >= 0 {
           var stop = p
-          if let v = CSVReader.decimalPrefix(base, p, end, stop: &stop), stop < end,
+          if let v = CSVReader.commonDecimalPrefix(base, p, end, stop: &stop), stop < end,
             base[stop] == sep || base[stop] == lf || base[stop] == cr, stop - p <= maxCell
           {
             piece.values.append(v)
