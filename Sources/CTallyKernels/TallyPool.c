@@ -114,6 +114,11 @@ static int start(intptr_t threads) {
   return ok;
 }
 
+int tally_pool_start(intptr_t threads) {
+  if (threads < 2) return 0;
+  return __atomic_load_n(&pool.started, __ATOMIC_ACQUIRE) > 0 || start(threads);
+}
+
 int tally_pool_run(tally_pool_part run, void *context, intptr_t parts, intptr_t threads) {
   if (parts <= 0) return 1;
   if (parts > 0x7fffffff || threads < 2) return 0;
@@ -149,6 +154,11 @@ int tally_pool_run(tally_pool_part run, void *context, intptr_t parts, intptr_t 
 }
 
 #else
+
+int tally_pool_start(intptr_t threads) {
+  (void)threads;
+  return 0;
+}
 
 int tally_pool_run(tally_pool_part run, void *context, intptr_t parts, intptr_t threads) {
   (void)run;

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 @_spi(Internals) import Tally
 
@@ -9,32 +8,13 @@ struct MetricReport: Sendable {
   var interval: BootstrapInterval? = nil
 }
 
-/// `body(0..<n)` in order, computed in one part per core.
+/// `body(0..<n)` in order, computed in one part per core (on the library's
+/// threads, each part marked as a worker: the kernels it calls stay on its
+/// core).
 func concurrentMap<T: Sendable, E: Error>(_ n: Int, _ body: @Sendable (Int) throws(E) -> T) throws(E) -> [T] {
   let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
-  guard cores > 1 else { return try (0..<n).map(body) }
-  let parts = LockedParts<Result<[T], E>>(count: cores)
-  // (Each part marked as a worker: the kernels it calls stay on its core.)
-  DispatchQueue.concurrentPerform(iterations: cores) { k in
-    parts.set(
-      k,
-      Result { () throws(E) -> [T] in
-        try asWorkerThread { () throws(E) -> [T] in try (n * k / cores..<n * (k + 1) / cores).map(body) }
-      })
-  }
-  var out: [T] = []
-  out.reserveCapacity(n)
-  for part in parts.all() { out += try part.get() }
-  return out
-}
-
-/// Values written by concurrent tasks, one slot each.
-final class LockedParts<T: Sendable>: @unchecked Sendable {
-  private var slots: [T?]
-  private let lock = NSLock()
-  init(count: Int) { slots = Array(repeating: nil, count: count) }
-  func set(_ k: Int, _ value: T) { lock.withLock { slots[k] = value } }
-  func all() -> [T] { lock.withLock { slots.map { $0! } } }
+  let parts = try concurrentJobs(cores) { k throws(E) -> [T] in try (n * k / cores..<n * (k + 1) / cores).map(body) }
+  return parts.flatMap { $0 }
 }
 
 /// One slice's row of the report.

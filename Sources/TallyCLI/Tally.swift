@@ -1,5 +1,5 @@
 import ArgumentParser
-import Tally
+@_spi(Internals) import Tally
 
 @main
 struct TallyCommand: ParsableCommand {
@@ -14,6 +14,9 @@ struct TallyCommand: ParsableCommand {
   /// (`tally: error: ...`) and a non-zero exit. Help and version requests
   /// print as ArgumentParser prints them.
   static func main() {
+    // (The cores' threads get a core of their own while the arguments are
+    // read, not when the first chunk is waiting for them.)
+    startWorkerThreads()
     do {
       var command = try parseAsRoot()
       try command.run()

@@ -105,4 +105,41 @@ import Testing
     #expect(together.allSatisfy { $0 })
     #expect(!WorkerThreads.isWorker)
   }
+
+  /// `concurrentJobs` (the command-line tool's rounds): every job once, the
+  /// results in order, each job of several on a worker thread, one job on
+  /// the caller as it is; the first error in order, after every job ran.
+  @Test func concurrentJobsRunEachJobOnceInOrder() throws {
+    startWorkerThreads()
+    struct JobError: Error, Equatable { let job: Int }
+    for n in [0, 1, 2, 3, 17] {
+      let ran = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(n, 1))
+      defer { ran.deallocate() }
+      ran.initialize(repeating: 0)
+      let box = UnsafeSendableBox(ran)
+      let results = concurrentJobs(n) { k in
+        box[k] += 1
+        return (k, WorkerThreads.isWorker)
+      }
+      #expect(results.map(\.0) == Array(0..<n))
+      #expect(results.allSatisfy { $0.1 == (n > 1) }, "n = \(n)")
+      #expect(ran[..<n].allSatisfy { $0 == 1 })
+      // Jobs 2 and 5 fail: job 2's error, once every job has run.
+      ran.update(repeating: 0)
+      var thrown: JobError?
+      do throws(JobError) {
+        let values = try concurrentJobs(n) { (k: Int) throws(JobError) -> Int in
+          box[k] += 1
+          if k == 2 || k == 5 { throw JobError(job: k) }
+          return k
+        }
+        #expect(values == Array(0..<n))
+      } catch {
+        thrown = error
+      }
+      #expect(thrown == (n > 2 ? JobError(job: 2) : nil))
+      #expect(ran[..<n].allSatisfy { $0 == 1 })
+    }
+    #expect(!WorkerThreads.isWorker)
+  }
 }

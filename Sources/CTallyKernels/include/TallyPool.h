@@ -25,4 +25,10 @@ typedef void (*tally_pool_part)(void *context, intptr_t part);
 /// could not be started.
 int tally_pool_run(tally_pool_part run, void *context, intptr_t parts, intptr_t threads);
 
+/// Starts the pool's `threads` − 1 threads now if they have not started
+/// (the first round starts them otherwise); whether they run. A thread
+/// started just before a round can take milliseconds to get a core of its
+/// own, while the caller runs the round's other parts.
+int tally_pool_start(intptr_t threads);
+
 #endif

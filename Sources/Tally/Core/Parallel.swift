@@ -117,6 +117,28 @@ func parallelMap<R: Sendable>(ranges: [Range<Int>], _ body: @Sendable (Range<Int
   return results.map { $0! }
 }
 
+/// Runs `body(k)` for each k in `0..<n` across the cores, each on a thread
+/// marked as a worker (``asWorkerThread(_:)``), and returns the results in
+/// order, or the first error in order (one job runs on the caller, as it
+/// is, its kernels free to split it): the rounds of a caller that gives
+/// each core its own job, such as `tally evaluate`'s chunks, on the same
+/// threads as the kernels' rounds.
+@_spi(Internals) public func concurrentJobs<T: Sendable, E: Error>(_ n: Int, _ body: @Sendable (Int) throws(E) -> T)
+  throws(E) -> [T]
+{
+  guard n > 1 else { return try (0..<n).map(body) }
+  let results = parallelMap(ranges: (0..<n).map { $0..<($0 + 1) }) { r in
+    Result { () throws(E) -> T in try body(r.lowerBound) }
+  }
+  return try results.map { r throws(E) -> T in try r.get() }
+}
+
+/// Starts the threads of the cores' rounds now, instead of at the first
+/// round: a thread started when a round begins took 2–3 ms to get a core
+/// of its own here, while the caller ran the round's other parts (a
+/// program that will use them, such as `tally`, starts them first thing).
+@_spi(Internals) public func startWorkerThreads() { _ = tally_pool_start(machineCores) }
+
 /// Runs `part(k)` for each k in `0..<parts` at once across the cores, each
 /// as a worker (``WorkerThreads``), and returns when all are done: on the
 /// pool of TallyPool.h, whose threads wait for the next round spinning
