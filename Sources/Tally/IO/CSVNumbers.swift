@@ -78,18 +78,8 @@ extension CSVReader {
     }
     // The digits, with the point, into `mantissa` (wrapping past 19
     // significant digits, which are then left to `Double(String)`).
-    var mantissa: UInt64 = 0
     let digitsStart = i
-    accumulateDigits(p, &i, end, into: &mantissa)
-    var digits = i &- digitsStart
-    var scale = 0
-    if i < end, p[i] == UInt8(ascii: ".") {
-      i &+= 1
-      let fractionStart = i
-      accumulateDigits(p, &i, end, into: &mantissa)
-      scale = fractionStart &- i
-      digits &-= scale
-    }
+    var (mantissa, digits, scale) = pointedDigits(p, &i, end)
     guard digits > 0 else { return nil }
     if digits > 19 {
       // Leading zeros are not significant.
@@ -137,6 +127,20 @@ extension CSVReader {
     var i = start
     let negative = i < end && p[i] == UInt8(ascii: "-")
     if negative { i &+= 1 }
+    let (mantissa, digits, scale) = pointedDigits(p, &i, end)
+    guard digits > 0, digits <= 19, i == end || p[i] | 0x20 != UInt8(ascii: "e") else {
+      return decimalPrefix(p, start, end, stop: &stop)
+    }
+    stop = i
+    return value(mantissa, scale, negative: negative)
+  }
+
+  /// The digits at `p[i...]` with at most one point among them, moving `i`
+  /// past them: their value as an integer (wrapping past 19 digits), how
+  /// many there are, and the power of ten to scale by (minus the digits
+  /// after the point).
+  @_transparent
+  static func pointedDigits(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) -> (UInt64, Int, Int) {
     var mantissa: UInt64 = 0
     let digitsStart = i
     accumulateDigits(p, &i, end, into: &mantissa)
@@ -149,11 +153,7 @@ extension CSVReader {
       scale = fractionStart &- i
       digits &-= scale
     }
-    guard digits > 0, digits <= 19, i == end || p[i] | 0x20 != UInt8(ascii: "e") else {
-      return decimalPrefix(p, start, end, stop: &stop)
-    }
-    stop = i
-    return value(mantissa, scale, negative: negative)
+    return (mantissa, digits, scale)
   }
 
   /// Adds the digits at `p[i...]` (before `end`) to `mantissa`, wrapping,
