@@ -10,13 +10,16 @@ Usage (from the repository root):
 * Data: W1 of the standard workloads (10,000,000 float32 rows; see WORKLOADS.md),
   written into `--data` by `python3 peers.py write-data DIR` when missing (this writes
   every workload, about 1.8 GB), plus `w1_slices1000.npy`: int64 slice keys uniform
-  in 0..999 from `numpy.random.default_rng(12)`, written once.
+  in 0..999 from `numpy.random.default_rng(12)`, written once, and the same keys as
+  int32 in `w1_slices1000_int32.npy` (half the bytes: the key file of int64 keys is
+  as large as both inputs together).
 * Tally: built with `swift build -c release --product tally` (skip with `--no-build`),
   then each command timed as a whole process (wall clock, start-up and file reading
   included, and the process's CPU time, user + system): best of `--runs` after one
   warm-up round, for `tally evaluate --metric binary_accuracy --metric auc`, the
   same with `--bootstrap 200 --seed 1`, and the same with `--slice-by
-  w1_slices1000.npy`. The three take turns (one of each per round), so a ratio is
+  w1_slices1000.npy`, and with the int32 keys (whose slices must come out the same).
+  The four take turns (one of each per round), so a ratio is
   not one command's fast minutes against another's slow ones: this VM's speed swings
   threefold within minutes.
 * Peer: TorchMetrics, in a subprocess of `--peer-python` (a venv with torch and
@@ -87,6 +90,10 @@ def ensure_data(data: Path, peers_py: Path) -> None:
         n = np.load(data / "w1_y_true.npy", mmap_mode="r").shape[0]
         np.save(keys, np.random.default_rng(12).integers(0, SLICE_KEYS, size=n, dtype=np.int64))
         log(f"wrote {keys}")
+    narrow = data / "w1_slices1000_int32.npy"
+    if not narrow.exists():
+        np.save(narrow, np.load(keys).astype(np.int32))
+        log(f"wrote {narrow}")
 
 
 # ---------------------------------------------------------------------------- tally
@@ -257,7 +264,8 @@ def print_table(tally: dict[str, Json], peer: Optional[Json]) -> None:
         if s["measured_keys"] != SLICE_KEYS:
             notes.append(f"TorchMetrics slices: {s['measured_keys']} keys measured ({s['seconds']:.1f} s), "
                          f"scaled linearly to {SLICE_KEYS}.")
-    rows = [("plain", "plain pass"), ("bootstrap", f"--bootstrap {BOOTSTRAPS}"), ("slices", "1,000 slices")]
+    rows = [("plain", "plain pass"), ("bootstrap", f"--bootstrap {BOOTSTRAPS}"), ("slices", "1,000 slices"),
+            ("slices_int32", "1,000 slices, int32 keys")]
     print(header(peer) + "\n")
     cpu_base = tally["plain"]["cpu_seconds"]
     print("| W1, 10,000,000 rows, binary_accuracy + auc | tally s | × tally plain | tally CPU s | × plain CPU "
@@ -272,7 +280,7 @@ def print_table(tally: dict[str, Json], peer: Optional[Json]) -> None:
             peer_text, speedup = "—", "—"
         print(f"| {label} | {t:.3f} | {t / base:.2f} | {c:.3f} | {c / cpu_base:.2f} | {peer_text} | {speedup} |")
     print("\nTally: whole `tally evaluate` process, wall clock (start-up and .npy reading included), and its CPU "
-          "time (user + system, both cores); the three commands take turns, best of runs after a warm-up round. "
+          "time (user + system, both cores); the four commands take turns, best of runs after a warm-up round. "
           "TorchMetrics: in-process update loop + compute on arrays already in memory, best of runs after a warm-up.")
     for note in notes:
         print("NOTE: " + note)
@@ -303,7 +311,10 @@ def main() -> None:
         build_tally()
     tally = time_tally(args.tally, data, {
         "plain": [], "bootstrap": ["--bootstrap", str(BOOTSTRAPS), "--seed", "1"],
-        "slices": ["--slice-by", str(data / "w1_slices1000.npy")]}, args.runs)
+        "slices": ["--slice-by", str(data / "w1_slices1000.npy")],
+        "slices_int32": ["--slice-by", str(data / "w1_slices1000_int32.npy")]}, args.runs)
+    if tally["slices_int32"]["slices"] != tally["slices"]["slices"]:
+        sys.exit("the int32 keys' slices differ from the int64 keys' slices")
     peer = run_peer(args.peer_python, data, args.runs, args.peer_bootstraps, args.peer_slice_keys)
     print_values(tally, peer)
     print_table(tally, peer)
