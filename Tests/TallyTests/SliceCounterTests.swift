@@ -26,7 +26,7 @@ import Testing
   /// Batches counted by the counter and handed over equal the same batches
   /// through updateTogether, state for state, bit for bit: keys that grow
   /// batch by batch (widening the table), keys far apart (the dictionary),
-  /// negative keys and Int64's ends, int32 keys, and one slice of most rows
+  /// negative keys and Int64's ends, int32 and uint8 keys, and one slice of most rows
   /// in one score (its 16-bit counters moved many times); with and without
   /// a metric of few cells.
   @Test(arguments: 0..<5, [true, false]) func countedEqualsUpdatedBatchByBatch(kind: Int, accuracy: Bool) throws {
@@ -56,7 +56,17 @@ import Testing
         pb = Tensor(scores)
         yb = y
       }
-      let column = kind == 3 && b % 2 == 0 ? try SliceColumn(Tensor(keys.map { Int32($0) })) : SliceColumn(keys)
+      // (Int32 keys in kind 3, uint8 keys in kind 0, both read in place.)
+      let column =
+        kind == 3 && b % 2 == 0
+        ? try SliceColumn(Tensor(keys.map { Int32($0) }))
+        : kind == 0 && b % 2 == 1 ? try SliceColumn(Tensor(keys.map { UInt8($0) })) : SliceColumn(keys)
+      if kind == 0 && b % 2 == 1 {
+        guard case .uint8s = column.values else {
+          Issue.record("uint8 keys not read in place")
+          return
+        }
+      }
       let rows = RowIndices.contiguous(first: first, count: keys.count)
       let outcome = try counter.count(
         &counted, yTrue: yb, yPred: pb, sampleWeight: nil, keys: column, rows: rows)
@@ -65,8 +75,9 @@ import Testing
       try updateTogether(
         &rest, yTrue: yb, yPred: pb, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
       counted[mse] = rest[0]
+      // (The reference reads every batch's keys as Int64.)
       try updateTogether(
-        &updated, yTrue: yb, yPred: pb, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
+        &updated, yTrue: yb, yPred: pb, sampleWeight: nil, slices: try SliceBatch([SliceColumn(keys)]), rows: rows)
       first += Int64(keys.count)
       // (Odd kinds hand over twice: the second adds to counts the metrics
       // hold back; the others once, kept as they are.)

@@ -110,6 +110,7 @@
         switch column.values {
         case .int64s(let b): b.withUnsafeBufferPointer { count(sources, keys: $0) }
         case .int32s(let b): b.withUnsafeBufferPointer { count(sources, keys: $0) }
+        case .uint8s(let b): b.withUnsafeBufferPointer { count(sources, keys: $0) }
         case .integers(let v): v.withUnsafeBufferPointer { count(sources, keys: $0) }
         case .strings, .mixed: nil
         }
@@ -207,7 +208,7 @@
 
   /// Counts every row of `sources` by its key's slot; `nil` when the
   /// sources take other rows, `false` when a row is invalid.
-  private func count<T: FixedWidthInteger & SignedInteger>(_ sources: [CellSource], keys key: UnsafeBufferPointer<T>)
+  private func count<T: SliceKeyInteger>(_ sources: [CellSource], keys key: UnsafeBufferPointer<T>)
     -> Bool?
   {
     let m = sources.count
@@ -327,7 +328,7 @@
 
   /// Writes the slot of each key of `range` to `out`, making slots for
   /// keys not seen before.
-  private func map<T: FixedWidthInteger & SignedInteger>(
+  private func map<T: SliceKeyInteger>(
     _ key: UnsafeBufferPointer<T>, _ range: Range<Int>, into out: UnsafeMutableBufferPointer<Int32>
   ) {
     var i = range.lowerBound

@@ -96,13 +96,22 @@ public struct SliceKey: Hashable, Comparable, Sendable, Codable, CustomStringCon
   }
 }
 
+/// The integer types whose keys a column reads in place: every value of
+/// each is an `Int64`.
+protocol SliceKeyInteger: FixedWidthInteger {}
+extension Int64: SliceKeyInteger {}
+extension Int32: SliceKeyInteger {}
+extension UInt8: SliceKeyInteger {}
+
 /// One slicing column of a batch: an integer or string key per row.
 public struct SliceColumn: Sendable {
   enum Values: Sendable {
     case integers([Int64])
-    /// An int64 or int32 tensor's elements, read in place (a mapped `.npy`).
+    /// An int64, int32 or uint8 tensor's elements, read in place (a mapped
+    /// `.npy`).
     case int64s(TensorBuffer<Int64>)
     case int32s(TensorBuffer<Int32>)
+    case uint8s(TensorBuffer<UInt8>)
     case strings([String])
     case mixed([SliceValue])
   }
@@ -114,6 +123,7 @@ public struct SliceColumn: Sendable {
     case .integers(let v): v.count
     case .int64s(let v): v.count
     case .int32s(let v): v.count
+    case .uint8s(let v): v.count
     case .strings(let v): v.count
     case .mixed(let v): v.count
     }
@@ -136,6 +146,8 @@ public struct SliceColumn: Sendable {
       values = .int64s(b)
     } else if case .int32(let b) = keys.storage {
       values = .int32s(b)
+    } else if case .uint8(let b) = keys.storage {
+      values = .uint8s(b)
     } else if case .int(let b) = keys.storage {
       // (Exactly: through Double, integers beyond 2⁵³ would round.)
       values = .integers(b.withUnsafeBufferPointer { $0.map { Int64($0) } })
@@ -167,6 +179,7 @@ public struct SliceColumn: Sendable {
     case .integers(let v): .int(v[row])
     case .int64s(let v): .int(v.withUnsafeBufferPointer { $0[row] })
     case .int32s(let v): .int(Int64(v.withUnsafeBufferPointer { $0[row] }))
+    case .uint8s(let v): .int(Int64(v.withUnsafeBufferPointer { $0[row] }))
     case .strings(let v): .string(v[row])
     case .mixed(let v): v[row]
     }
@@ -179,6 +192,7 @@ public struct SliceColumn: Sendable {
     case .integers(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
     case .int64s(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
     case .int32s(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
+    case .uint8s(let v): v.withUnsafeBufferPointer { Self.ordinals(ofIntegers: $0) }
     case .strings(let v): Self.ordinals(of: v)
     case .mixed(let v): Self.ordinals(of: v)
     }
@@ -190,7 +204,7 @@ public struct SliceColumn: Sendable {
   /// One pass: the table covers the keys seen so far and grows (twice as
   /// wide, at least) when a key falls outside; past the limits below the
   /// keys go through the dictionary.
-  static func ordinals<T: FixedWidthInteger & SignedInteger>(ofIntegers v: UnsafeBufferPointer<T>) -> (
+  static func ordinals<T: SliceKeyInteger>(ofIntegers v: UnsafeBufferPointer<T>) -> (
     [Int32], [Int]
   ) {
     guard let first = v.first else { return ([], []) }
