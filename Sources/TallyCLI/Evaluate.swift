@@ -393,7 +393,7 @@ extension TallyCommand {
         pending.removeAll(keepingCapacity: true)
         let start = workers
         let flags = reshape
-        let updated = try concurrentMap(jobs.count) { k in
+        let updated = try concurrentJobs(jobs.count) { k in
           var ms = start[k]
           try update(&ms, jobs[k], flags, counters.isEmpty ? nil : counters[k])
           return ms

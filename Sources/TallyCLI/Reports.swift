@@ -8,15 +8,6 @@ struct MetricReport: Sendable {
   var interval: BootstrapInterval? = nil
 }
 
-/// `body(0..<n)` in order, computed in one part per core (on the library's
-/// threads, each part marked as a worker: the kernels it calls stay on its
-/// core).
-func concurrentMap<T: Sendable, E: Error>(_ n: Int, _ body: @Sendable (Int) throws(E) -> T) throws(E) -> [T] {
-  let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, n))
-  let parts = try concurrentJobs(cores) { k throws(E) -> [T] in try (n * k / cores..<n * (k + 1) / cores).map(body) }
-  return parts.flatMap { $0 }
-}
-
 /// One slice's row of the report.
 struct SliceReport {
   var key: SliceKey
@@ -51,7 +42,7 @@ struct EvaluationReport {
         if whole is any IntervalEstimating {
           let results = s.erasedSliceResults
           // The slices' intervals across cores (a thousand take a while).
-          let reports = try concurrentMap(results.count) { i in
+          let reports = try concurrentJobs(results.count) { i in
             let r = results[i]
             return r.belowMinimumWeight ? MetricReport(name: name) : try report(name, r.metric)
           }
@@ -207,7 +198,7 @@ struct EvaluationReport {
       // thousand slices' pieces joined took longer than writing them).
       let bootstrapped = self.bootstrapped
       let n = min(ProcessInfo.processInfo.activeProcessorCount, slices.count)
-      let parts = concurrentMap(n) { part -> String in
+      let parts = concurrentJobs(n) { part -> String in
         let range = (slices.count * part / n)..<(slices.count * (part + 1) / n)
         var s = ""
         s.reserveCapacity(200 * range.count)

@@ -3,13 +3,15 @@
 // The kernels' threads and unsafe memory, in one place: a fork-join map over
 // contiguous ranges of a batch, split across cores (its rounds on the
 // spinning threads of CTallyKernels' TallyPool.h, or Dispatch's when another
-// round holds them), and the buffer views its workers share. Every access to a caller's buffer, and every unaligned
-// vector load or store, is a method here that asserts its indices are in
-// range (checked in debug builds, free in release), in the spirit of
-// swift-collections' `_UnsafeHandle`: kernels do no pointer arithmetic. (The
-// count arrays a kernel owns it indexes as typed buffers, whose subscripts
-// the standard library checks in debug builds as well.) Last, the 4-lane
-// steps that the accuracy and confusion-matrix kernels share.
+// round holds them; `tally evaluate`'s per-core jobs on the same threads),
+// and the buffer views its workers share. Every access to a caller's buffer,
+// and every unaligned vector load or store, is a method here that asserts
+// its indices are in range (checked in debug builds, free in release), in
+// the spirit of swift-collections' `_UnsafeHandle`: kernels do no pointer
+// arithmetic. (The count arrays a kernel owns it indexes as typed buffers,
+// whose subscripts the standard library checks in debug builds as well.)
+// Last, the 4-lane steps that the accuracy and confusion-matrix kernels
+// share.
 //
 //===----------------------------------------------------------------------===//
 
