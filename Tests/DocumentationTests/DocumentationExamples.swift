@@ -917,6 +917,19 @@ enum SampleMeanMetric_SampleMeanDefinition {
   expectDoc(columns[1], "[1.0, 0.0, 1.0]")   // [1.0, 0.0, 1.0]
 }
 
+// Sources/Tally/IO/NPYPieces.swift, NPYReader_withRows
+@Test func NPYPieces_NPYReader_withRows() throws {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent("pieces.npy").path
+  try NPYReader.write([Float](repeating: 0.25, count: 100_000), shape: [100_000], to: path)
+  let file = try NPYReader(path: path)
+  let buffer = NPYReadBuffer()
+  var mean = Mean()
+  for start in stride(from: 0, to: file.rows, by: 32_768) {
+    try file.withRows(start..<min(start + 32_768, file.rows), reusing: buffer) { try mean.update($0) }
+  }
+  expectDoc(mean.result(), "0.25")   // 0.25
+}
+
 // Sources/Tally/IO/NPYReader.swift, NPYReader
 @Test func NPYReader_NPYReader() throws {
   let path = FileManager.default.temporaryDirectory.appendingPathComponent("values.npy").path
@@ -1688,6 +1701,17 @@ var csv = try CSVReader(path: path)
 let columns = try csv.nextColumns(65_536, columns: [1, 0]) ?? []
 columns[0]   // [0.9, 0.2, 0.4]
 columns[1]   // [1.0, 0.0, 1.0]
+"""#),
+  ("Sources/Tally/IO/NPYPieces.swift", #"""
+let path = FileManager.default.temporaryDirectory.appendingPathComponent("pieces.npy").path
+try NPYReader.write([Float](repeating: 0.25, count: 100_000), shape: [100_000], to: path)
+let file = try NPYReader(path: path)
+let buffer = NPYReadBuffer()
+var mean = Mean()
+for start in stride(from: 0, to: file.rows, by: 32_768) {
+  try file.withRows(start..<min(start + 32_768, file.rows), reusing: buffer) { try mean.update($0) }
+}
+mean.result()   // 0.25
 """#),
   ("Sources/Tally/IO/NPYReader.swift", #"""
 let path = FileManager.default.temporaryDirectory.appendingPathComponent("values.npy").path

@@ -103,8 +103,10 @@ struct JSONResults: Decodable {
   }
 
   /// Mapped npy files (the default) and `--no-map` reads give the same
-  /// output, for float64 scores with int32 labels and for class scores;
-  /// a Fortran-ordered file is read, not mapped.
+  /// output, for float64 scores with int32 labels and for class scores
+  /// (narrow rows, which the workers read in pieces either way, and 200
+  /// classes, which are mapped or read); a Fortran-ordered file is read,
+  /// not mapped.
   @Test func mappedAndReadInputsAgree() throws {
     let dir = CLI.directory()
     func path(_ s: String) -> String { dir.appendingPathComponent(s).path }
@@ -116,6 +118,10 @@ struct JSONResults: Decodable {
     let labels = (0..<5_000).map { _ in UInt8.random(in: 0..<7, using: &g) }
     try NPYReader.write(scores, shape: [5_000, 7], to: path("s.npy"))
     try NPYReader.write(labels, shape: [5_000], to: path("l.npy"))
+    let wide = (0..<(5_000 * 200)).map { _ in Float.random(in: 0..<1, using: &g) }
+    let wideLabels = (0..<5_000).map { _ in Int32.random(in: 0..<200, using: &g) }
+    try NPYReader.write(wide, shape: [5_000, 200], to: path("w.npy"))
+    try NPYReader.write(wideLabels, shape: [5_000], to: path("wl.npy"))
     // The class scores again, Fortran-ordered: the same rows, another layout.
     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("s.npy"))))
     let headerEnd = bytes.firstIndex(of: 0x0A)! + 1
@@ -133,6 +139,7 @@ struct JSONResults: Decodable {
       ("t.npy", "p.npy", ["auc", "binary_accuracy", "mse"]),
       ("l.npy", "s.npy", ["sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"]),
       ("l.npy", "f.npy", ["sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"]),
+      ("wl.npy", "w.npy", ["sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"]),
     ]
     var outputs: [String] = []
     for (yt, yp, metrics) in runs {
@@ -146,6 +153,62 @@ struct JSONResults: Decodable {
       outputs.append(mapped.stdout)
     }
     #expect(outputs[1] == outputs[2])
+  }
+
+  /// Inputs the workers read in pieces (every file narrow and read in
+  /// place) give the output of the same rows read another way (scores as
+  /// float16: the same values, decoded on reading, so no file is read in
+  /// pieces): with weights, and with int64 slice keys (also as the state
+  /// file, which holds the next row's global index), over chunks and pieces
+  /// that end mid-way. (A bootstrap reads chunks, not pieces.)
+  @Test func piecesEqualTheOtherReadings() throws {
+    let dir = CLI.directory()
+    func path(_ s: String) -> String { dir.appendingPathComponent(s).path }
+    let n = 70_001
+    var g = SplitMix64(seed: 12)
+    // Scores that float16 holds exactly (k / 1024 for k in 0..<1024), and
+    // their float16 bits.
+    let ks = (0..<n).map { _ in Int.random(in: 0..<1024, using: &g) }
+    let scores = ks.map { Float($0) / 1024 }
+    let halves = ks.map { k -> UInt16 in
+      guard k > 0 else { return 0 }
+      let e = Int.bitWidth - 1 - k.leadingZeroBitCount
+      return UInt16((e + 5) << 10 | (k - 1 << e) << (10 - e))
+    }
+    let labels = (0..<n).map { _ in Float(Int.random(in: 0...1, using: &g)) }
+    let weights = (0..<n).map { _ in Float.random(in: 0..<2, using: &g) }
+    let keys = (0..<n).map { _ in Int64.random(in: -5..<15, using: &g) }
+    try NPYReader.write(labels, shape: [n], to: path("t.npy"))
+    try NPYReader.write(scores, shape: [n], to: path("p.npy"))
+    try NPYReader.write(weights, shape: [n], to: path("w.npy"))
+    try NPYReader.write(keys, shape: [n], to: path("k.npy"))
+    // The same scores as a float16 file (descr '<f2').
+    var half = Data(try Data(contentsOf: URL(fileURLWithPath: path("p.npy"))).prefix(128))
+    let descr = try #require(half.range(of: Data("<f4".utf8)))
+    half.replaceSubrange(descr, with: Data("<f2".utf8))
+    half.append(halves.withUnsafeBytes { Data($0) })
+    try half.write(to: URL(fileURLWithPath: path("p16.npy")))
+    #expect(try NPYReader(path: path("p16.npy")).dtype == .float32)
+    #expect(try !NPYReader(path: path("p16.npy")).readsInPlace && NPYReader(path: path("p.npy")).readsInPlace)
+    let metrics = ["auc", "binary_accuracy", "mse"].flatMap { ["--metric", $0] }
+    for extra in [
+      ["--sample-weight", path("w.npy")], ["--slice-by", path("k.npy")],
+      ["--slice-by", path("k.npy"), "--row-offset", "11", "--save-state", "-"],
+    ] {
+      var outputs: [String] = []
+      for (scoreFile, more) in [
+        ("p.npy", []), ("p.npy", ["--threads", "3", "--batch-size", "7001"]), ("p16.npy", []),
+        ("p16.npy", ["--threads", "3", "--batch-size", "7001"]),
+      ] {
+        let r = try CLI.run(
+          ["evaluate", "--y-true", path("t.npy"), "--y-pred", path(scoreFile)] + metrics + extra + more
+            + ["--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        outputs.append(r.stdout)
+      }
+      #expect(Set(outputs).count == 1, "\(extra)")
+      #expect(outputs[0].contains(extra.contains("--save-state") ? "\"AUC\"" : "\"auc\""), "\(outputs[0].prefix(300))")
+    }
   }
 
   @Test func shardedMergeEqualsOneRun() throws {

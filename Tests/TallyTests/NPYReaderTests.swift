@@ -227,6 +227,60 @@ fileprivate func openError(_ bytes: [UInt8]) -> FileInputError? {
     #expect(mapping == nil)  // unmapped with the last tensor
   }
 
+  // MARK: - Pieces (withRows)
+
+  /// Rows read a piece at a time into one reused buffer equal `readRows`,
+  /// for every type read in place and for files that are decoded instead;
+  /// a tensor kept past the closure keeps its values when the buffer is
+  /// read into again.
+  @Test func piecesIntoAReusedBufferEqualReadRows() throws {
+    var kept: [(Tensor, [Double])] = []
+    func check<T: TensorScalar>(_ values: [T], shape: [Int], inPlace: Bool) throws {
+      let path = npyTempPath("piece")
+      defer { removeNPY(path) }
+      try NPYReader.write(values, shape: shape, to: path)
+      let r = try NPYReader(path: path)
+      #expect(r.readsInPlace == inPlace, "\(T.self) \(shape)")
+      let buffer = NPYReadBuffer()
+      for size in [1, 3, max(1, r.rows)] {
+        for start in stride(from: 0, to: r.rows, by: size) {
+          let range = start..<min(start + size, r.rows)
+          let expected = try r.readRows(range)
+          try r.withRows(range, reusing: buffer) { t in
+            #expect(t.shape == expected.shape && t.dtype == expected.dtype)
+            #expect(t.doubles() == expected.doubles(), "\(T.self) \(shape), rows \(range)")
+            if start == 0 { kept.append((t, expected.doubles())) }
+          }
+        }
+      }
+      #expect(throws: FileInputError.rowsOutOfRange(path: path, requested: 0..<(r.rows + 1), rows: r.rows)) {
+        try r.withRows(0..<(r.rows + 1), reusing: buffer) { _ in Issue.record("read past the end") }
+      }
+    }
+    for shape in [[7], [6, 3], [2, 3, 4], [4, 0]] {
+      let ints = (0..<shape.reduce(1, *)).map { $0 * 7 - 20 }
+      try check(ints.map { Float($0) / 4 }, shape: shape, inPlace: true)
+      try check(ints.map { Double($0) / 3 }, shape: shape, inPlace: true)
+      try check(ints.map { Int32($0) }, shape: shape, inPlace: true)
+      try check(ints.map { Int64($0) << 40 }, shape: shape, inPlace: true)
+      try check(ints.map { UInt8(truncatingIfNeeded: $0) }, shape: shape, inPlace: true)
+      try check(ints.map { $0 % 3 == 0 }, shape: shape, inPlace: false)
+    }
+    for (t, values) in kept { #expect(t.doubles() == values) }
+    // A Fortran-ordered file is decoded; its C-ordered twin is read in place.
+    let (fPath, cPath) = try fortranAndCFiles((0..<6).map(Double.init), shape: [3, 2])
+    defer {
+      removeNPY(fPath)
+      removeNPY(cPath)
+    }
+    let (f, c) = (try NPYReader(path: fPath), try NPYReader(path: cPath))
+    #expect(!f.readsInPlace && c.readsInPlace)
+    let buffer = NPYReadBuffer()
+    let fortranRows = try f.withRows(1..<3, reusing: buffer) { $0.doubles() }
+    #expect(try c.withRows(1..<3, reusing: buffer) { $0.doubles() } == fortranRows)
+    #expect(fortranRows == [2, 3, 4, 5])
+  }
+
   // MARK: - Hand-built files (NPYHeader, PythonLiteral, decoding)
 
   @Test func versionTwoAndThreeHeaders() throws {
