@@ -147,6 +147,132 @@ int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, floa
 }
 
 
+// Cells of a batch, for slices and bootstraps (CellCounting.swift).
+
+__attribute__((target("avx2"))) static void binary_hit_cells_avx2(
+    const float *p, const float *t, intptr_t n, float threshold, int32_t *out) {
+  const __m256 thr = _mm256_set1_ps(threshold);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (intptr_t i = 0; i < n; i += 8) {
+    __m256 s = _mm256_loadu_ps(p + i), y = _mm256_loadu_ps(t + i);
+    __m256 predicted = _mm256_and_ps(_mm256_cmp_ps(s, thr, _CMP_GT_OQ), one);
+    // All ones where the label equals the prediction, shifted down to 1.
+    __m256i hit = _mm256_castps_si256(_mm256_cmp_ps(y, predicted, _CMP_EQ_OQ));
+    _mm256_storeu_si256((__m256i *)(out + i), _mm256_srli_epi32(hit, 31));
+  }
+}
+
+int tally_binary_hit_cells_avx2(const float *p, const float *t, intptr_t n, float threshold, int32_t *out) {
+  if (!tally_has_avx2()) return 0;
+  binary_hit_cells_avx2(p, t, n, threshold, out);
+  return 1;
+}
+
+__attribute__((target("avx2"))) static int even_slots_avx2(
+    const float *p, const float *t, intptr_t n, float scale, int32_t floor_slot, int32_t *out) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  const __m256 magic = _mm256_set1_ps(8388608.0f);  // 2^23
+  const __m256i magic_bits = _mm256_set1_epi32(0x4B000000);
+  const __m256i vfloor = _mm256_set1_epi32(floor_slot);
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  __m256i invalid = _mm256_setzero_si256();
+  for (intptr_t i = 0; i < n; i += 8) {
+    __m256 f = _mm256_loadu_ps(p + i), y = _mm256_loadu_ps(t + i);
+    __m256 is_nan = _mm256_cmp_ps(f, f, _CMP_NEQ_UQ);
+    __m256 is_pos = _mm256_cmp_ps(y, one, _CMP_EQ_OQ), is_neg = _mm256_cmp_ps(y, zero, _CMP_EQ_OQ);
+    invalid = _mm256_or_si256(invalid, _mm256_castps_si256(_mm256_or_ps(is_nan, _mm256_xor_ps(
+        _mm256_or_ps(is_pos, is_neg), _mm256_castsi256_ps(_mm256_set1_epi32(-1))))));
+    // NaN and below 0 to 0, then (on the score as read) above 1 to 1.
+    __m256 above = _mm256_cmp_ps(f, one, _CMP_GT_OQ);
+    f = _mm256_blendv_ps(f, zero, _mm256_or_ps(is_nan, _mm256_cmp_ps(f, zero, _CMP_LT_OQ)));
+    f = _mm256_blendv_ps(f, one, above);
+    __m256 x = _mm256_mul_ps(f, vscale);
+    __m256 m = _mm256_add_ps(x, magic);
+    __m256i rounded = _mm256_sub_epi32(_mm256_castps_si256(m), magic_bits);
+    // ceil: one more where the rounding went down (the mask is -1).
+    __m256i ceil = _mm256_sub_epi32(rounded, _mm256_castps_si256(_mm256_cmp_ps(_mm256_sub_ps(m, magic), x, _CMP_LT_OQ)));
+    __m256i twice = _mm256_add_epi32(ceil, ceil);
+    __m256i slot = _mm256_max_epi32(twice, vfloor);
+    slot = _mm256_sub_epi32(slot, _mm256_castps_si256(is_pos));
+    _mm256_storeu_si256((__m256i *)(out + i), slot);
+  }
+  return !_mm256_testz_si256(invalid, invalid);
+}
+
+int tally_even_slots_avx2(
+    const float *p, const float *t, intptr_t n, float scale, int32_t floor_slot, int32_t *out, int *invalid) {
+  if (!tally_has_avx2()) return 0;
+  if (even_slots_avx2(p, t, n, scale, floor_slot, out)) *invalid = 1;
+  return 1;
+}
+
+/// The slots of keys through a dense table, until a key outside it or
+/// without a slot (SliceCounter.swift's `map`).
+#define TABLE_SLOTS(name, type)                                                                              \
+  SLOTS_LINKAGE intptr_t name(const type *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width, int32_t *out) { \
+    intptr_t i = 0;                                                                                          \
+    for (; i < n; i++) {                                                                                     \
+      uint64_t s = (uint64_t)((int64_t)keys[i] - lo);                                                        \
+      if (s >= (uint64_t)width) break;                                                                       \
+      int32_t slot = table[s];                                                                               \
+      if (slot < 0) break;                                                                                   \
+      out[i] = slot;                                                                                         \
+    }                                                                                                        \
+    return i;                                                                                                \
+  }
+#define SLOTS_LINKAGE static
+TABLE_SLOTS(table_slots_i64, int64_t)
+TABLE_SLOTS(table_slots_i32, int32_t)
+#undef SLOTS_LINKAGE
+#define SLOTS_LINKAGE
+TABLE_SLOTS(tally_table_slots_u8, uint8_t)
+
+/// table_slots_i64 four keys at a time (a gather), while all four have
+/// slots; the rest one at a time.
+__attribute__((target("avx2"))) static intptr_t table_slots_i64_avx2(
+    const int64_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width, int32_t *out) {
+  const __m256i vlo = _mm256_set1_epi64x(lo), vwidth = _mm256_set1_epi64x(width), minus1 = _mm256_set1_epi64x(-1);
+  intptr_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256i s = _mm256_sub_epi64(_mm256_loadu_si256((const __m256i *)(keys + i)), vlo);
+    // 0 <= s < width (signed: width is below 2^63, and a wrapped s is negative).
+    __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi64(s, minus1), _mm256_cmpgt_epi64(vwidth, s));
+    if (_mm256_movemask_pd(_mm256_castsi256_pd(inside)) != 15) break;
+    __m128i slots = _mm256_i64gather_epi32((const int *)table, s, 4);
+    if (_mm_movemask_ps(_mm_castsi128_ps(slots)) != 0) break;
+    _mm_storeu_si128((__m128i *)(out + i), slots);
+  }
+  return i + table_slots_i64(keys + i, n - i, lo, table, width, out + i);
+}
+
+/// table_slots_i32 eight keys at a time, in 64-bit lanes four at a time.
+__attribute__((target("avx2"))) static intptr_t table_slots_i32_avx2(
+    const int32_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width, int32_t *out) {
+  const __m256i vlo = _mm256_set1_epi64x(lo), vwidth = _mm256_set1_epi64x(width), minus1 = _mm256_set1_epi64x(-1);
+  intptr_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256i s = _mm256_sub_epi64(_mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(keys + i))), vlo);
+    __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi64(s, minus1), _mm256_cmpgt_epi64(vwidth, s));
+    if (_mm256_movemask_pd(_mm256_castsi256_pd(inside)) != 15) break;
+    __m128i slots = _mm256_i64gather_epi32((const int *)table, s, 4);
+    if (_mm_movemask_ps(_mm_castsi128_ps(slots)) != 0) break;
+    _mm_storeu_si128((__m128i *)(out + i), slots);
+  }
+  return i + table_slots_i32(keys + i, n - i, lo, table, width, out + i);
+}
+
+intptr_t tally_table_slots_i64(const int64_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
+                               int32_t *out) {
+  if (tally_has_avx2()) return table_slots_i64_avx2(keys, n, lo, table, width, out);
+  return table_slots_i64(keys, n, lo, table, width, out);
+}
+
+intptr_t tally_table_slots_i32(const int32_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
+                               int32_t *out) {
+  if (tally_has_avx2()) return table_slots_i32_avx2(keys, n, lo, table, width, out);
+  return table_slots_i32(keys, n, lo, table, width, out);
+}
+
 // Poisson bootstrap counters (CellTotals.swift's `drawnTotals`).
 
 /// wyrand's constants P₀ and P₁ (PoissonBootstrap.bits), shared by the

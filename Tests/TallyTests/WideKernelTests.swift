@@ -121,6 +121,115 @@ import Testing
       "\(counts) against \(expected)")
   }
 
+  /// The cells of binary accuracy and of evenly spaced thresholds in AVX2
+  /// are the Swift loops' (the scalar formula, and `evenSlotsFloat` four
+  /// lanes at a time: ranges of four rows, which it does not hand to the
+  /// AVX2 loop), on the odd labels and scores of `countData`, for AUC's
+  /// 200 thresholds (with the ends at −ε and 1 + ε) and a grid of 11 from
+  /// 0 to 1; and the invalid flag is raised exactly when a row is invalid.
+  @Test func avx2CellsAreTheSwiftCells() throws {
+    let (t, p) = Self.countData()
+    let n = 8 * 10_000
+    let thr: Float = 0.5
+    var hits = [Int32](repeating: -1, count: n)
+    let ran = tally_binary_hit_cells_avx2(p, t, n, thr, &hits)
+    #expect(ran == tally_has_avx2())
+    if ran != 0 {
+      #expect((0..<n).allSatisfy { hits[$0] == (t[$0] == (p[$0] > thr ? 1 : 0) ? 1 : 0) })
+    }
+    let grids = [
+      Thresholds([-1e-7] + (1..<199).map { Double($0) / 199 } + [1 + 1e-7], evenlySpaced: true),
+      Thresholds((0...10).map { Double($0) / 10 }, evenlySpaced: true),
+    ]
+    for th in grids {
+      #expect(th.evenlySpaced)
+      var wide = [Int32](repeating: -1, count: n)
+      var invalid: Int32 = 0
+      let ran = tally_even_slots_avx2(p, t, n, Float(th.sorted.count - 1), th.withEpsilon ? 2 : 0, &wide, &invalid)
+      #expect(ran == tally_has_avx2())
+      guard ran != 0 else { continue }
+      var lanes = [Int32](repeating: -2, count: n)
+      var anyInvalid = false
+      t.withUnsafeBufferPointer { tb in
+        p.withUnsafeBufferPointer { pb in
+          lanes.withUnsafeMutableBufferPointer { out in
+            for start in stride(from: 0, to: n, by: 4)
+            where evenSlotsFloat(
+              th, SharedBuffer(base: pb), SharedBuffer(base: tb), start..<(start + 4), into: UnsafeSendableBox(out),
+              shift: 0)
+            {
+              anyInvalid = true
+            }
+          }
+        }
+      }
+      #expect(anyInvalid && (invalid != 0))
+      // Rows of a valid block of four are compared (an invalid row's slot is
+      // meaningless); every block's flag is compared.
+      var compared = 0
+      for start in stride(from: 0, to: n, by: 4) {
+        let rows = start..<(start + 4)
+        let bad = rows.contains { p[$0].isNaN || (t[$0] != 0 && t[$0] != 1) }
+        var one: Int32 = 0
+        var block = [Int32](repeating: 0, count: 8)
+        let eight = (start / 8 * 8)..<(start / 8 * 8 + 8)
+        _ = tally_even_slots_avx2(
+          Array(p[eight]), Array(t[eight]), 8, Float(th.sorted.count - 1), th.withEpsilon ? 2 : 0, &block, &one)
+        let blockBad = eight.contains { p[$0].isNaN || (t[$0] != 0 && t[$0] != 1) }
+        #expect((one != 0) == blockBad)
+        guard !bad else { continue }
+        for i in rows where wide[i] != lanes[i] {
+          Issue.record("row \(i): score \(p[i]), label \(t[i]): AVX2 slot \(wide[i]), Swift \(lanes[i])")
+        }
+        compared += 4
+      }
+      #expect(compared > n / 2)
+    }
+  }
+
+  /// The C loops from key to slot stop where the Swift loop did: at the
+  /// first key outside the table or without a slot; before it, the same
+  /// slots. Int64 keys (four at a time in AVX2), int32 keys and uint8 keys,
+  /// with the table's start below, at and above zero.
+  @Test func tableSlotsStopWhereTheSwiftLoopStops() throws {
+    var g = SplitMix64(seed: 5)
+    let width = 300
+    var table = (0..<width).map { _ in Int32.random(in: 0..<1_000, using: &g) }
+    for k in stride(from: 7, to: width, by: 37) { table[k] = -1 }  // keys without a slot
+    func expected(_ keys: [Int64], lo: Int64) -> [Int32] {
+      var out: [Int32] = []
+      for k in keys {
+        let s = UInt64(bitPattern: k &- lo)
+        guard s < UInt64(width), table[Int(s)] >= 0 else { break }
+        out.append(table[Int(s)])
+      }
+      return out
+    }
+    for lo: Int64 in [-40, 0, 5] {
+      for trial in 0..<200 {
+        let n = Int.random(in: 0..<64, using: &g)
+        // Mostly keys with slots; sometimes one outside or without a slot.
+        var keys = (0..<n).map { _ in lo + Int64([0, 1, 2, 3, 4, 5, 6, 8, 40, 299].randomElement(using: &g)!) }
+        if trial % 3 == 0, n > 0 {
+          keys[Int.random(in: 0..<n, using: &g)] = [lo - 1, lo + 300, lo + 7, Int64.min, Int64.max].randomElement(
+            using: &g)!
+        }
+        let want = expected(keys, lo: lo)
+        var out = [Int32](repeating: -9, count: n)
+        let got = tally_table_slots_i64(keys, n, lo, table, width, &out)
+        #expect(got == want.count && Array(out[..<got]) == want, "int64, lo \(lo), keys \(keys)")
+        if keys.allSatisfy({ Int64(Int32.min) <= $0 && $0 <= Int64(Int32.max) }) {
+          let got32 = tally_table_slots_i32(keys.map { Int32($0) }, n, lo, table, width, &out)
+          #expect(got32 == want.count && Array(out[..<got32]) == want, "int32, lo \(lo), keys \(keys)")
+        }
+        if keys.allSatisfy({ 0 <= $0 && $0 <= 255 }) {
+          let got8 = tally_table_slots_u8(keys.map { UInt8($0) }, n, lo, table, width, &out)
+          #expect(got8 == want.count && Array(out[..<got8]) == want, "uint8, lo \(lo), keys \(keys)")
+        }
+      }
+    }
+  }
+
   /// The bootstrap's counters in AVX2 and in AVX-512 give the Swift loop's
   /// totals: replicates filling the vectors and not (13 and 16 are two
   /// eight-lane vectors, below one 512-bit step; 32, 48, 56 and 200 are 4,

@@ -45,6 +45,30 @@ int tally_binary_matches_avx2(const float *p, const float *t, intptr_t n, float 
 /// CPU has no AVX2.
 int tally_threshold_counts_avx2(const float *p, const float *t, intptr_t n, float threshold, int64_t counts[5]);
 
+/// Over the blocks of eight (`n` a multiple of 8), `out[i] = t[i] == (p[i] >
+/// threshold ? 1 : 0) ? 1 : 0` (binary accuracy's cells, CellCounting.swift).
+/// Returns 0 (and writes nothing) when the CPU has no AVX2.
+int tally_binary_hit_cells_avx2(const float *p, const float *t, intptr_t n, float threshold, int32_t *out);
+
+/// Over the blocks of eight (`n` a multiple of 8), the slot `2·(b + 1) +
+/// isPositive` of each row among evenly spaced thresholds, as
+/// ConfusionKernels.swift's `evenSlotsFloat` computes it lane for lane
+/// (`scale` the grid's last index, `floor_slot` 2·(floorBucket + 1)); sets
+/// `*invalid` to 1 when a score is NaN or a label is neither 0 nor 1.
+/// Returns 0 (and writes nothing) when the CPU has no AVX2.
+int tally_even_slots_avx2(
+    const float *p, const float *t, intptr_t n, float scale, int32_t floor_slot, int32_t *out, int *invalid);
+
+/// `out[i] = table[keys[i] − lo]` for the leading keys with `keys[i] − lo`
+/// in `0 ..< width` and an entry ≥ 0; returns how many (SliceCounter.swift's
+/// `map`: the rest take its slower way, which makes slots).
+intptr_t tally_table_slots_i64(const int64_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
+                               int32_t *out);
+intptr_t tally_table_slots_i32(const int32_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
+                               int32_t *out);
+intptr_t tally_table_slots_u8(const uint8_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
+                              int32_t *out);
+
 /// Poisson bootstrap counters of `n` rows (CellTotals.swift's
 /// `drawnTotals`): row i, of key `keys[i]`, draws `vectors` × 8 16-bit
 /// uniforms (lanes 4b ..< 4b + 4 from `PoissonBootstrap.bits(key, b)`),

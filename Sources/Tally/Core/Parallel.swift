@@ -207,6 +207,14 @@ struct UnsafeSendableBox<T>: @unchecked Sendable {
       .loadUnaligned(fromByteOffset: i &* MemoryLayout<T>.stride, as: V.self)
   }
 
+  /// The address of element `i` (which must lie in the buffer), for a C
+  /// kernel that writes there.
+  @inline(__always)
+  func address(_ i: Int) -> UnsafeMutablePointer<T> {
+    assert(i >= 0 && i < value.count, "index \(i) outside 0..<\(value.count)")
+    return value.baseAddress.unsafelyUnwrapped + i
+  }
+
   /// Stores the lanes of `v` at elements `i..<i + v.scalarCount`, which
   /// must lie in the buffer.
   @inline(__always)

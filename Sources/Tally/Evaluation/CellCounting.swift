@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import CTallyKernels
+
 /// The cells of one batch: one per row, each in `0..<count`.
 struct CellBatch: Sendable {
   var cells: [Int32]
@@ -97,7 +99,15 @@ extension BinaryAccuracy: CellCounting {
     return withFloats(yTrue, yPred) { t, p in
       body(
         CellSource(count: 2, rows: p.count) { r, out, shift in
-          for i in r { out[i &- shift] = t[i] == (p[i] > thr ? 1 : 0) ? 1 : 0 }
+          var start = r.lowerBound
+          let blocks = r.count / 8 * 8
+          if blocks > 0, useWideKernels,
+            tally_binary_hit_cells_avx2(p.address(start), t.address(start), blocks, thr, out.address(start &- shift))
+              != 0
+          {
+            start &+= blocks
+          }
+          for i in start..<r.upperBound { out[i &- shift] = t[i] == (p[i] > thr ? 1 : 0) ? 1 : 0 }
           return false
         })
     }

@@ -49,6 +49,11 @@
   private var stride = 0
   private var counters: [UInt16] = []
   private var totals: [[UInt32]] = []
+  /// The slots the counters, totals and `since` have room for (zeros
+  /// beyond the slots made): they grow by doubling, so that making a slot
+  /// costs nothing (appending each slot's cells took 1.5 µs a slot, 1.5 ms
+  /// of a worker's first batch with 1,000 slices).
+  private var capacity = 0
   /// How the 16-bit counters are kept from overflowing: with `checked`
   /// (the metric whose cells are fewest, when a slot's are few and the
   /// slots not too many), by summing each slot's cells of that metric (its
@@ -146,6 +151,7 @@
     }
     guard rows > 0 else { return }
     gather()
+    fitSlots()
     let sliceKeys = keys.map { SliceKey([.int($0)]) }
     // (Each metric takes its counts on a core of its own.)
     let given = metrics
@@ -204,6 +210,7 @@
   private func empty() {
     (lo, table, far, keys, counters, since, rows, bound, gathered) = (0, [], [:], [], [], [], 0, 0, false)
     totals = cells.map { _ in [] }
+    capacity = 0
   }
 
   /// Counts every row of `sources` by its key's slot; `nil` when the
@@ -334,13 +341,12 @@
     var i = range.lowerBound
     while i < range.upperBound {
       // Keys in the table, until one is not.
-      table.withUnsafeBufferPointer { t in
-        let width = UInt64(t.count)
-        while i < range.upperBound {
-          let s = UInt64(bitPattern: Int64(key[i]) &- lo)
-          guard s < width, t[Int(s)] >= 0 else { break }
-          out[i &- range.lowerBound] = t[Int(s)]
-          i &+= 1
+      if !table.isEmpty {
+        let (keyBase, outBase) = (key.baseAddress.unsafelyUnwrapped + i, out.baseAddress.unsafelyUnwrapped)
+        i &+= table.withUnsafeBufferPointer { t in
+          T.tableSlots(
+            keyBase, range.upperBound &- i, lo: lo, table: t.baseAddress.unsafelyUnwrapped, width: t.count,
+            into: outBase + (i &- range.lowerBound))
         }
       }
       guard i < range.upperBound else { break }
@@ -357,9 +363,7 @@
     if let f = far[x] { return f }
     let new = Int32(keys.count)
     keys.append(x)
-    counters.append(contentsOf: repeatElement(0, count: stride))
-    for k in totals.indices { totals[k].append(contentsOf: repeatElement(0, count: cells[k])) }
-    since.append(0)
+    if keys.count > capacity { reserveSlots(max(64, 2 &* capacity)) }
     if s < UInt64(table.count) {
       table[Int(s)] = new
       return new
@@ -379,6 +383,25 @@
     wider[Int(x &- base)] = new
     (table, lo) = (wider, base)
     return new
+  }
+
+  /// Makes room (zeros) for `n` slots.
+  private func reserveSlots(_ n: Int) {
+    let more = n &- capacity
+    counters.append(contentsOf: repeatElement(0, count: more &* stride))
+    for k in totals.indices { totals[k].append(contentsOf: repeatElement(0, count: more &* cells[k])) }
+    since.append(contentsOf: repeatElement(0, count: more))
+    capacity = n
+  }
+
+  /// Drops the room beyond the slots made: the totals then hold each
+  /// slot's cells, metric by metric, and nothing else.
+  private func fitSlots() {
+    let n = keys.count
+    counters.removeLast((capacity &- n) &* stride)
+    for k in totals.indices { totals[k].removeLast((capacity &- n) &* cells[k]) }
+    since.removeLast(capacity &- n)
+    capacity = n
   }
 
   /// Moves slots' 16-bit counters into the totals.

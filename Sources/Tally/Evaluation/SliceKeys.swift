@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+import CTallyKernels
+
 /// One column's value of a slice key: an integer or a string.
 public enum SliceValue: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
   /// An integer key (a `.npy` of integers, a CSV column of integers).
@@ -98,10 +100,34 @@ public struct SliceKey: Hashable, Comparable, Sendable, Codable, CustomStringCon
 
 /// The integer types whose keys a column reads in place: every value of
 /// each is an `Int64`.
-protocol SliceKeyInteger: FixedWidthInteger {}
-extension Int64: SliceKeyInteger {}
-extension Int32: SliceKeyInteger {}
-extension UInt8: SliceKeyInteger {}
+protocol SliceKeyInteger: FixedWidthInteger {
+  /// `out[i] = table[keys[i] − lo]` for the leading keys of `keys[..<n]`
+  /// in the table (`keys[i] − lo` in `0..<width`) with a slot (an entry
+  /// ≥ 0); how many (a C loop: in Swift each step reloaded the table's
+  /// bounds, twice as slow).
+  static func tableSlots(
+    _ keys: UnsafePointer<Self>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
+    into out: UnsafeMutablePointer<Int32>
+  ) -> Int
+}
+extension Int64: SliceKeyInteger {
+  static func tableSlots(
+    _ keys: UnsafePointer<Int64>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
+    into out: UnsafeMutablePointer<Int32>
+  ) -> Int { tally_table_slots_i64(keys, n, lo, table, width, out) }
+}
+extension Int32: SliceKeyInteger {
+  static func tableSlots(
+    _ keys: UnsafePointer<Int32>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
+    into out: UnsafeMutablePointer<Int32>
+  ) -> Int { tally_table_slots_i32(keys, n, lo, table, width, out) }
+}
+extension UInt8: SliceKeyInteger {
+  static func tableSlots(
+    _ keys: UnsafePointer<UInt8>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
+    into out: UnsafeMutablePointer<Int32>
+  ) -> Int { tally_table_slots_u8(keys, n, lo, table, width, out) }
+}
 
 /// One slicing column of a batch: an integer or string key per row.
 public struct SliceColumn: Sendable {
