@@ -378,23 +378,26 @@ public struct Sliced<Base: PredictionMetric>: Metric {
         return out
       }
       let valueOfCells = cellValues(template)
+      // (One buffer of cells for the range's slices; the template copied
+      // only for a slice that needs a metric.)
+      var cells: [Int] = []
       let made: Void? = try? withSlotAdding { (add) throws(MetricError) in
         for key in keys[range] {
           let (metric, tally) = slices[key]!
-          var (m, t) = (metric ?? template, tally)
-          if let slot = p.slot[key] {
-            // A slice of held-back counts only: its value from them, where
-            // the base reads it so (the same bits as from its state).
-            if t.samples == 0, let valueOfCells, metric == nil || m.state == empty {
-              var cells: [Int] = []
-              let rows = p.counts(of: slot, into: &cells)
-              if let v = valueOfCells(cells[...]) {
-                summarize(key, try t.adding(rows: rows, weights: nil, positions: nil)) { v }
-                continue
-              }
-            }
-            (m, t) = try add(m, t, p, slot)
+          guard let slot = p.slot[key] else {
+            summarize(key, tally) { (metric ?? template).result() }
+            continue
           }
+          // A slice of held-back counts only: its value from them, where
+          // the base reads it so (the same bits as from its state).
+          if tally.samples == 0, let valueOfCells, metric.map({ $0.state == empty }) ?? true {
+            let rows = p.counts(of: slot, into: &cells)
+            if let v = valueOfCells(cells[...]) {
+              summarize(key, try tally.adding(rows: rows, weights: nil, positions: nil)) { v }
+              continue
+            }
+          }
+          let (m, t) = try add(metric ?? template, tally, p, slot)
           summarize(key, t) { m.result() }
         }
       }
