@@ -261,14 +261,49 @@ __attribute__((target("avx2"))) static intptr_t table_slots_i32_avx2(
   return i + table_slots_i32(keys + i, n - i, lo, table, width, out + i);
 }
 
+/// table_slots_i64 eight keys at a time in AVX-512 (its gathers are the
+/// fast ones here: 0.3 ns a key in a C test against ~0.75 for AVX2's and
+/// the scalar loop).
+__attribute__((target("avx512f"))) static intptr_t table_slots_i64_avx512(
+    const int64_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width, int32_t *out) {
+  const __m512i vlo = _mm512_set1_epi64(lo), vwidth = _mm512_set1_epi64(width);
+  intptr_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m512i s = _mm512_sub_epi64(_mm512_loadu_si512((const void *)(keys + i)), vlo);
+    // 0 <= s < width, unsigned (a wrapped s is huge).
+    if (_mm512_cmplt_epu64_mask(s, vwidth) != 0xFF) break;
+    __m256i slots = _mm512_i64gather_epi32(s, (const void *)table, 4);
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(slots)) != 0) break;
+    _mm256_storeu_si256((__m256i *)(out + i), slots);
+  }
+  return i + table_slots_i64(keys + i, n - i, lo, table, width, out + i);
+}
+
+/// table_slots_i32 eight keys at a time in AVX-512, widened to 64 bits.
+__attribute__((target("avx512f"))) static intptr_t table_slots_i32_avx512(
+    const int32_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width, int32_t *out) {
+  const __m512i vlo = _mm512_set1_epi64(lo), vwidth = _mm512_set1_epi64(width);
+  intptr_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m512i s = _mm512_sub_epi64(_mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(keys + i))), vlo);
+    if (_mm512_cmplt_epu64_mask(s, vwidth) != 0xFF) break;
+    __m256i slots = _mm512_i64gather_epi32(s, (const void *)table, 4);
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(slots)) != 0) break;
+    _mm256_storeu_si256((__m256i *)(out + i), slots);
+  }
+  return i + table_slots_i32(keys + i, n - i, lo, table, width, out + i);
+}
+
 intptr_t tally_table_slots_i64(const int64_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
                                int32_t *out) {
+  if (tally_has_avx512()) return table_slots_i64_avx512(keys, n, lo, table, width, out);
   if (tally_has_avx2()) return table_slots_i64_avx2(keys, n, lo, table, width, out);
   return table_slots_i64(keys, n, lo, table, width, out);
 }
 
 intptr_t tally_table_slots_i32(const int32_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
                                int32_t *out) {
+  if (tally_has_avx512()) return table_slots_i32_avx512(keys, n, lo, table, width, out);
   if (tally_has_avx2()) return table_slots_i32_avx2(keys, n, lo, table, width, out);
   return table_slots_i32(keys, n, lo, table, width, out);
 }
