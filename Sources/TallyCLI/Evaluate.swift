@@ -423,28 +423,19 @@ extension TallyCommand {
         pendingFiles.removeAll(keepingCapacity: true)
         let start = workers
         let flags = reshape
-        let dispenser =
+        // (One dispenser of the round's pieces for every worker, or each
+        // worker its own chunk's.)
+        let shared =
           pieces != nil && rounds > 0 && allCounted && !counters.isEmpty && !files.isEmpty
           ? PieceDispenser(files, pieceRows: pieces!.pieceRows) : nil
         rounds += 1
-        let updated = try concurrentJobs(dispenser == nil ? max(jobs.count, files.count) : workers.count) { k in
+        let updated = try concurrentJobs(shared == nil ? max(jobs.count, files.count) : workers.count) { k in
           var ms = start[k]
           var counted = true
           let counter = counters.isEmpty ? nil : counters[k]
-          if let pieces, let dispenser {
-            while let (piece, first) = dispenser.take() {
-              guard let first else {
-                throw CommandError(
-                  "the global index of row \(piece.lowerBound) overflows Int64 (--row-offset too large)")
-              }
-              try pieces.read(piece, first: first, buffers: buffers[k]) {
-                counted = try update(&ms, $0, flags, counter) && counted
-              }
-            }
-          } else if let pieces, k < files.count {
-            try pieces.read(files[k].0, first: files[k].1, buffers: buffers[k]) {
-              counted = try update(&ms, $0, flags, counter) && counted
-            }
+          if let pieces, shared != nil || k < files.count {
+            let dispenser = shared ?? PieceDispenser([files[k]], pieceRows: pieces.pieceRows)
+            try pieces.read(dispenser, buffers: buffers[k]) { counted = try update(&ms, $0, flags, counter) && counted }
           } else {
             counted = try update(&ms, jobs[k], flags, counter)
           }

@@ -40,14 +40,15 @@ struct NPYSource: RowSource {
     }
     guard position < reader.rows else { return nil }
     let end = min(reader.rows, position + n)
-    let t: Tensor
-    if let mapping {
-      t = try mapping.rows(position..<end)
-    } else {
-      t = try reader.readRows(position..<end)
-    }
+    let t = try rows(position..<end)
     position = end
     return t
+  }
+
+  /// Rows `range`: over the mapping when there is one, else read.
+  func rows(_ range: Range<Int>) throws(FileInputError) -> Tensor {
+    if let mapping { return try mapping.rows(range) }
+    return try reader.readRows(range)
   }
 }
 

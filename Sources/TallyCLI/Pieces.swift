@@ -19,9 +19,9 @@ struct PieceReading: Sendable {
   let yPred: NPYReader
   let weight: NPYReader?
   let keys: [NPYReader]
-  /// The mappings of y_true and y_pred, when the files are mapped: the
-  /// first chunk's tensors, for choosing the metrics, read from them.
-  let mapped: (yTrue: MappedNPY?, yPred: MappedNPY?)
+  /// The sources of y_true and y_pred, for the first chunk's tensors that
+  /// choose the metrics (over the mappings when the files are mapped).
+  let sources: (yTrue: NPYSource, yPred: NPYSource)
   /// Rows per piece.
   let pieceRows: Int
   /// The number of rows (every input has as many: checked when opened).
@@ -55,7 +55,7 @@ struct PieceReading: Sendable {
     let rowBytes = all.reduce(0) { $0 + $1.elementsPerRow * $1.itemSize }
     guard rowBytes > 0, rowBytes <= Self.widestRow else { return nil }
     (yTrue, yPred, self.weight, self.keys) = (t.reader, p.reader, weight, keyReaders)
-    mapped = (t.mapping, p.mapping)
+    sources = (t, p)
     pieceRows = Self.pieceBytes / rowBytes
   }
 
@@ -64,28 +64,16 @@ struct PieceReading: Sendable {
     (0..<(2 + (weight == nil ? 0 : 1) + keys.count)).map { _ in NPYReadBuffer() }
   }
 
-  /// The first chunk's labels and predictions, for choosing the metrics:
-  /// over the mappings when there are, else read.
+  /// The first chunk's labels and predictions, for choosing the metrics.
   func firstChunk(_ range: Range<Int>) throws(FileInputError) -> (Tensor, Tensor) {
-    func rows(_ mapped: MappedNPY?, _ reader: NPYReader) throws(FileInputError) -> Tensor {
-      if let mapped { return try mapped.rows(range) }
-      return try reader.readRows(range)
-    }
-    return (try rows(mapped.yTrue, yTrue), try rows(mapped.yPred, yPred))
+    (try sources.yTrue.rows(range), try sources.yPred.rows(range))
   }
 
-  /// Reads rows `range` (the first at global index `first`) a piece at a
-  /// time into `buffers` (from ``buffers()``) and calls `body` with each
-  /// piece, in order.
-  func read(_ range: Range<Int>, first: Int64, buffers: [NPYReadBuffer], _ body: (Chunk) throws -> Void) throws {
+  /// Reads the pieces `dispenser` hands out, each into `buffers` (from
+  /// ``buffers()``), and calls `body` with each, in the order taken.
+  func read(_ dispenser: PieceDispenser, buffers: [NPYReadBuffer], _ body: (Chunk) throws -> Void) throws {
     let readers = [yTrue, yPred] + (weight.map { [$0] } ?? []) + keys
-    var start = range.lowerBound
-    while start < range.upperBound {
-      let piece = start..<min(range.upperBound, start + pieceRows)
-      let (pieceFirst, overflow) = first.addingReportingOverflow(Int64(piece.lowerBound - range.lowerBound))
-      guard !overflow else {
-        throw CommandError("the global index of row \(piece.lowerBound) overflows Int64 (--row-offset too large)")
-      }
+    while let (piece, first) = try dispenser.take() {
       try lend(readers[...], buffers[...], piece, opened: []) { t in
         let keyTensors = t.dropFirst(weight == nil ? 2 : 3)
         var columns: [SliceColumn] = []
@@ -99,9 +87,8 @@ struct PieceReading: Sendable {
         try body(
           Chunk(
             yTrue: t[0], yPred: t[1], weight: weight == nil ? nil : t[2], keys: keys.isEmpty ? nil : columns,
-            rows: .contiguous(first: pieceFirst, count: piece.count)))
+            rows: .contiguous(first: first, count: piece.count)))
       }
-      start = piece.upperBound
     }
   }
 
@@ -118,9 +105,9 @@ struct PieceReading: Sendable {
   }
 }
 
-/// A round's pieces, handed to the workers one at a time as they ask (in
-/// row order): the rows of consecutive ranges, each with the global index
-/// of its first row.
+/// Pieces of row ranges, handed out one at a time as they are asked for
+/// (in row order): a worker's own chunk, or a whole round's chunks to
+/// workers that take them as they finish.
 final class PieceDispenser: @unchecked Sendable {
   private let lock = NSLock()
   private let ranges: [(Range<Int>, Int64)]
@@ -128,14 +115,19 @@ final class PieceDispenser: @unchecked Sendable {
   private var range = 0
   private var next: Int
 
+  /// `ranges`: consecutive row ranges, each with the global index of its
+  /// first row.
   init(_ ranges: [(Range<Int>, Int64)], pieceRows: Int) {
     (self.ranges, self.pieceRows) = (ranges, max(1, pieceRows))
     next = ranges.first?.0.lowerBound ?? 0
   }
 
-  /// The next piece and the global index of its first row (`nil` when it
-  /// overflows `Int64`), or `nil` when every piece is taken.
-  func take() -> (Range<Int>, Int64?)? {
+  /// The next piece and the global index of its first row, or `nil` when
+  /// every piece is taken.
+  ///
+  /// - Throws: when that index overflows `Int64` (a `--row-offset` too
+  ///   large).
+  func take() throws -> (Range<Int>, Int64)? {
     lock.lock()
     defer { lock.unlock() }
     while range < ranges.count {
@@ -144,7 +136,10 @@ final class PieceDispenser: @unchecked Sendable {
         let piece = next..<min(rows.upperBound, next + pieceRows)
         next = piece.upperBound
         let (pieceFirst, overflow) = first.addingReportingOverflow(Int64(piece.lowerBound - rows.lowerBound))
-        return (piece, overflow ? nil : pieceFirst)
+        guard !overflow else {
+          throw CommandError("the global index of row \(piece.lowerBound) overflows Int64 (--row-offset too large)")
+        }
+        return (piece, pieceFirst)
       }
       range += 1
       if range < ranges.count { next = ranges[range].0.lowerBound }

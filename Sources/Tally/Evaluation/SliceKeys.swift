@@ -103,8 +103,9 @@ public struct SliceKey: Hashable, Comparable, Sendable, Codable, CustomStringCon
 protocol SliceKeyInteger: FixedWidthInteger {
   /// `out[i] = table[keys[i] − lo]` for the leading keys of `keys[..<n]`
   /// in the table (`keys[i] − lo` in `0..<width`) with a slot (an entry
-  /// ≥ 0); how many (a C loop: in Swift each step reloaded the table's
-  /// bounds, twice as slow).
+  /// ≥ 0); how many. (C loops, with AVX-512 gathers where the CPU has
+  /// them: 0.50 ns a key in W1's sliced pass, against 0.71–0.75 ns for the
+  /// Swift loop, the scalar C loop and an AVX2 gather alike.)
   static func tableSlots(
     _ keys: UnsafePointer<Self>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
     into out: UnsafeMutablePointer<Int32>

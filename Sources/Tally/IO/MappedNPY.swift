@@ -72,13 +72,7 @@ extension NPYReader {
   ///
   /// - Throws: ``FileInputError/unreadable(path:reason:)`` if `mmap` fails.
   public func mapped() throws(FileInputError) -> MappedNPY? {
-    let hostIsBigEndian = 1.bigEndian == 1
-    let storedRowMajor = !fortranOrder || shape.count <= 1 || elementsPerRow <= 1
-    guard storedRowMajor, bigEndian == hostIsBigEndian, dataOffset % kind.itemSize == 0 else { return nil }
-    switch kind {
-    case .float32, .float64, .int32, .int64, .uint8: break
-    default: return nil
-    }
+    guard bytesAreElements, dataOffset % kind.itemSize == 0 else { return nil }
     return try MappedNPY(self)
   }
 }

@@ -31,14 +31,7 @@ extension NPYReader {
   /// into its buffer: C order (or at most one element per row), the host's
   /// byte order, and an element type that is its tensor's (`f4`, `f8`,
   /// `i4`, `i8`, `u1`). Otherwise it reads them as ``readRows(_:)`` does.
-  public var readsInPlace: Bool {
-    let storedRowMajor = !fortranOrder || shape.count <= 1 || elementsPerRow <= 1
-    guard storedRowMajor, bigEndian == (1.bigEndian == 1), !shape.isEmpty else { return false }
-    switch kind {
-    case .float32, .float64, .int32, .int64, .uint8: return true
-    default: return false
-    }
-  }
+  public var readsInPlace: Bool { bytesAreElements && !shape.isEmpty }
 
   /// Reads rows `range` into `buffer` and calls `body` with them as a
   /// tensor of shape `[range.count] + rowShape` (element type ``dtype``),

@@ -129,18 +129,30 @@ public struct NPYReader: Sendable {
     try read(0..<rows, shape: shape)
   }
 
+  /// Whether the bytes on disk are the elements in row order: C order (or
+  /// at most one element per row), the host's byte order, and an element
+  /// type that is its tensor's (`f4`, `f8`, `i4`, `i8`, `u1`). Such rows
+  /// are read into place, mapped, or read in pieces; others are decoded.
+  var bytesAreElements: Bool {
+    let storedRowMajor = !fortranOrder || shape.count <= 1 || elementsPerRow <= 1
+    guard storedRowMajor, bigEndian == (1.bigEndian == 1) else { return false }
+    switch kind {
+    case .float32, .float64, .int32, .int64, .uint8: return true
+    default: return false
+    }
+  }
+
   func read(_ range: Range<Int>, shape outShape: [Int]) throws(FileInputError) -> Tensor {
     let perRow = elementsPerRow
     let n = range.count * perRow
     let isz = kind.itemSize
-    let hostIsBigEndian = 1.bigEndian == 1
     // A Fortran-ordered array with at most one element per row is laid
     // out as in C order.
     let storedRowMajor = !fortranOrder || shape.count <= 1 || range.count == 0 || perRow <= 1
     let offset = dataOffset + range.lowerBound * perRow * isz
 
-    if storedRowMajor, bigEndian == hostIsBigEndian {
-      // The bytes on disk are the elements: read them into place.
+    if bytesAreElements {
+      // Read them into place.
       switch kind {
       case .float32: return try tensor(readInPlace(Float.self, count: n, at: offset), outShape)
       case .float64: return try tensor(readInPlace(Double.self, count: n, at: offset), outShape)
