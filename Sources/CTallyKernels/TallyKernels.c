@@ -212,7 +212,7 @@ int tally_even_slots_avx2(
   SLOTS_LINKAGE intptr_t name(const type *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width, int32_t *out) { \
     intptr_t i = 0;                                                                                          \
     for (; i < n; i++) {                                                                                     \
-      uint64_t s = (uint64_t)((int64_t)keys[i] - lo);                                                        \
+      uint64_t s = (uint64_t)(int64_t)keys[i] - (uint64_t)lo; /* (unsigned: no signed overflow) */           \
       if (s >= (uint64_t)width) break;                                                                       \
       int32_t slot = table[s];                                                                               \
       if (slot < 0) break;                                                                                   \
@@ -226,6 +226,40 @@ TABLE_SLOTS(table_slots_i32, int32_t)
 #undef SLOTS_LINKAGE
 #define SLOTS_LINKAGE
 TABLE_SLOTS(tally_table_slots_u8, uint8_t)
+
+/// Counts the rows of the leading keys with slots, each key looked up as
+/// its row is counted (the lookups hide behind the increments, which wait
+/// on memory): two loops, so that the one-source loop has no test of
+/// `second`.
+#define COUNT_KNOWN(name, type)                                                                               \
+  intptr_t name(const type *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,               \
+                uint16_t *counters, intptr_t stride, const int32_t *cells, const int32_t *cells2,             \
+                intptr_t second) {                                                                             \
+    intptr_t i = 0;                                                                                           \
+    if (second >= 0) {                                                                                        \
+      for (; i < n; i++) {                                                                                    \
+        uint64_t s = (uint64_t)(int64_t)keys[i] - (uint64_t)lo;                                                \
+        if (s >= (uint64_t)width) break;                                                                      \
+        int32_t slot = table[s];                                                                              \
+        if (slot < 0) break;                                                                                  \
+        uint16_t *row = counters + (intptr_t)slot * stride;                                                   \
+        row[cells[i]]++;                                                                                      \
+        row[second + cells2[i]]++;                                                                            \
+      }                                                                                                       \
+    } else {                                                                                                  \
+      for (; i < n; i++) {                                                                                    \
+        uint64_t s = (uint64_t)(int64_t)keys[i] - (uint64_t)lo;                                                \
+        if (s >= (uint64_t)width) break;                                                                      \
+        int32_t slot = table[s];                                                                              \
+        if (slot < 0) break;                                                                                  \
+        counters[(intptr_t)slot * stride + cells[i]]++;                                                       \
+      }                                                                                                       \
+    }                                                                                                         \
+    return i;                                                                                                 \
+  }
+COUNT_KNOWN(tally_count_known_i64, int64_t)
+COUNT_KNOWN(tally_count_known_i32, int32_t)
+COUNT_KNOWN(tally_count_known_u8, uint8_t)
 
 /// Writes the slots of four keys, given as their 64-bit offsets `s` into
 /// the table, to `out`; 0 (and maybe a partial write) when one lies outside

@@ -69,6 +69,20 @@ intptr_t tally_table_slots_i32(const int32_t *keys, intptr_t n, int64_t lo, cons
 intptr_t tally_table_slots_u8(const uint8_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
                               int32_t *out);
 
+/// For the leading keys with a slot in the table (as tally_table_slots_*),
+/// adds one to `counters[slot·stride + cells[i]]` and, with `second` ≥ 0,
+/// to `counters[slot·stride + second + cells2[i]]`; returns how many rows
+/// (SliceCounter.swift's `count`: the rest take `map`, which makes slots).
+intptr_t tally_count_known_i64(const int64_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
+                               uint16_t *counters, intptr_t stride, const int32_t *cells, const int32_t *cells2,
+                               intptr_t second);
+intptr_t tally_count_known_i32(const int32_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
+                               uint16_t *counters, intptr_t stride, const int32_t *cells, const int32_t *cells2,
+                               intptr_t second);
+intptr_t tally_count_known_u8(const uint8_t *keys, intptr_t n, int64_t lo, const int32_t *table, intptr_t width,
+                              uint16_t *counters, intptr_t stride, const int32_t *cells, const int32_t *cells2,
+                              intptr_t second);
+
 /// Poisson bootstrap counters of `n` rows (CellTotals.swift's
 /// `drawnTotals`): row i, of key `keys[i]`, draws `vectors` × 8 16-bit
 /// uniforms (lanes 4b ..< 4b + 4 from `PoissonBootstrap.bits(key, b)`),

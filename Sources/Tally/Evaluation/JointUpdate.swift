@@ -65,9 +65,10 @@ protocol HeldBackCounting: CellTallied {
   /// - Throws: what the update throws for those rows.
   func takesCounted(yTrue: Tensor, yPred: Tensor, sampleWeight: Tensor?, keyRows: Int, rows: RowIndices)
     throws(MetricError) -> Bool
-  /// Checks the keys of a run so far (one column) as an update bringing
-  /// them checks them.
-  func checkCountedKeys(_ keys: [SliceKey]) throws(MetricError)
+  /// Checks the `count` distinct keys of a run so far (one column; `keys`
+  /// makes them, called only when needed) as an update bringing them
+  /// checks them.
+  func checkCountedKeys(count: Int, _ keys: () -> [SliceKey]) throws(MetricError)
   /// Adds counts of `rows` rows by key (`add(g, out)` adds key `g`'s
   /// `cells` counts to `out`), as updates of those rows would.
   mutating func absorbCounts(

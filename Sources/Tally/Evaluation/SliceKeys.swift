@@ -110,20 +110,44 @@ protocol SliceKeyInteger: FixedWidthInteger {
     _ keys: UnsafePointer<Self>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
     into out: UnsafeMutablePointer<Int32>
   ) -> Int
+  /// Counts the leading rows of `keys[..<n]` whose keys have slots in the
+  /// table (as ``tableSlots(_:_:lo:table:width:into:)``): one to
+  /// `counters[slot·stride + cells[i]]` and, with `second` ≥ 0, to
+  /// `counters[slot·stride + second + cells2[i]]`; how many (C loops).
+  static func countKnown(
+    _ keys: UnsafePointer<Self>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
+    counters: UnsafeMutablePointer<UInt16>, stride: Int, cells: UnsafePointer<Int32>, _ cells2: UnsafePointer<Int32>,
+    second: Int
+  ) -> Int
 }
 extension Int64: SliceKeyInteger {
+  static func countKnown(
+    _ keys: UnsafePointer<Int64>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
+    counters: UnsafeMutablePointer<UInt16>, stride: Int, cells: UnsafePointer<Int32>, _ cells2: UnsafePointer<Int32>,
+    second: Int
+  ) -> Int { tally_count_known_i64(keys, n, lo, table, width, counters, stride, cells, cells2, second) }
   static func tableSlots(
     _ keys: UnsafePointer<Int64>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
     into out: UnsafeMutablePointer<Int32>
   ) -> Int { tally_table_slots_i64(keys, n, lo, table, width, out) }
 }
 extension Int32: SliceKeyInteger {
+  static func countKnown(
+    _ keys: UnsafePointer<Int32>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
+    counters: UnsafeMutablePointer<UInt16>, stride: Int, cells: UnsafePointer<Int32>, _ cells2: UnsafePointer<Int32>,
+    second: Int
+  ) -> Int { tally_count_known_i32(keys, n, lo, table, width, counters, stride, cells, cells2, second) }
   static func tableSlots(
     _ keys: UnsafePointer<Int32>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
     into out: UnsafeMutablePointer<Int32>
   ) -> Int { tally_table_slots_i32(keys, n, lo, table, width, out) }
 }
 extension UInt8: SliceKeyInteger {
+  static func countKnown(
+    _ keys: UnsafePointer<UInt8>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
+    counters: UnsafeMutablePointer<UInt16>, stride: Int, cells: UnsafePointer<Int32>, _ cells2: UnsafePointer<Int32>,
+    second: Int
+  ) -> Int { tally_count_known_u8(keys, n, lo, table, width, counters, stride, cells, cells2, second) }
   static func tableSlots(
     _ keys: UnsafePointer<UInt8>, _ n: Int, lo: Int64, table: UnsafePointer<Int32>, width: Int,
     into out: UnsafeMutablePointer<Int32>

@@ -497,6 +497,12 @@ public struct Sliced<Base: PredictionMetric>: Metric {
     }
     var fresh = 0
     for k in keys where slices.index(forKey: k) == nil { fresh += 1 }
+    try checkSliceCount(fresh: fresh)
+  }
+
+  /// Checks that `fresh` slices more stay within the memory and the
+  /// ``maximumSlices`` limits.
+  func checkSliceCount(fresh: Int) throws(MetricError) {
     // The overall state and one per slice.
     try StateMemory.check(
       [slices.count + fresh + 1], bytesPerItem: Tally.estimatedStateBytes(template),
@@ -816,7 +822,10 @@ extension Sliced: HeldBackCounting {
     return true
   }
 
-  func checkCountedKeys(_ keys: [SliceKey]) throws(MetricError) { try checkKeys(keys, width: 1) }
+  func checkCountedKeys(count: Int, _ keys: () -> [SliceKey]) throws(MetricError) {
+    // (No slices yet: every key is new, and no key need be made.)
+    if slices.isEmpty { try checkSliceCount(fresh: count) } else { try checkKeys(keys(), width: 1) }
+  }
 
   func withHeldBackSource<R>(yTrue: Tensor, yPred: Tensor, _ body: (CellSource) -> R) -> R? {
     guard let counting = template as? any CellCounting else { return nil }
