@@ -215,6 +215,9 @@ import Testing
       try updateTogether(
         &updated, yTrue: y, yPred: p, sampleWeight: nil, slices: try SliceBatch([column]), rows: rows)
       first += Int64(keys.count)
+      // (Totals made midway in each, as counters that moved: added with
+      // the counters counted since.)
+      if b == 2 || b == 3 { counters[b % 2].gather() }
     }
     // Not added: to itself, to an empty counter, across other metrics.
     #expect(!counters[0].add(counters[0]))
@@ -227,6 +230,18 @@ import Testing
       rows: .contiguous(first: 0, count: keys.count))
     #expect(!other.add(counters[1]))
     #expect(counters[0].add(counters[1]))
+    // Counting on after the add: from counters it emptied.
+    let (y2, p2, keys2) = batch(30_000, seed: 200) { _, g in Int64.random(in: 150..<600, using: &g) }
+    let rows2 = RowIndices.contiguous(first: first, count: keys2.count)
+    #expect(
+      try counters[0].count(&workers[0], yTrue: y2, yPred: p2, sampleWeight: nil, keys: SliceColumn(keys2), rows: rows2)
+        == .counted([0, 1, 3]))
+    var rest = [workers[0][2]]
+    try updateTogether(
+      &rest, yTrue: y2, yPred: p2, sampleWeight: nil, slices: try SliceBatch([SliceColumn(keys2)]), rows: rows2)
+    workers[0][2] = rest[0]
+    try updateTogether(
+      &updated, yTrue: y2, yPred: p2, sampleWeight: nil, slices: try SliceBatch([SliceColumn(keys2)]), rows: rows2)
     try counters[0].flush(into: &workers[0])
     // The second counter is empty now: handing it over adds nothing.
     let before = try workers[1].map(encoded)

@@ -242,6 +242,9 @@ import Testing
     try check(try AUC(curve: .pr))
     try check(try AUC(numThresholds: 37, curve: .prGain, summationMethod: .majoring))
     try check(try AUC(summationMethod: .minoring, thresholds: [0.2, 0.5, 0.7]))
+    // (Thresholds in order are read from the cells as the area goes; out
+    // of order, through arrays in the order given.)
+    try check(try AUC(thresholds: [0.7, 0.2, 0.5, 0.35]))
     try check(try Recall(thresholds: [0.1, 0.5, 0.9]))
   }
 

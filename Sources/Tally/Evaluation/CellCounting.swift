@@ -147,6 +147,16 @@ extension BinaryAccuracy: CellCounting {
   }
 
   mutating func restoreAdded(_ state: MeanState) { self.state = state }
+
+  /// The hits over the rows, as ``result()`` reads the state that
+  /// ``adding(_:to:weighted:)`` makes on an empty one: a total of `hits`
+  /// and a count of `hits + misses`, each exact in a `Double`.
+  func valueOfCells(_ totals: ArraySlice<Int>) -> MetricValue? {
+    guard totals.count == 2 else { return nil }
+    let (misses, hits) = (totals[totals.startIndex], totals[totals.startIndex + 1])
+    let rows = hits &+ misses
+    return .scalar(rows == 0 ? 0 : Double(hits) / Double(rows))
+  }
 }
 
 extension ConfusionUpdate {
@@ -260,12 +270,38 @@ extension AUC: ConfusionFamily {
     let order = update.thresholds.order
     let t = order.count
     guard !multiLabel, t == numThresholds, totals.count == 2 * (t + 1) else { return nil }
-    let (pos, neg) = update.bucketCounts(totals)
-    var counts = [ConfusionCounts.Matrix](repeating: (0, 0, 0, 0), count: t)
-    ConfusionCounts.cumulativeCounts(pos: pos, neg: neg, order: order) { i, tp, fp, tn, fn in
-      counts[i] = (Double(tp), Double(fp), Double(tn), Double(fn))
+    guard update.thresholds.inOrder else {
+      let (pos, neg) = update.bucketCounts(totals)
+      var counts = [ConfusionCounts.Matrix](repeating: (0, 0, 0, 0), count: t)
+      ConfusionCounts.cumulativeCounts(pos: pos, neg: neg, order: order) { i, tp, fp, tn, fn in
+        counts[i] = (Double(tp), Double(fp), Double(tn), Double(fn))
+      }
+      return .scalar(Self.area(count: numThresholds, curve: curve, method: summationMethod) { counts[$0] })
     }
-    return .scalar(Self.area(count: numThresholds, curve: curve, method: summationMethod) { counts[$0] })
+    // Thresholds in order (AUC's own): the counts at threshold i read
+    // from the cells as the area asks for them, i = 0, 1, …: the positives
+    // above it are all positives less those in buckets 0...i (the same
+    // integers as cumulativeCounts' sums from the top), without arrays.
+    // (A report of 1,000 slices read 1,000 of these.)
+    let base = totals.startIndex
+    var (positives, negatives) = (0, 0)
+    for k in 0...t {
+      negatives &+= totals[base &+ 2 &* k]
+      positives &+= totals[base &+ 2 &* k &+ 1]
+    }
+    // Buckets 0..<next summed so far.
+    var (next, posBelow, negBelow) = (0, 0, 0)
+    return .scalar(
+      Self.area(count: numThresholds, curve: curve, method: summationMethod) { i in
+        if i < next &- 1 { (next, posBelow, negBelow) = (0, 0, 0) }
+        while next <= i {
+          negBelow &+= totals[base &+ 2 &* next]
+          posBelow &+= totals[base &+ 2 &* next &+ 1]
+          next &+= 1
+        }
+        let (tp, fp) = (positives &- posBelow, negatives &- negBelow)
+        return (Double(tp), Double(fp), Double(negatives &- fp), Double(positives &- tp))
+      })
   }
 }
 extension ConditionCount: ConfusionFamily {}

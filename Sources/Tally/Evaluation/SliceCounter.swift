@@ -184,23 +184,55 @@
     else { return false }
     let slots = other.keys.map { Int(slot($0)) }
     makeRoom()
-    makeTotals()
-    // Each of other's cells: its 16-bit counter and, when made, its total.
-    let otherStride = other.stride
+    // Each slot's totals made in one pass, across cores, from its total (if
+    // made), its 16-bit counters and other's (counters and total) for the
+    // same key: no zeros written first, and each core takes the page
+    // faults of its part (W1 with 1,000 slices: 0.72 ms in all, zeroed
+    // totals made and other's counters added; so, 0.51–0.59 ms).
+    var theirs = [Int32](repeating: -1, count: capacity)
+    for (j, s) in slots.enumerated() { theirs[s] = Int32(j) }
+    let (stride, otherStride, capacity) = (self.stride, other.stride, self.capacity)
     for k in totals.indices {
-      let (c, offset, made) = (cells[k], offsets[k], !other.totals[k].isEmpty)
-      totals[k].withUnsafeMutableBufferPointer { t in
-        other.counters.withUnsafeBufferPointer { oh in
-          other.totals[k].withUnsafeBufferPointer { o in
-            for (j, s) in slots.enumerated() {
-              for i in 0..<c {
-                t[s &* c &+ i] &+= UInt32(oh[j &* otherStride &+ offset &+ i]) &+ (made ? o[j &* c &+ i] : 0)
+      let (c, offset) = (cells[k], offsets[k])
+      let mine = totals[k]
+      let theirTotals = other.totals[k]
+      totals[k] = [UInt32](unsafeUninitializedCapacity: capacity &* c) { out, initialized in
+        let box = UnsafeSendableBox(out)
+        counters.withUnsafeBufferPointer { ownCounters in
+          other.counters.withUnsafeBufferPointer { otherCounters in
+            mine.withUnsafeBufferPointer { ownTotals in
+              theirTotals.withUnsafeBufferPointer { otherTotals in
+                theirs.withUnsafeBufferPointer { their in
+                  let (h, oh, t, ot, th) = (
+                    SharedBuffer(base: ownCounters), SharedBuffer(base: otherCounters), SharedBuffer(base: ownTotals),
+                    SharedBuffer(base: otherTotals), SharedBuffer(base: their)
+                  )
+                  _ = parallelMap(capacity, itemSize: c) { range in
+                    for s in range {
+                      let j = Int(th[s])
+                      for i in 0..<c {
+                        var v = UInt32(h[s &* stride &+ offset &+ i])
+                        if t.count > 0 { v &+= t[s &* c &+ i] }
+                        if j >= 0 {
+                          v &+= UInt32(oh[j &* otherStride &+ offset &+ i])
+                          if ot.count > 0 { v &+= ot[j &* c &+ i] }
+                        }
+                        box[s &* c &+ i] = v
+                      }
+                    }
+                  }
+                }
               }
             }
           }
         }
+        initialized = capacity &* c
       }
     }
+    // (Every counter is in the totals now.)
+    counters.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    since.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    (gathered, bound) = (true, 0)
     rows += other.rows
     end = max(end, other.end)
     other.empty()

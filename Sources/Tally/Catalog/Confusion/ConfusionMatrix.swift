@@ -30,6 +30,8 @@ public struct Thresholds: Sendable, Equatable {
   public let withEpsilon: Bool
   @usableFromInline let sorted: [Float]
   @usableFromInline let order: [Int]
+  /// Whether the values are given in order (`order` is `0..<count`).
+  let inOrder: Bool
 
   /// Thresholds compared as Keras compares them; `evenlySpaced` as Keras
   /// decides it.
@@ -39,6 +41,7 @@ public struct Thresholds: Sendable, Equatable {
     self.withEpsilon = (values.first ?? 0) < 0 || (values.last ?? 1) > 1
     let order = values.indices.sorted { (values[$0], $0) < (values[$1], $1) }
     self.order = order
+    self.inOrder = order.elementsEqual(order.indices)
     self.sorted = order.map { Float(values[$0]) }
   }
 
