@@ -50,6 +50,56 @@ import Testing
 
   static func decode(_ s: String) throws -> Output { try JSONDecoder().decode(Output.self, from: Data(s.utf8)) }
 
+  /// Slices the workers count (binary accuracy and AUC, unweighted: the
+  /// slice counters, keys looked up in the table as rows are counted) give
+  /// the output of the same rows with weights of 1 (which no counter
+  /// takes: every batch through the metrics' weighted updates), byte for
+  /// byte: random data sets of int64, int32 and uint8 keys, dense and
+  /// sparse, far apart (the dictionary), at Int64's ends, new keys late in
+  /// the file, on 1 to 3 threads (the larger files counted by two or three
+  /// workers), in the default chunks or small ones.
+  @Test func countedSlicesEqualUnitWeights() throws {
+    var g = SplitMix64(seed: 77)
+    for trial in 0..<10 {
+      let dir = CLI.directory()
+      func path(_ s: String) -> String { dir.appendingPathComponent(s).path }
+      // (Even trials past a 2 MB piece, so that two workers count and their
+      // counters are added.)
+      let n = trial % 2 == 0 ? Int.random(in: 150_000...300_000, using: &g) : Int.random(in: 1...60_000, using: &g)
+      let kind = trial % 6
+      let keys: [Int64] = (0..<n).map { i in
+        switch kind {
+        case 0: Int64.random(in: 0..<Int64.random(in: 1...3_000, using: &g), using: &g)
+        case 1: [Int64.min, -3, 0, 7, 1 << 40, Int64.max][Int.random(in: 0..<6, using: &g)]
+        case 2: Int64.random(in: -100..<100, using: &g) &* 10_000_000_007
+        case 3: i < n / 2 ? Int64.random(in: 0..<50, using: &g) : Int64.random(in: 0..<900, using: &g)
+        case 4: Int64(i * 1_000 / n) - 500
+        default: Int64.random(in: 0..<256, using: &g)
+        }
+      }
+      let labels = (0..<n).map { _ in Float(Int.random(in: 0...1, using: &g)) }
+      let scores = (0..<n).map { _ in Float(Int.random(in: 0...1_000, using: &g)) / 1_000 }
+      try NPYReader.write(labels, shape: [n], to: path("t.npy"))
+      try NPYReader.write(scores, shape: [n], to: path("p.npy"))
+      try NPYReader.write([Float](repeating: 1, count: n), shape: [n], to: path("w.npy"))
+      switch (kind, trial / 6) {
+      case (5, _): try NPYReader.write(keys.map { UInt8($0) }, shape: [n], to: path("k.npy"))
+      case (0, 1), (3, _), (4, _): try NPYReader.write(keys.map { Int32($0) }, shape: [n], to: path("k.npy"))
+      default: try NPYReader.write(keys, shape: [n], to: path("k.npy"))
+      }
+      var arguments = [
+        "evaluate", "--y-true", path("t.npy"), "--y-pred", path("p.npy"), "--metric", "binary_accuracy",
+        "--metric", "auc", "--slice-by", path("k.npy"), "--format", "json", "--threads",
+        "\(trial % 2 == 0 ? Int.random(in: 2...3, using: &g) : Int.random(in: 1...3, using: &g))",
+      ]
+      if Bool.random(using: &g) { arguments += ["--batch-size", "\(Int.random(in: 1_000...20_000, using: &g))"] }
+      let counted = try CLI.run(arguments)
+      let weighted = try CLI.run(arguments + ["--sample-weight", path("w.npy")])
+      #expect(counted.status == 0 && weighted.status == 0, "\(counted.stderr) \(weighted.stderr)")
+      #expect(counted.stdout == weighted.stdout, "trial \(trial): \(arguments.joined(separator: " "))")
+    }
+  }
+
   /// Shards with their row offsets, saved and merged in another order,
   /// print exactly what one run prints; so do other batch sizes and
   /// thread counts.
